@@ -1,0 +1,221 @@
+//! Index views over a dataset, seeded splits, and batch streams prepared on worker threads.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use crate::rng::SplitMix64;
+use crate::{Dataset, Normalizer};
+
+/// A subset of a dataset's items (by index), normalised on the way out.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// The underlying items.
+    pub data: Arc<Dataset>,
+    /// Which items, in order.
+    pub indices: Arc<Vec<usize>>,
+    /// Applied to every item served.
+    pub normalizer: Arc<Normalizer>,
+}
+
+impl View {
+    /// All items of `data`.
+    pub fn all(data: Arc<Dataset>, normalizer: Arc<Normalizer>) -> Self {
+        let indices = Arc::new((0..data.len()).collect());
+        Self { data, indices, normalizer }
+    }
+
+    /// The items at `indices` of `data`.
+    pub fn new(data: Arc<Dataset>, indices: Vec<usize>, normalizer: Arc<Normalizer>) -> Self {
+        Self { data, indices: Arc::new(indices), normalizer }
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.indices.len()
+    }
+
+    /// Whether the view is empty.
+    pub fn is_empty(&self) -> bool {
+        self.indices.is_empty()
+    }
+
+    /// Values per item.
+    pub fn item_len(&self) -> usize {
+        self.data.item_len()
+    }
+
+    /// The batch of the items at `positions` (positions within this view).
+    pub fn batch(&self, positions: &[usize]) -> Batch {
+        let d = self.item_len();
+        let mut x = vec![0f32; positions.len() * d];
+        let mut labels = self.data.labels.as_ref().map(|_| Vec::with_capacity(positions.len()));
+        for (row, &p) in x.chunks_exact_mut(d).zip(positions) {
+            let i = self.indices[p];
+            self.data.write_raw(i, row);
+            self.normalizer.apply(row);
+            if let (Some(out), Some(l)) = (&mut labels, &self.data.labels) {
+                out.push(l[i]);
+            }
+        }
+        Batch { x, rows: positions.len(), cols: d, labels }
+    }
+}
+
+/// Splits `0..n` into (train, validation) positions with a seeded shuffle; `fraction` of the
+/// items (rounded, at least 1 when `fraction > 0` and `n > 1`) go to validation.
+pub fn split(n: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut perm = SplitMix64::new(seed, 0x5_9117).permutation(n);
+    let mut n_val = (n as f64 * fraction).round() as usize;
+    if fraction > 0.0 && n > 1 {
+        n_val = n_val.clamp(1, n - 1);
+    }
+    let train = perm.split_off(n_val);
+    let mut val = perm;
+    val.sort_unstable();
+    let mut train = train;
+    train.sort_unstable();
+    (train, val)
+}
+
+/// The order in which an epoch visits a view: a seeded shuffle per (seed, epoch), so a resumed run
+/// sees exactly the order the uninterrupted run would have seen.
+pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
+    SplitMix64::new(seed, 1 + epoch as u64).permutation(n)
+}
+
+/// A minibatch: `rows` items of `cols` values, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    /// The values.
+    pub x: Vec<f32>,
+    /// Number of items.
+    pub rows: usize,
+    /// Values per item.
+    pub cols: usize,
+    /// Labels of the items, if the dataset has them.
+    pub labels: Option<Vec<u16>>,
+}
+
+/// Batches of a view in a given order, prepared ahead by worker threads and delivered in order.
+///
+/// Worker `w` prepares batches `w, w + W, w + 2W...`, each into its own bounded channel, so at
+/// most `2 W` batches wait in memory. Dropping the stream stops the workers.
+pub struct BatchStream {
+    receivers: Vec<Receiver<Batch>>,
+    next: usize,
+    total: usize,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl BatchStream {
+    /// Streams `order` (positions in `view`) in batches of `batch_size` prepared by `workers`
+    /// threads (at least one).
+    pub fn new(view: View, order: Vec<usize>, batch_size: usize, workers: usize) -> Self {
+        let batch_size = batch_size.max(1);
+        let total = order.len().div_ceil(batch_size);
+        let order = Arc::new(order);
+        let n_workers = workers.min(total).max(if total == 0 { 0 } else { 1 });
+        let mut receivers = Vec::with_capacity(n_workers);
+        let mut handles = Vec::with_capacity(n_workers);
+        for w in 0..n_workers {
+            let (tx, rx): (SyncSender<Batch>, Receiver<Batch>) = sync_channel(2);
+            let (view, order) = (view.clone(), order.clone());
+            let handle = std::thread::Builder::new()
+                .name(format!("ae-batch-{w}"))
+                .spawn(move || {
+                    let mut b = w;
+                    while b < total {
+                        let end = ((b + 1) * batch_size).min(order.len());
+                        if tx.send(view.batch(&order[b * batch_size..end])).is_err() {
+                            return;
+                        }
+                        b += n_workers;
+                    }
+                })
+                .expect("spawning a batch worker thread");
+            receivers.push(rx);
+            handles.push(handle);
+        }
+        Self { receivers, next: 0, total, workers: handles }
+    }
+
+    /// Number of batches the stream yields in all.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+}
+
+impl Iterator for BatchStream {
+    type Item = Batch;
+
+    fn next(&mut self) -> Option<Batch> {
+        if self.next >= self.total {
+            return None;
+        }
+        let rx = &self.receivers[self.next % self.receivers.len()];
+        self.next += 1;
+        rx.recv().ok()
+    }
+}
+
+impl Drop for BatchStream {
+    fn drop(&mut self) {
+        self.receivers.clear();
+        for h in self.workers.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Features, Normalization};
+
+    fn counting(n: usize) -> Arc<Dataset> {
+        Arc::new(Dataset {
+            features: Features::F32((0..n * 2).map(|v| v as f32).collect()),
+            item_shape: vec![2],
+            labels: Some((0..n as u16).collect()),
+            classes: vec![],
+        })
+    }
+
+    #[test]
+    fn stream_delivers_every_item_in_order_with_any_worker_count() {
+        let data = counting(103);
+        let norm = Arc::new(Normalizer::fit(Normalization::None, &data));
+        let view = View::all(data, norm);
+        let order = epoch_order(103, 9, 0);
+        for workers in [0, 1, 3] {
+            let batches: Vec<Batch> = BatchStream::new(view.clone(), order.clone(), 10, workers).collect();
+            assert_eq!(batches.len(), 11);
+            assert_eq!(batches[10].rows, 3);
+            let seen: Vec<u16> = batches.iter().flat_map(|b| b.labels.clone().unwrap()).collect();
+            assert_eq!(seen, order.iter().map(|&i| i as u16).collect::<Vec<_>>());
+            assert_eq!(batches[0].x[0], (order[0] * 2) as f32);
+        }
+    }
+
+    #[test]
+    fn split_is_seeded_disjoint_and_complete() {
+        let (t, v) = split(100, 0.1, 5);
+        assert_eq!((t.len(), v.len()), (90, 10));
+        assert_eq!(split(100, 0.1, 5), (t.clone(), v.clone()));
+        assert_ne!(split(100, 0.1, 6).1, v);
+        let mut all: Vec<usize> = t.iter().chain(&v).copied().collect();
+        all.sort();
+        assert_eq!(all, (0..100).collect::<Vec<_>>());
+        assert_eq!(split(10, 0.0, 1).1.len(), 0);
+    }
+
+    #[test]
+    fn dropping_a_stream_early_stops_its_workers() {
+        let data = counting(1000);
+        let norm = Arc::new(Normalizer::fit(Normalization::None, &data));
+        let mut s = BatchStream::new(View::all(data, norm), (0..1000).collect(), 1, 2);
+        assert!(s.next().is_some());
+        drop(s);
+    }
+}

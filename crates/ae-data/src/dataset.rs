@@ -1,0 +1,102 @@
+//! An in-memory dataset: items of one shape, optional labels.
+
+/// The raw feature storage, kept in the source's own type (uint8 images stay uint8 in memory and
+/// are converted per batch).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Features {
+    /// Bytes, e.g. 8-bit pixels.
+    U8(Vec<u8>),
+    /// Floats, e.g. measured features.
+    F32(Vec<f32>),
+}
+
+impl Features {
+    /// Number of stored values.
+    pub fn len(&self) -> usize {
+        match self {
+            Features::U8(v) => v.len(),
+            Features::F32(v) => v.len(),
+        }
+    }
+
+    /// Whether nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Value `i` as f32.
+    pub fn get(&self, i: usize) -> f32 {
+        match self {
+            Features::U8(v) => v[i] as f32,
+            Features::F32(v) => v[i],
+        }
+    }
+}
+
+/// Items of one shape with optional class labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// All items, row-major, one after the other.
+    pub features: Features,
+    /// Shape of one item, e.g. `[1, 28, 28]` for MNIST or `[36]` for the satellite data.
+    pub item_shape: Vec<usize>,
+    /// Class index of each item, if known.
+    pub labels: Option<Vec<u16>>,
+    /// Class names, indexed by label.
+    pub classes: Vec<String>,
+}
+
+impl Dataset {
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        let n = self.item_len();
+        if n == 0 { 0 } else { self.features.len() / n }
+    }
+
+    /// Whether there are no items.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of values in one item.
+    pub fn item_len(&self) -> usize {
+        self.item_shape.iter().product()
+    }
+
+    /// Raw values of item `i` as f32, written into `out` (`item_len` long).
+    pub fn write_raw(&self, i: usize, out: &mut [f32]) {
+        let d = self.item_len();
+        match &self.features {
+            Features::U8(v) => out.iter_mut().zip(&v[i * d..(i + 1) * d]).for_each(|(o, &b)| *o = b as f32),
+            Features::F32(v) => out.copy_from_slice(&v[i * d..(i + 1) * d]),
+        }
+    }
+
+    /// Keeps only the first `n` items.
+    pub fn truncate(&mut self, n: usize) {
+        if n >= self.len() {
+            return;
+        }
+        let d = self.item_len();
+        match &mut self.features {
+            Features::U8(v) => v.truncate(n * d),
+            Features::F32(v) => v.truncate(n * d),
+        }
+        if let Some(l) = &mut self.labels {
+            l.truncate(n);
+        }
+    }
+
+    /// Number of items of each class (empty without labels).
+    pub fn class_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.classes.len()];
+        if let Some(labels) = &self.labels {
+            for &l in labels {
+                if let Some(c) = counts.get_mut(l as usize) {
+                    *c += 1;
+                }
+            }
+        }
+        counts
+    }
+}

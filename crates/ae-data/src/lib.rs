@@ -1,0 +1,28 @@
+//! Datasets for autoencoders: real file formats decoded once into memory, normalised per batch,
+//! and served in seeded, reproducible order by worker threads.
+//!
+//! - [`idx`]: MNIST / Fashion-MNIST IDX files, gzipped or not.
+//! - [`satellite`]: UCI Statlog (Landsat Satellite) `sat.trn` / `sat.tst`.
+//! - [`shapes`]: procedurally drawn shapes, for runs with no dataset on disk.
+//! - [`catalog`]: dataset names as configs use them, their files and how to fetch them.
+//! - [`normalize`]: per-feature affine normalisation fitted on training data.
+//! - [`batch`]: index views, seeded splits and prefetching batch streams.
+//!
+//! Nothing here depends on a tensor library: batches are `Vec<f32>` that the trainer hands to
+//! its device.
+
+pub mod batch;
+pub mod catalog;
+pub mod dataset;
+pub mod error;
+pub mod idx;
+pub mod normalize;
+pub mod rng;
+pub mod satellite;
+pub mod shapes;
+
+pub use batch::{Batch, BatchStream, View};
+pub use catalog::{LoadOptions, Splits, load};
+pub use dataset::{Dataset, Features};
+pub use error::DataError;
+pub use normalize::{Normalization, Normalizer};

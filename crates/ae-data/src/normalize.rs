@@ -1,0 +1,142 @@
+//! Per-feature affine normalisation `x' = (x - offset) / scale`, fitted on training data and
+//! saved with the model so that inference uses the same statistics.
+
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::{Dataset, Features};
+
+/// How to normalise features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalization {
+    /// Bytes divided by 255; floats min-max scaled to [0, 1] with training minima and maxima.
+    Unit,
+    /// Zero mean, unit variance per feature, with training statistics.
+    Zscore,
+    /// Values as stored.
+    None,
+}
+
+/// A fitted normalisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Normalizer {
+    /// How it was fitted.
+    pub kind: Normalization,
+    /// Subtracted from each feature (one value applies to all).
+    pub offset: Vec<f32>,
+    /// Each feature is divided by this after the offset (one value applies to all).
+    pub scale: Vec<f32>,
+}
+
+impl Normalizer {
+    /// Fits `kind` on a training set.
+    pub fn fit(kind: Normalization, data: &Dataset) -> Self {
+        let d = data.item_len();
+        let n = data.len().max(1);
+        match (kind, &data.features) {
+            (Normalization::None, _) => Self { kind, offset: vec![0.0], scale: vec![1.0] },
+            (Normalization::Unit, Features::U8(_)) => Self { kind, offset: vec![0.0], scale: vec![255.0] },
+            (Normalization::Unit, Features::F32(v)) => {
+                let mut lo = vec![f32::INFINITY; d];
+                let mut hi = vec![f32::NEG_INFINITY; d];
+                for row in v.chunks_exact(d) {
+                    for j in 0..d {
+                        lo[j] = lo[j].min(row[j]);
+                        hi[j] = hi[j].max(row[j]);
+                    }
+                }
+                let scale = lo.iter().zip(&hi).map(|(l, h)| if h > l { h - l } else { 1.0 }).collect();
+                Self { kind, offset: lo, scale }
+            }
+            (Normalization::Zscore, f) => {
+                let mut sum = vec![0f64; d];
+                let mut sq = vec![0f64; d];
+                for i in 0..data.len() {
+                    for j in 0..d {
+                        let x = f.get(i * d + j) as f64;
+                        sum[j] += x;
+                        sq[j] += x * x;
+                    }
+                }
+                let mean: Vec<f64> = sum.iter().map(|s| s / n as f64).collect();
+                // Population standard deviation, as numpy's default `std()`.
+                let std = sq
+                    .iter()
+                    .zip(&mean)
+                    .map(|(q, m)| {
+                        let v = (q / n as f64 - m * m).max(0.0).sqrt();
+                        if v > 1e-12 { v as f32 } else { 1.0 }
+                    })
+                    .collect();
+                Self { kind, offset: mean.iter().map(|&m| m as f32).collect(), scale: std }
+            }
+        }
+    }
+
+    /// Normalises one item in place.
+    pub fn apply(&self, item: &mut [f32]) {
+        if self.offset.len() == 1 && self.scale.len() == 1 {
+            let (o, s) = (self.offset[0], 1.0 / self.scale[0]);
+            item.iter_mut().for_each(|x| *x = (*x - o) * s);
+        } else {
+            for (j, x) in item.iter_mut().enumerate() {
+                *x = (*x - self.offset[j]) / self.scale[j];
+            }
+        }
+    }
+
+    /// Undoes [`Normalizer::apply`] on one item.
+    pub fn invert(&self, item: &mut [f32]) {
+        for (j, x) in item.iter_mut().enumerate() {
+            let (o, s) = if self.offset.len() == 1 { (self.offset[0], self.scale[0]) } else { (self.offset[j], self.scale[j]) };
+            *x = *x * s + o;
+        }
+    }
+
+    /// Whether normalised values lie in [0, 1] for data like the training data.
+    pub fn is_unit_range(&self) -> bool {
+        self.kind == Normalization::Unit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(rows: &[[f32; 2]]) -> Dataset {
+        Dataset {
+            features: Features::F32(rows.iter().flatten().copied().collect()),
+            item_shape: vec![2],
+            labels: None,
+            classes: vec![],
+        }
+    }
+
+    #[test]
+    fn zscore_matches_hand_values() {
+        // column 0: 1, 2, 3 -> mean 2, population std sqrt(2/3); column 1 constant -> scale 1.
+        let d = table(&[[1.0, 5.0], [2.0, 5.0], [3.0, 5.0]]);
+        let n = Normalizer::fit(Normalization::Zscore, &d);
+        assert_eq!(n.offset, vec![2.0, 5.0]);
+        assert!((n.scale[0] - (2.0f32 / 3.0).sqrt()).abs() < 1e-6);
+        assert_eq!(n.scale[1], 1.0);
+        let mut x = [3.0, 5.0];
+        n.apply(&mut x);
+        assert!((x[0] - 1.224_744_9).abs() < 1e-5 && x[1] == 0.0);
+        n.invert(&mut x);
+        assert!((x[0] - 3.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn unit_scales_bytes_and_floats() {
+        let bytes = Dataset { features: Features::U8(vec![0, 255]), item_shape: vec![2], labels: None, classes: vec![] };
+        let n = Normalizer::fit(Normalization::Unit, &bytes);
+        let mut x = [0.0, 255.0];
+        n.apply(&mut x);
+        assert_eq!(x, [0.0, 1.0]);
+        let f = Normalizer::fit(Normalization::Unit, &table(&[[10.0, 0.0], [20.0, 4.0]]));
+        let mut y = [15.0, 1.0];
+        f.apply(&mut y);
+        assert_eq!(y, [0.5, 0.25]);
+    }
+}

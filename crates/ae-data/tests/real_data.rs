@@ -1,0 +1,61 @@
+//! The loaders against the real files in `$AE_DATA_DIR` (default `../shared/datasets`), checked
+//! against the counts its README documents.
+
+use std::path::PathBuf;
+
+use ae_data::{LoadOptions, load};
+
+fn root() -> PathBuf {
+    let root = std::env::var_os("AE_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets"));
+    assert!(root.is_dir(), "real datasets not found at {}: set AE_DATA_DIR", root.display());
+    root
+}
+
+fn opts() -> LoadOptions {
+    LoadOptions { root: root(), limit: None, seed: 0 }
+}
+
+#[test]
+fn mnist_counts_and_class_balance() {
+    let s = load("mnist", &opts()).unwrap();
+    assert_eq!(s.train.len(), 60000);
+    assert_eq!(s.train.item_shape, vec![1, 28, 28]);
+    assert_eq!(s.train.class_counts(), vec![5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]);
+    let test = s.test.unwrap();
+    assert_eq!(test.class_counts(), vec![980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
+}
+
+#[test]
+fn fashion_mnist_counts() {
+    let s = load("fashion-mnist", &opts()).unwrap();
+    assert_eq!(s.train.class_counts(), vec![6000; 10]);
+    assert_eq!(s.test.unwrap().class_counts(), vec![1000; 10]);
+}
+
+#[test]
+fn satellite_counts_and_ranges() {
+    let s = load("satellite", &opts()).unwrap();
+    assert_eq!(s.train.len(), 4435);
+    assert_eq!(s.train.class_counts(), vec![1072, 479, 961, 415, 470, 1038]);
+    let test = s.test.unwrap();
+    assert_eq!(test.class_counts(), vec![461, 224, 397, 211, 237, 470]);
+    let mut row = vec![0.0; 36];
+    let (mut lo, mut hi) = (f32::MAX, f32::MIN);
+    for i in 0..s.train.len() {
+        s.train.write_raw(i, &mut row);
+        row.iter().for_each(|&v| {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        });
+    }
+    assert_eq!((lo, hi), (27.0, 157.0));
+}
+
+#[test]
+fn limit_keeps_the_first_items() {
+    let s = load("mnist", &LoadOptions { limit: Some(500), ..opts() }).unwrap();
+    assert_eq!(s.train.len(), 500);
+    assert_eq!(s.test.unwrap().len(), 500);
+}

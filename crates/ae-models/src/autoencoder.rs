@@ -1,0 +1,184 @@
+//! The composed model: network + bottleneck + penalty + corruption + loss.
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::ConfigError;
+use crate::activation::Activation;
+use crate::bottleneck::{Bottleneck, BottleneckConfig};
+use crate::corruption::CorruptionConfig;
+use crate::loss::ReconstructionLoss;
+use crate::network::{Decoder, DenseConfig, Encoder, NetworkConfig};
+use crate::penalty::PenaltyConfig;
+
+/// Everything that defines an autoencoder, one field per axis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoencoderConfig {
+    /// Encoder and decoder.
+    pub network: NetworkConfig,
+    /// What the code is.
+    #[serde(default)]
+    pub bottleneck: BottleneckConfig,
+    /// Regularisers added to the loss.
+    #[serde(default)]
+    pub penalty: PenaltyConfig,
+    /// Noise on training inputs.
+    #[serde(default)]
+    pub corruption: CorruptionConfig,
+    /// Reconstruction loss.
+    #[serde(default)]
+    pub loss: ReconstructionLoss,
+}
+
+impl AutoencoderConfig {
+    /// A plain dense autoencoder with MSE loss.
+    pub fn dense(network: DenseConfig) -> Self {
+        Self {
+            network: NetworkConfig::Dense(network),
+            bottleneck: BottleneckConfig::default(),
+            penalty: PenaltyConfig::default(),
+            corruption: CorruptionConfig::default(),
+            loss: ReconstructionLoss::default(),
+        }
+    }
+
+    /// Checks every axis for inputs of `input` features; the error names the key, e.g.
+    /// `network.code`.
+    pub fn validate(&self, input: usize) -> Result<(), ConfigError> {
+        self.network.validate(input).map_err(|e| e.within("network"))?;
+        self.bottleneck.validate().map_err(|e| e.within("bottleneck"))?;
+        self.penalty.validate().map_err(|e| e.within("penalty"))?;
+        self.corruption.validate().map_err(|e| e.within("corruption"))?;
+        self.loss.validate(self.output_activation())?;
+        Ok(())
+    }
+
+    /// The activation of the reconstruction.
+    pub fn output_activation(&self) -> Activation {
+        self.network.dense().output_activation
+    }
+
+    /// Validates, then builds the model for inputs of `input` features on `device`.
+    ///
+    /// For training, pass an autodiff device (`device.autodiff()`).
+    pub fn init(&self, input: usize, device: &Device) -> Result<Autoencoder, ConfigError> {
+        self.validate(input)?;
+        let (encoder, decoder) = self.network.init(input, device);
+        let dense = self.network.dense();
+        let bottleneck = self.bottleneck.init(encoder.features(), dense.code, dense.code_activation, device);
+        Ok(Autoencoder {
+            encoder,
+            bottleneck,
+            decoder,
+            output_activation: self.output_activation(),
+            penalty: self.penalty.clone(),
+            corruption: self.corruption.clone(),
+            loss: self.loss.clone(),
+            input,
+        })
+    }
+}
+
+/// One named, weighted part of the training objective.
+#[derive(Debug, Clone)]
+pub struct LossTerm {
+    /// Name as reported in metrics (`reconstruction`, `l1`, `kl`...).
+    pub name: &'static str,
+    /// Its value, already weighted, as a `[1]` tensor.
+    pub value: Tensor<1>,
+}
+
+impl LossTerm {
+    /// A new term.
+    pub fn new(name: &'static str, value: Tensor<1>) -> Self {
+        Self { name, value }
+    }
+}
+
+/// Everything a forward pass produces.
+#[derive(Debug, Clone)]
+pub struct ForwardOutput {
+    /// The reconstruction, `[batch, input]`, after the output activation.
+    pub reconstruction: Tensor<2>,
+    /// The decoder's pre-activation output.
+    pub logits: Tensor<2>,
+    /// The code handed to the decoder, `[batch, code]`.
+    pub code: Tensor<2>,
+    /// Every term of the objective; `terms[0]` is the reconstruction loss.
+    pub terms: Vec<LossTerm>,
+    /// The sum of the terms: what training minimises.
+    pub loss: Tensor<1>,
+}
+
+/// An autoencoder built from an [`AutoencoderConfig`].
+#[derive(Module, Debug)]
+pub struct Autoencoder {
+    /// Input to features.
+    pub encoder: Encoder,
+    /// Features to code.
+    pub bottleneck: Bottleneck,
+    /// Code to reconstruction logits.
+    pub decoder: Decoder,
+    /// Activation of the reconstruction.
+    #[module(skip)]
+    pub output_activation: Activation,
+    /// Penalties added to the loss.
+    #[module(skip)]
+    pub penalty: PenaltyConfig,
+    /// Noise applied by [`Autoencoder::corrupt`].
+    #[module(skip)]
+    pub corruption: CorruptionConfig,
+    /// Reconstruction loss.
+    #[module(skip)]
+    pub loss: ReconstructionLoss,
+    /// Number of input features.
+    #[module(skip)]
+    pub input: usize,
+}
+
+impl Autoencoder {
+    /// The code representing each input, `[batch, input] -> [batch, code]` (deterministic).
+    pub fn encode(&self, x: Tensor<2>) -> Tensor<2> {
+        self.bottleneck.encode(self.encoder.forward(x))
+    }
+
+    /// The reconstruction of each code, `[batch, code] -> [batch, input]`.
+    pub fn decode(&self, code: Tensor<2>) -> Tensor<2> {
+        self.output_activation.apply(self.decoder.forward(code))
+    }
+
+    /// Applies the configured training corruption to a batch (identity when there is none).
+    pub fn corrupt(&self, x: Tensor<2>) -> Tensor<2> {
+        self.corruption.apply(x)
+    }
+
+    /// Full pass on `input` with every loss term, measured against `target` (the clean input;
+    /// `None` means `input` itself).
+    pub fn forward(&self, input: Tensor<2>, target: Option<Tensor<2>>) -> ForwardOutput {
+        let target = target.unwrap_or_else(|| input.clone());
+        let features = self.encoder.forward(input);
+        let code_out = self.bottleneck.forward(features);
+        let logits = self.decoder.forward(code_out.code.clone());
+        let reconstruction = self.output_activation.apply(logits.clone());
+        let mut terms =
+            vec![LossTerm::new("reconstruction", self.loss.mean(logits.clone(), reconstruction.clone(), target))];
+        terms.extend(code_out.terms);
+        terms.extend(self.penalty.terms(&code_out.code));
+        let loss = terms.iter().skip(1).fold(terms[0].value.clone(), |acc, t| acc + t.value.clone());
+        ForwardOutput { reconstruction, logits, code: code_out.code, terms, loss }
+    }
+
+    /// Reconstruction loss of each item (no corruption, no penalties): `[batch]`.
+    pub fn per_sample_loss(&self, x: Tensor<2>) -> Tensor<1> {
+        let logits = self.decoder.forward(self.encode(x.clone()));
+        let reconstruction = self.output_activation.apply(logits.clone());
+        self.loss.per_sample(logits, reconstruction, x)
+    }
+
+    /// Device the parameters live on.
+    pub fn device(&self) -> Device {
+        self.devices().into_iter().next().expect("an autoencoder always has parameters")
+    }
+}
