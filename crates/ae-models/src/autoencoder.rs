@@ -176,9 +176,4 @@ impl Autoencoder {
         let reconstruction = self.output_activation.apply(logits.clone());
         self.loss.per_sample(logits, reconstruction, x)
     }
-
-    /// Device the parameters live on.
-    pub fn device(&self) -> Device {
-        self.devices().into_iter().next().expect("an autoencoder always has parameters")
-    }
 }

@@ -1,1 +1,15 @@
-pub fn f(){}
+//! The `ae-train` command as a library: config parsing, backend choice, the training loop, run
+//! folders and checkpoints. The binary in `main.rs` only parses arguments and prints errors.
+
+pub mod backend;
+pub mod checkpoint;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod fsio;
+pub mod metrics;
+pub mod picture;
+pub mod progress;
+pub mod run;
+pub mod run_dir;
+pub mod trainer;

@@ -1,0 +1,93 @@
+//! Command-line interface: `ae-train --config FILE [--backend B] [--set KEY=VALUE]... [--out DIR]
+//! [--resume] [--force]`, plus subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::backend::{self, BackendChoice};
+use crate::error::Result;
+use crate::run::{self, TrainRequest};
+
+/// Train and apply autoencoders from TOML experiment configs.
+#[derive(Debug, Parser)]
+#[command(name = "ae-train", version, about, args_conflicts_with_subcommands = true, arg_required_else_help = true)]
+pub struct Cli {
+    /// Experiment config to train (a path, or a name in configs/: `--config mnist_2d.toml`).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Backend to run on (default: the config's train.backend, else auto = GPU if present).
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendChoice>,
+    /// Override a config value by its dotted key, e.g. `--set train.epochs=2` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Run folder (default: runs/<experiment name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in the run folder from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Replace a previous run in the run folder.
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
+    /// Print only the final summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// A subcommand instead of training.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the backends compiled in and the GPU adapters found.
+    Backends,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Some(Command::Backends) => {
+            let compiled: Vec<String> = backend::compiled().iter().map(|b| b.to_string()).collect();
+            println!("compiled backends: {}", compiled.join(", "));
+            let adapters = backend::wgpu_adapters();
+            if adapters.is_empty() {
+                println!("wgpu adapters: none");
+            }
+            for a in adapters {
+                println!("wgpu adapter: {} ({})", a.name, if a.hardware { "hardware" } else { "software" });
+            }
+            let auto = backend::resolve(BackendChoice::Auto)?;
+            println!("auto selects: {} [{}]", auto.name, auto.description);
+            Ok(())
+        }
+        None => {
+            let config = cli.config.expect("clap requires --config without a subcommand");
+            let req = TrainRequest {
+                config,
+                backend: cli.backend,
+                set: cli.set,
+                out: cli.out,
+                resume: cli.resume,
+                force: cli.force,
+                quiet: cli.quiet,
+            };
+            let s = run::train(&req)?;
+            let test = s
+                .test
+                .as_ref()
+                .map(|t| format!("test loss {:.6}, test MSE {:.6} on {} items", t.loss, t.mse, t.items))
+                .unwrap_or_else(|| "no test split".into());
+            println!(
+                "done: {} epochs in {:.1} s on {}; {test}; run folder {}",
+                s.epochs,
+                s.train_seconds,
+                s.backend,
+                s.run_dir.display()
+            );
+            Ok(())
+        }
+    }
+}

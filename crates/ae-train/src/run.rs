@@ -1,0 +1,254 @@
+//! `ae-train --config ...`: one training run from config to run folder.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use ae_data::{LoadOptions, Normalizer, View};
+use ae_models::Autoencoder;
+use burn::module::Module;
+use burn::tensor::Device;
+use serde::Serialize;
+
+use crate::backend::{self, BackendChoice};
+use crate::checkpoint;
+use crate::config::{self, ExperimentConfig};
+use crate::error::{AppError, Result};
+use crate::fsio::{write_atomic, write_json};
+use crate::metrics::{EpochMetrics, Evaluation};
+use crate::picture;
+use crate::progress::Progress;
+use crate::run_dir::RunDir;
+use crate::trainer::{self, CheckpointPlan, TrainData};
+
+/// What the command line asks of a training run.
+#[derive(Debug, Clone, Default)]
+pub struct TrainRequest {
+    /// Config file (or a name in `configs/`).
+    pub config: PathBuf,
+    /// Overrides the config's `train.backend`.
+    pub backend: Option<BackendChoice>,
+    /// `KEY=VALUE` overrides.
+    pub set: Vec<String>,
+    /// Run folder; default `runs/<name>`.
+    pub out: Option<PathBuf>,
+    /// Continue from the run folder's last checkpoint.
+    pub resume: bool,
+    /// Replace a previous run in the folder.
+    pub force: bool,
+    /// Print nothing but the final summary.
+    pub quiet: bool,
+}
+
+/// `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Experiment name.
+    pub name: String,
+    /// Dataset name.
+    pub dataset: String,
+    /// Backend used and its device.
+    pub backend: String,
+    /// Adapter or CPU description.
+    pub device: String,
+    /// Seed.
+    pub seed: u64,
+    /// Epochs completed (resumed ones included).
+    pub epochs: usize,
+    /// Whether early stopping ended the run.
+    pub stopped_early: bool,
+    /// Best monitored loss (validation, else training) and its epoch.
+    pub best_loss: Option<f64>,
+    /// Epoch of the best monitored loss.
+    pub best_epoch: Option<usize>,
+    /// Last epoch's metrics.
+    pub last_epoch: Option<EpochMetrics>,
+    /// The kept model on the test split.
+    pub test: Option<Evaluation>,
+    /// Items in each split.
+    pub items: SplitSizes,
+    /// Values per item.
+    pub input_features: usize,
+    /// Trainable parameters.
+    pub parameters: usize,
+    /// Seconds spent training in this process.
+    pub train_seconds: f64,
+    /// Seconds for the whole command.
+    pub wall_seconds: f64,
+    /// Software versions.
+    pub versions: Versions,
+    /// The run folder.
+    pub run_dir: PathBuf,
+}
+
+/// Item counts per split.
+#[derive(Debug, Clone, Serialize)]
+pub struct SplitSizes {
+    /// Training items.
+    pub train: usize,
+    /// Validation items.
+    pub val: usize,
+    /// Test items.
+    pub test: usize,
+}
+
+/// Versions recorded in summaries.
+#[derive(Debug, Clone, Serialize)]
+pub struct Versions {
+    /// ae-train.
+    pub ae_train: &'static str,
+    /// Burn.
+    pub burn: &'static str,
+}
+
+/// The versions of this build.
+pub fn versions() -> Versions {
+    Versions { ae_train: env!("CARGO_PKG_VERSION"), burn: "0.22.1" }
+}
+
+/// Where datasets are read from: the config's `data.root`, else `$AE_DATA_DIR`, else `datasets/`.
+pub fn data_root(config: &ExperimentConfig) -> PathBuf {
+    config
+        .data
+        .root
+        .clone()
+        .or_else(|| std::env::var_os("AE_DATA_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("datasets"))
+}
+
+/// Hash identifying the architecture (model config and input width).
+pub fn config_hash(config: &ExperimentConfig, input: usize) -> String {
+    checkpoint::hash(&format!("{}\ninput={input}", toml::to_string(&config.model).expect("model config serialises")))
+}
+
+/// Runs training as requested and returns the summary written to `summary.json`.
+pub fn train(req: &TrainRequest) -> Result<Summary> {
+    let wall = Instant::now();
+    let loaded = config::load(&req.config, &req.set)?;
+    let cfg = loaded.config;
+    let choice = req.backend.unwrap_or(cfg.train.backend);
+    let out = req.out.clone().unwrap_or_else(|| Path::new("runs").join(&cfg.name));
+    let run = RunDir::prepare(&out, req.resume, req.force)?;
+    let backend = backend::resolve(choice)?;
+    let mut progress = Progress::new(req.quiet);
+
+    // Data: decoded once, normalised per batch with training statistics.
+    let opts = LoadOptions { root: data_root(&cfg), limit: cfg.data.limit, seed: cfg.train.seed };
+    let splits = ae_data::load(&cfg.data.dataset, &opts)?;
+    let kind = cfg.data.normalize.unwrap_or(splits.default_normalization);
+    if cfg.model.loss.needs_unit_targets() && kind != ae_data::Normalization::Unit {
+        return Err(AppError::usage(format!(
+            "{}: key `data.normalize`: model.loss `{}` needs targets in [0, 1], but dataset `{}` is normalised with `{kind:?}`; set data.normalize = \"unit\"",
+            loaded.path.display(),
+            cfg.model.loss.name(),
+            splits.name
+        )));
+    }
+    let normalizer = Arc::new(Normalizer::fit(kind, &splits.train));
+    let item_shape = splits.train.item_shape.clone();
+    let input = splits.train.item_len();
+    let train_set = Arc::new(splits.train);
+    let (train_idx, val_idx) = ae_data::batch::split(train_set.len(), cfg.data.val_fraction, cfg.train.seed);
+    let data = TrainData {
+        train: View::new(train_set.clone(), train_idx, normalizer.clone()),
+        val: (!val_idx.is_empty()).then(|| View::new(train_set.clone(), val_idx, normalizer.clone())),
+    };
+    let test = splits.test.map(|t| View::all(Arc::new(t), normalizer.clone()));
+
+    // Model and optimizer, fresh or from the last checkpoint.
+    let device: Device = backend.device.clone();
+    let train_device = device.clone().autodiff();
+    train_device.seed(cfg.train.seed);
+    let hash = config_hash(&cfg, input);
+    let mut model = cfg
+        .model
+        .init(input, &train_device)
+        .map_err(|e| AppError::usage(format!("{}: key `model.{}`: {}", loaded.path.display(), e.key, e.message)))?;
+    let mut optim = trainer::optimizer(&cfg.train);
+    let mut start = None;
+    if req.resume {
+        let path = run.last_checkpoint();
+        let ckpt = checkpoint::read(&path)?;
+        model = ckpt.load_model(model, &hash, &path)?;
+        optim = ckpt.load_optimizer(optim, &path)?;
+        progress.line(&format!("resuming {} after epoch {} (step {})", run.path.display(), ckpt.meta.epoch, ckpt.meta.step));
+        start = Some(ckpt.meta);
+    }
+    let parameters = model.num_params();
+    write_atomic(&run.file("config.toml"), toml::to_string(&cfg).expect("config serialises").as_bytes())?;
+    write_json(&run.file("normalizer.json"), normalizer.as_ref())?;
+    progress.line(&format!(
+        "{}: {} on {} ({} train / {} val / {} test items of {input} values), {parameters} parameters, backend {} [{}]",
+        cfg.name,
+        cfg.model.network.dense().hidden.iter().map(|h| h.to_string()).chain([cfg.model.network.code_size().to_string()]).collect::<Vec<_>>().join("-"),
+        cfg.data.dataset,
+        data.train.len(),
+        data.val.as_ref().map_or(0, |v| v.len()),
+        test.as_ref().map_or(0, |t| t.len()),
+        backend.name,
+        backend.description
+    ));
+
+    let plan = CheckpointPlan {
+        last: run.last_checkpoint(),
+        best: run.best_checkpoint(),
+        config_hash: hash,
+        backend: backend.name.to_string(),
+    };
+    let metrics_path = run.file("metrics.jsonl");
+    let mut write_metrics = |history: &[EpochMetrics]| -> Result<()> {
+        let mut text = String::new();
+        for m in history {
+            text.push_str(&serde_json::to_string(m).expect("metrics serialise"));
+            text.push('\n');
+        }
+        write_atomic(&metrics_path, text.as_bytes())
+    };
+    let outcome = trainer::fit(model, optim, &data, &cfg.train, &device, &plan, start, &mut progress, &mut write_metrics)?;
+
+    // Final weights, test metrics, pictures, summary.
+    let model = outcome.model.valid();
+    let weights = model.clone().into_record().into_bytes().map_err(|e| AppError::runtime(format!("cannot serialise weights: {e:?}")))?;
+    write_atomic(&run.file("model.bpk"), &weights)?;
+    let test_eval = test.as_ref().map(|t| trainer::evaluate(&model, t, cfg.train.batch_size, cfg.train.workers, &device));
+    let shown = test.as_ref().or(data.val.as_ref()).unwrap_or(&data.train);
+    save_reconstructions(&run.file("reconstructions.png"), &model, shown, &item_shape, &normalizer, &device)?;
+    let summary = Summary {
+        name: cfg.name.clone(),
+        dataset: cfg.data.dataset.clone(),
+        backend: backend.name.to_string(),
+        device: backend.description.clone(),
+        seed: cfg.train.seed,
+        epochs: outcome.history.len(),
+        stopped_early: outcome.stopped_early,
+        best_loss: outcome.best.map(|b| b.0),
+        best_epoch: outcome.best.map(|b| b.1),
+        last_epoch: outcome.history.last().cloned(),
+        test: test_eval,
+        items: SplitSizes {
+            train: data.train.len(),
+            val: data.val.as_ref().map_or(0, |v| v.len()),
+            test: test.as_ref().map_or(0, |t| t.len()),
+        },
+        input_features: input,
+        parameters,
+        train_seconds: outcome.seconds,
+        wall_seconds: wall.elapsed().as_secs_f64(),
+        versions: versions(),
+        run_dir: run.path.clone(),
+    };
+    write_json(&run.file("summary.json"), &summary)?;
+    Ok(summary)
+}
+
+/// Writes the first 10 items of `view` above their reconstructions.
+fn save_reconstructions(path: &Path, model: &Autoencoder, view: &View, shape: &[usize], normalizer: &Normalizer, device: &Device) -> Result<()> {
+    let n = view.len().min(10);
+    let batch = view.batch(&(0..n).collect::<Vec<_>>());
+    let cols = batch.cols;
+    let inputs: Vec<Vec<f32>> = batch.x.chunks(cols).map(|c| c.to_vec()).collect();
+    let x = trainer::to_tensor(batch, device);
+    let recon = model.decode(model.encode(x)).into_data().try_into_vec::<f32>().map_err(|e| AppError::runtime(format!("cannot read reconstructions: {e:?}")))?;
+    let outputs: Vec<Vec<f32>> = recon.chunks(cols).map(|c| c.to_vec()).collect();
+    picture::save_rows(path, &[inputs, outputs], shape, normalizer)
+}

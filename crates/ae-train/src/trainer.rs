@@ -1,0 +1,254 @@
+//! The one training loop, shared by every autoencoder variant: minibatches from worker threads,
+//! an optimizer step per batch, per-epoch validation, early stopping, checkpoints.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use ae_data::batch::epoch_order;
+use ae_data::{Batch, BatchStream, View};
+use ae_models::Autoencoder;
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig, decay::WeightDecayConfig, momentum::MomentumConfig};
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::checkpoint::{self, CheckpointMeta};
+use crate::config::{OptimizerKind, TrainConfig};
+use crate::error::{AppError, Result};
+use crate::metrics::{EpochMetrics, Evaluation};
+use crate::progress::Progress;
+
+/// Builds the configured optimizer (Adam with PyTorch's epsilon 1e-8, or SGD with undampened
+/// momentum, as PyTorch defines it).
+pub fn optimizer(t: &TrainConfig) -> ModuleOptimizer {
+    let decay = (t.weight_decay > 0.0).then(|| WeightDecayConfig::new(t.weight_decay as f32));
+    match t.optimizer {
+        OptimizerKind::Adam => AdamConfig::new().with_epsilon(1e-8).with_weight_decay(decay).init(),
+        OptimizerKind::Sgd => {
+            let momentum = (t.momentum > 0.0).then(|| MomentumConfig { momentum: t.momentum, dampening: 0.0, nesterov: false });
+            SgdConfig::new().with_momentum(momentum).with_weight_decay(decay).init()
+        }
+    }
+}
+
+/// A batch as a `[rows, cols]` tensor on `device`.
+pub fn to_tensor(batch: Batch, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(batch.x, [batch.rows, batch.cols]), device)
+}
+
+/// Where the trainer writes checkpoints, and what identifies the model in them.
+pub struct CheckpointPlan {
+    /// Latest state, rewritten every epoch.
+    pub last: PathBuf,
+    /// State at the best monitored loss.
+    pub best: PathBuf,
+    /// Architecture hash written into checkpoints.
+    pub config_hash: String,
+    /// Backend name written into checkpoints.
+    pub backend: String,
+}
+
+/// The splits the trainer uses.
+pub struct TrainData {
+    /// Training items.
+    pub train: View,
+    /// Validation items (monitored for early stopping and the best checkpoint), if any.
+    pub val: Option<View>,
+}
+
+/// How training ended.
+pub struct FitOutcome {
+    /// The model to keep (the best one when early stopping restored it).
+    pub model: Autoencoder,
+    /// Every epoch's metrics, resumed ones included.
+    pub history: Vec<EpochMetrics>,
+    /// Best monitored loss and its epoch.
+    pub best: Option<(f64, usize)>,
+    /// Whether patience ran out before the last epoch.
+    pub stopped_early: bool,
+    /// Seconds spent in this process's training epochs.
+    pub seconds: f64,
+}
+
+/// Runs the loop from `start` (a resumed checkpoint's metadata) or from scratch.
+///
+/// `on_epoch` runs after each epoch with the history so far (the caller writes `metrics.jsonl`).
+#[allow(clippy::too_many_arguments)]
+pub fn fit(
+    mut model: Autoencoder,
+    mut optim: ModuleOptimizer,
+    data: &TrainData,
+    cfg: &TrainConfig,
+    device: &Device,
+    plan: &CheckpointPlan,
+    start: Option<CheckpointMeta>,
+    progress: &mut Progress,
+    on_epoch: &mut dyn FnMut(&[EpochMetrics]) -> Result<()>,
+) -> Result<FitOutcome> {
+    let train_device = device.clone().autodiff();
+    let (first_epoch, mut step, mut best, mut stale, mut history) = match start {
+        Some(m) => (m.epoch, m.step, m.best, m.stale_epochs, m.history),
+        None => (0, 0, None, 0, Vec::new()),
+    };
+    let t0 = Instant::now();
+    let mut stopped_early = false;
+    progress.start(first_epoch + 1, cfg.epochs);
+    for epoch in first_epoch..cfg.epochs {
+        let epoch_no = epoch + 1;
+        let started = Instant::now();
+        // Noise (corruption, sampling) is seeded per epoch, so a resumed run draws what an
+        // uninterrupted one would have drawn.
+        train_device.seed(cfg.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64 + 1));
+        let order = epoch_order(data.train.len(), cfg.seed, epoch);
+        let stream = BatchStream::new(data.train.clone(), order, cfg.batch_size, cfg.workers);
+        progress.start_epoch(epoch_no, stream.total());
+        let mut sums = Sums::default();
+        let mut seen = 0usize;
+        for (b, batch) in stream.enumerate() {
+            let rows = batch.rows;
+            let x = to_tensor(batch, &train_device);
+            let input = if model.corruption.is_none() { x.clone() } else { model.corrupt(x.clone()) };
+            let out = model.forward(input, Some(x));
+            sums.add(&out.loss, &out.terms, rows);
+            let grads = GradientsParams::from_grads(out.loss.backward(), &model);
+            model = optim.step(cfg.learning_rate, model, grads);
+            step += 1;
+            seen += rows;
+            let mut shown = None;
+            if step % cfg.log_every as u64 == 0 {
+                let mean = sums.read_loss() / seen as f64;
+                if !mean.is_finite() {
+                    return Err(diverged(epoch_no, step, mean, plan));
+                }
+                shown = Some(mean);
+            }
+            progress.batch(epoch_no, b + 1, seen, shown);
+        }
+        let (train_loss, train_terms) = sums.read(seen);
+        if !train_loss.is_finite() {
+            return Err(diverged(epoch_no, step, train_loss, plan));
+        }
+        let val_loss = match &data.val {
+            Some(v) => Some(evaluate(&model.valid(), v, cfg.batch_size, cfg.workers, device).loss),
+            None => None,
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        let metrics = EpochMetrics {
+            epoch: epoch_no,
+            train_loss,
+            val_loss,
+            train_terms,
+            seconds,
+            samples_per_s: seen as f64 / seconds.max(1e-9),
+            step,
+            learning_rate: cfg.learning_rate,
+        };
+        let monitored = val_loss.unwrap_or(train_loss);
+        if !monitored.is_finite() {
+            return Err(diverged(epoch_no, step, monitored, plan));
+        }
+        let improved = best.is_none_or(|(b, _)| monitored < b);
+        if improved {
+            best = Some((monitored, epoch_no));
+            stale = 0;
+        } else {
+            stale += 1;
+        }
+        history.push(metrics.clone());
+        let meta = CheckpointMeta {
+            format_version: checkpoint::FORMAT_VERSION,
+            crate_version: env!("CARGO_PKG_VERSION").to_string(),
+            config_hash: plan.config_hash.clone(),
+            backend: plan.backend.clone(),
+            epoch: epoch_no,
+            step,
+            best,
+            stale_epochs: stale,
+            history: history.clone(),
+        };
+        if improved {
+            checkpoint::save(&plan.best, &meta, &model, &optim)?;
+        }
+        checkpoint::save(&plan.last, &meta, &model, &optim)?;
+        on_epoch(&history)?;
+        progress.end_epoch(&metrics, if improved && data.val.is_some() { "  (best)" } else { "" });
+        if cfg.patience > 0 && stale >= cfg.patience && epoch_no < cfg.epochs {
+            progress.line(&format!("early stopping: no better validation loss for {stale} epochs"));
+            stopped_early = true;
+            break;
+        }
+    }
+    progress.finish();
+    if cfg.patience > 0 && best.is_some_and(|(_, e)| history.last().is_some_and(|m| m.epoch != e)) {
+        // Early stopping keeps the best model, not the last.
+        let ckpt = checkpoint::read(&plan.best)?;
+        model = ckpt.load_model(model, &plan.config_hash, &plan.best)?;
+    }
+    Ok(FitOutcome { model, history, best, stopped_early, seconds: t0.elapsed().as_secs_f64() })
+}
+
+fn diverged(epoch: usize, step: u64, loss: f64, plan: &CheckpointPlan) -> AppError {
+    AppError::runtime(format!(
+        "training diverged: the loss became {loss} in epoch {epoch} (detected at step {step}); \
+         the last good checkpoint is kept at {} — try a smaller train.learning_rate",
+        plan.last.display()
+    ))
+}
+
+/// Running sums of the loss and its terms, kept on the device so that nothing is read back per
+/// step.
+#[derive(Default)]
+struct Sums {
+    loss: Option<Tensor<1>>,
+    terms: Vec<(&'static str, Tensor<1>)>,
+}
+
+impl Sums {
+    fn add(&mut self, loss: &Tensor<1>, terms: &[ae_models::LossTerm], rows: usize) {
+        let w = rows as f64;
+        let l = loss.clone().detach().mul_scalar(w);
+        self.loss = Some(match self.loss.take() {
+            Some(s) => s + l,
+            None => l,
+        });
+        if self.terms.is_empty() {
+            self.terms = terms.iter().map(|t| (t.name, t.value.clone().detach().mul_scalar(w))).collect();
+        } else {
+            for (s, t) in self.terms.iter_mut().zip(terms) {
+                s.1 = s.1.clone() + t.value.clone().detach().mul_scalar(w);
+            }
+        }
+    }
+
+    fn read_loss(&self) -> f64 {
+        self.loss.as_ref().map(|l| l.clone().into_scalar::<f32>() as f64).unwrap_or(0.0)
+    }
+
+    fn read(&self, n: usize) -> (f64, BTreeMap<String, f64>) {
+        let n = n.max(1) as f64;
+        let terms = self.terms.iter().map(|(k, v)| (k.to_string(), v.clone().into_scalar::<f32>() as f64 / n)).collect();
+        (self.read_loss() / n, terms)
+    }
+}
+
+/// Evaluates a model (on a non-autodiff device) on a view: mean objective without corruption,
+/// mean squared error, mean terms.
+pub fn evaluate(model: &Autoencoder, view: &View, batch_size: usize, workers: usize, device: &Device) -> Evaluation {
+    let stream = BatchStream::new(view.clone(), (0..view.len()).collect(), batch_size, workers);
+    let mut sums = Sums::default();
+    let mut se: Option<Tensor<1>> = None;
+    for batch in stream {
+        let rows = batch.rows;
+        let x = to_tensor(batch, device);
+        let out = model.forward(x.clone(), None);
+        sums.add(&out.loss, &out.terms, rows);
+        let e = (out.reconstruction - x).square().sum();
+        se = Some(match se {
+            Some(s) => s + e,
+            None => e,
+        });
+    }
+    let (loss, terms) = sums.read(view.len());
+    let mse = se.map(|s| s.into_scalar::<f32>() as f64).unwrap_or(0.0) / (view.len().max(1) * view.item_len()) as f64;
+    Evaluation { items: view.len(), loss, mse, terms }
+}

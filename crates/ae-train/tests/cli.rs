@@ -1,0 +1,126 @@
+//! The command-line contract, by running the binary: exit codes, messages, the run folder.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn no_arguments_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ae_train(tmp.path(), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("Usage"), "{}", stderr(&o));
+}
+
+#[test]
+fn unknown_flag_and_bad_backend_value_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ae_train(tmp.path(), &["--config", "quickstart.toml", "--bogus"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = ae_train(tmp.path(), &["--config", "quickstart.toml", "--backend", "cuda"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cuda"), "{}", stderr(&o));
+}
+
+#[test]
+fn missing_config_names_the_places_looked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ae_train(tmp.path(), &["--config", "nope.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.starts_with("error: config file not found: nope.toml"), "{e}");
+    assert!(e.contains("configs/nope.toml"), "{e}");
+}
+
+#[test]
+fn config_errors_name_file_key_and_line_without_panicking() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = MNIST_SMALL.replace("code = 8", "code = 8\ncode_size = 3");
+    let p = write_config(tmp.path(), "bad.toml", &bad);
+    let o = ae_train(tmp.path(), &["--config", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("bad.toml: key `model.network` (line 10): unknown field `code_size`"), "{e}");
+    assert!(!e.contains("panicked") && !e.contains("RUST_BACKTRACE"), "{e}");
+    // A bad override is reported as such.
+    let p = write_config(tmp.path(), "good.toml", MNIST_SMALL);
+    let o = ae_train(tmp.path(), &["--config", p.to_str().unwrap(), "--set", "train.learning_rate=0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("key `train.learning_rate`"), "{}", stderr(&o));
+    // Nothing was written for a config that failed validation.
+    assert!(!tmp.path().join("runs").exists());
+}
+
+#[test]
+fn missing_dataset_exits_1_with_paths_and_fetch_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write_config(tmp.path(), "m.toml", MNIST_SMALL);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_ae-train"))
+        .args(["--config", p.to_str().unwrap(), "--backend", "flex"])
+        .current_dir(tmp.path())
+        .env("AE_DATA_DIR", tmp.path().join("empty"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("dataset `mnist` not found"), "{e}");
+    assert!(e.contains("empty/mnist/train-images-idx3-ubyte.gz"), "{e}");
+    assert!(e.contains("scripts/fetch-datasets.sh mnist"), "{e}");
+}
+
+#[test]
+fn config_names_resolve_in_the_configs_folder() {
+    // `--config quickstart.toml` from any folder finds configs/quickstart.toml; a failing
+    // override shows that it was found and parsed.
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ae_train(tmp.path(), &["--config", "quickstart.toml", "--set", "train.epochs=0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("configs/quickstart.toml: key `train.epochs`"), "{}", stderr(&o));
+}
+
+#[test]
+fn trains_on_real_mnist_with_falling_loss_and_a_complete_run_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write_config(tmp.path(), "m.toml", MNIST_SMALL);
+    let o = ae_train(tmp.path(), &["--config", p.to_str().unwrap(), "--backend", "flex"]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let run = tmp.path().join("runs/mnist_small");
+    let m = metrics(&run);
+    assert_eq!(m.len(), 3);
+    let losses: Vec<f64> = m.iter().map(|l| l["train_loss"].as_f64().unwrap()).collect();
+    assert!(losses[2] < losses[0] * 0.8, "training loss did not fall: {losses:?}");
+    for key in ["epoch", "train_loss", "val_loss", "seconds", "samples_per_s"] {
+        assert!(m[0].get(key).is_some_and(|v| !v.is_null()), "metrics line lacks {key}: {}", m[0]);
+    }
+    for f in ["config.toml", "normalizer.json", "summary.json", "model.bpk", "reconstructions.png", "checkpoints/last.ckpt", "checkpoints/best.ckpt"] {
+        assert!(run.join(f).is_file(), "run folder lacks {f}");
+    }
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["backend"], "flex");
+    assert_eq!(summary["items"]["train"], 1800);
+    assert_eq!(summary["items"]["val"], 200);
+    assert_eq!(summary["items"]["test"], 2000);
+    let test_mse = summary["test"]["mse"].as_f64().unwrap();
+    assert!(test_mse > 0.0 && test_mse < 0.06, "test MSE {test_mse}");
+    // The PNG decodes: two rows of 10 items, 28x28 each zoomed x2 with 4-pixel gaps.
+    let img = image::open(run.join("reconstructions.png")).unwrap();
+    assert_eq!((img.width(), img.height()), (10 * 60 + 4, 2 * 60 + 4));
+    // The resolved config parses again and names the same experiment.
+    let resolved = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(resolved.contains("name = \"mnist_small\"") && resolved.contains("val_fraction = 0.1"), "{resolved}");
+
+    // The folder is not overwritten by accident...
+    let o = ae_train(tmp.path(), &["--config", p.to_str().unwrap(), "--backend", "flex"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("already holds a run"), "{}", stderr(&o));
+    // ...and --resume continues it where it stopped, with the same history.
+    let o = ae_train(tmp.path(), &["--config", p.to_str().unwrap(), "--backend", "flex", "--resume", "--set", "train.epochs=4"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let m2 = metrics(&run);
+    assert_eq!(m2.len(), 4);
+    assert_eq!(m2[..3], m[..3]);
+    // Resuming with another architecture is refused with a clear error.
+    let o = ae_train(tmp.path(), &["--config", p.to_str().unwrap(), "--backend", "flex", "--resume", "--set", "model.network.code=9", "--set", "train.epochs=5"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("different model"), "{}", stderr(&o));
+}

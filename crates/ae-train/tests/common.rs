@@ -1,0 +1,68 @@
+//! Helpers shared by the integration tests: running the binary, the real data folder.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The real datasets: `$AE_DATA_DIR`, else `../shared/datasets` beside the project.
+pub fn data_dir() -> PathBuf {
+    let root = std::env::var_os("AE_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets"));
+    assert!(root.is_dir(), "real datasets not found at {}: set AE_DATA_DIR", root.display());
+    root
+}
+
+/// Runs `ae-train` with `args` in `cwd`, with `AE_DATA_DIR` pointing at the real data.
+pub fn ae_train(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ae-train"))
+        .args(args)
+        .current_dir(cwd)
+        .env("AE_DATA_DIR", data_dir())
+        .output()
+        .expect("running ae-train")
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The `epoch`, `train_loss` and `val_loss` of each line of a run's `metrics.jsonl`.
+pub fn metrics(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .expect("metrics.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON object per line"))
+        .collect()
+}
+
+/// Writes a config file and returns its path.
+pub fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// A small dense config on real MNIST.
+pub const MNIST_SMALL: &str = r#"
+name = "mnist_small"
+[data]
+dataset = "mnist"
+limit = 2000
+[model.network]
+kind = "dense"
+hidden = [64]
+code = 8
+output_activation = "sigmoid"
+[train]
+epochs = 3
+batch_size = 50
+learning_rate = 2e-3
+seed = 3
+"#;

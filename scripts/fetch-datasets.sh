@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Downloads datasets into datasets/ (or $AE_DATA_DIR) from their canonical sources and checks
+# each file's SHA-256 before moving it into place (temp file, then rename).
+# Usage: scripts/fetch-datasets.sh [mnist|fashion-mnist|satellite|all]...
+set -euo pipefail
+root="${AE_DATA_DIR:-$(cd "$(dirname "$0")/.." && pwd)/datasets}"
+
+fetch() { # dir url sha256
+  local dir="$root/$1" url="$2" sum="$3" name
+  name="$(basename "$url")"
+  mkdir -p "$dir"
+  if [ -f "$dir/$name" ] && echo "$sum  $dir/$name" | sha256sum -c --quiet - 2>/dev/null; then
+    echo "ok       $1/$name"; return
+  fi
+  echo "fetching $url"
+  local tmp="$dir/.$name.part"
+  curl -fL --retry 3 --progress-bar -o "$tmp" "$url"
+  if ! echo "$sum  $tmp" | sha256sum -c --quiet -; then
+    rm -f "$tmp"; echo "error: $url: SHA-256 mismatch (expected $sum)" >&2; exit 1
+  fi
+  mv "$tmp" "$dir/$name"
+  echo "ok       $1/$name"
+}
+
+mnist=https://ossci-datasets.s3.amazonaws.com/mnist
+fashion=http://fashion-mnist.s3-website.eu-central-1.amazonaws.com
+uci=https://archive.ics.uci.edu/ml/machine-learning-databases/statlog/satimage
+for what in "${@:-all}"; do
+  case "$what" in
+    mnist|all)
+      fetch mnist $mnist/train-images-idx3-ubyte.gz 440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609
+      fetch mnist $mnist/train-labels-idx1-ubyte.gz 3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c
+      fetch mnist $mnist/t10k-images-idx3-ubyte.gz 8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6
+      fetch mnist $mnist/t10k-labels-idx1-ubyte.gz f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6
+      ;;&
+    fashion-mnist|all)
+      fetch fashion-mnist $fashion/train-images-idx3-ubyte.gz 3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84
+      fetch fashion-mnist $fashion/train-labels-idx1-ubyte.gz a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845
+      fetch fashion-mnist $fashion/t10k-images-idx3-ubyte.gz 346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073
+      fetch fashion-mnist $fashion/t10k-labels-idx1-ubyte.gz 67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5
+      ;;&
+    satellite|all)
+      fetch satimage $uci/sat.trn 6da888aa398f4dd56a85bb7114f7206896a360b7af1d790450f64dbdb8493fc5
+      fetch satimage $uci/sat.tst 0045be0391420a35a69e8d2b0a4ff4b032a4aa03feebba0d89b9aa3e2d42c212
+      ;;&
+    mnist|fashion-mnist|satellite|all) ;;
+    *) echo "error: unknown dataset '$what' (mnist, fashion-mnist, satellite, all)" >&2; exit 2 ;;
+  esac
+done
