@@ -123,6 +123,18 @@ fn ndarray() -> Result<Backend> {
     Err(not_compiled(BackendChoice::Ndarray))
 }
 
+/// The CPU device on which initial weights are drawn (the same on every backend), if a CPU
+/// backend is compiled in.
+pub fn init_device() -> Option<Device> {
+    #[cfg(feature = "flex")]
+    return Some(Device::flex());
+    #[cfg(all(not(feature = "flex"), feature = "ndarray"))]
+    #[allow(deprecated)]
+    return Some(Device::ndarray());
+    #[allow(unreachable_code)]
+    None
+}
+
 #[allow(dead_code)]
 fn cpu_description() -> String {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -142,7 +154,7 @@ pub struct Adapter {
 #[cfg(feature = "wgpu")]
 pub fn wgpu_adapters() -> Vec<Adapter> {
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
-    block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+    block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY))
         .into_iter()
         .map(|a| {
             let info = a.get_info();

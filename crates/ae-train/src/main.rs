@@ -3,6 +3,13 @@
 use clap::Parser;
 
 fn main() {
+    // Mesa's Vulkan drivers ask libwayland for a display while wgpu lists adapters, and
+    // libwayland prints "error: XDG_RUNTIME_DIR is invalid" when the variable is unset (servers,
+    // CI). Point it at the temp folder so that the only `error:` lines are ours.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // SAFETY: first statement of main, before any other thread exists.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
+    }
     let cli = ae_train::cli::Cli::parse();
     if let Err(e) = ae_train::cli::run(cli) {
         eprintln!("error: {e}");

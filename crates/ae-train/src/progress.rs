@@ -15,6 +15,7 @@ pub struct Progress {
     batches: usize,
     epoch_start: Instant,
     next_plain: usize,
+    last_loss: Option<f64>,
     quiet: bool,
 }
 
@@ -37,7 +38,7 @@ impl Progress {
             );
             (multi, epoch, batch)
         });
-        Self { bars, epochs: 0, batches: 0, epoch_start: Instant::now(), next_plain: 0, quiet }
+        Self { bars, epochs: 0, batches: 0, epoch_start: Instant::now(), next_plain: 0, last_loss: None, quiet }
     }
 
     /// Prints a line above the bars (or plainly).
@@ -79,6 +80,9 @@ impl Progress {
     /// when it was read back from the device.
     pub fn batch(&mut self, epoch: usize, done: usize, samples: usize, loss: Option<f64>) {
         let rate = samples as f64 / self.epoch_start.elapsed().as_secs_f64().max(1e-9);
+        if loss.is_some() {
+            self.last_loss = loss;
+        }
         match &self.bars {
             Some((_, _, b)) => {
                 b.set_position(done as u64);
@@ -88,7 +92,7 @@ impl Progress {
             }
             None => {
                 if !self.quiet && self.batches >= 200 && done >= self.next_plain && done < self.batches {
-                    let l = loss.map(|l| format!(" loss {l:.5}")).unwrap_or_default();
+                    let l = self.last_loss.map(|l| format!(" loss {l:.5}")).unwrap_or_default();
                     println!("  epoch {epoch} batch {done}/{}{l} {rate:.0} samples/s", self.batches);
                     self.next_plain += self.batches / 4;
                 }

@@ -157,12 +157,8 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
 
     // Model and optimizer, fresh or from the last checkpoint.
     let device: Device = backend.device.clone();
-    let train_device = device.clone().autodiff();
-    train_device.seed(cfg.train.seed);
     let hash = config_hash(&cfg, input);
-    let mut model = cfg
-        .model
-        .init(input, &train_device)
+    let mut model = init_model(&cfg, input, &device.clone().autodiff())
         .map_err(|e| AppError::usage(format!("{}: key `model.{}`: {}", loaded.path.display(), e.key, e.message)))?;
     let mut optim = trainer::optimizer(&cfg.train);
     let mut start = None;
@@ -180,7 +176,7 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
     progress.line(&format!(
         "{}: {} on {} ({} train / {} val / {} test items of {input} values), {parameters} parameters, backend {} [{}]",
         cfg.name,
-        cfg.model.network.dense().hidden.iter().map(|h| h.to_string()).chain([cfg.model.network.code_size().to_string()]).collect::<Vec<_>>().join("-"),
+        std::iter::once(&input).chain(&cfg.model.network.dense().hidden).chain([&cfg.model.network.code_size()]).map(|h| h.to_string()).collect::<Vec<_>>().join("-"),
         cfg.data.dataset,
         data.train.len(),
         data.val.as_ref().map_or(0, |v| v.len()),
@@ -239,6 +235,18 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
     };
     write_json(&run.file("summary.json"), &summary)?;
     Ok(summary)
+}
+
+/// Builds the model's initial weights from `train.seed` on the CPU and loads them onto `device`,
+/// so that the same seed starts from the same weights on every backend.
+pub fn init_model(cfg: &ExperimentConfig, input: usize, device: &Device) -> std::result::Result<Autoencoder, ae_models::ConfigError> {
+    let target = cfg.model.init(input, device)?;
+    let Some(cpu) = backend::init_device() else {
+        return Ok(target);
+    };
+    cpu.seed(cfg.train.seed);
+    let initial = cfg.model.init(input, &cpu)?.into_record();
+    Ok(target.try_load_record(initial).expect("a record of the same config fits its model"))
 }
 
 /// Writes the first 10 items of `view` above their reconstructions.

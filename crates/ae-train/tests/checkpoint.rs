@@ -1,0 +1,114 @@
+//! Checkpoints round-trip exactly, and bad ones are refused with clear errors.
+
+use ae_models::network::DenseConfig;
+use ae_models::{Autoencoder, AutoencoderConfig};
+use ae_train::checkpoint::{self, CheckpointMeta, FORMAT_VERSION};
+use ae_train::config::{OptimizerKind, TrainConfig};
+use ae_train::trainer::optimizer;
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Distribution, Tensor};
+
+fn train_config() -> TrainConfig {
+    TrainConfig {
+        epochs: 1,
+        batch_size: 8,
+        optimizer: OptimizerKind::Adam,
+        learning_rate: 1e-2,
+        momentum: 0.0,
+        weight_decay: 0.0,
+        patience: 0,
+        seed: 0,
+        workers: 1,
+        backend: Default::default(),
+        log_every: 1,
+    }
+}
+
+fn meta(hash: &str) -> CheckpointMeta {
+    CheckpointMeta {
+        format_version: FORMAT_VERSION,
+        crate_version: "test".into(),
+        config_hash: hash.into(),
+        backend: "flex".into(),
+        epoch: 1,
+        step: 3,
+        best: Some((0.5, 1)),
+        stale_epochs: 0,
+        history: vec![],
+    }
+}
+
+fn outputs(model: &Autoencoder, x: &Tensor<2>) -> Vec<f32> {
+    model.forward(x.clone(), None).reconstruction.into_data().try_into_vec::<f32>().unwrap()
+}
+
+#[test]
+fn save_then_load_gives_identical_outputs_and_optimizer_state() {
+    let device = Device::flex().autodiff();
+    device.seed(5);
+    let cfg = AutoencoderConfig::dense(DenseConfig::new(vec![16], 4));
+    let mut model = cfg.init(12, &device).unwrap();
+    let mut optim = optimizer(&train_config());
+    let x = Tensor::<2>::random([8, 12], Distribution::Uniform(0.0, 1.0), &device);
+    for _ in 0..3 {
+        let loss = model.forward(x.clone(), None).loss;
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(1e-2, model, grads);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("c.ckpt");
+    checkpoint::save(&path, &meta("abc"), &model, &optim).unwrap();
+
+    let ckpt = checkpoint::read(&path).unwrap();
+    assert_eq!(ckpt.meta, meta("abc"));
+    let fresh = cfg.init(12, &device).unwrap();
+    assert_ne!(outputs(&fresh, &x), outputs(&model, &x));
+    let loaded = ckpt.load_model(fresh, "abc", &path).unwrap();
+    assert_eq!(outputs(&loaded, &x), outputs(&model, &x));
+
+    // The restored optimizer continues exactly as the original would.
+    let mut optim2 = ckpt.load_optimizer(optimizer(&train_config()), &path).unwrap();
+    let step = |m: Autoencoder, o: &mut burn::optim::ModuleOptimizer| {
+        let loss = m.forward(x.clone(), None).loss;
+        let grads = GradientsParams::from_grads(loss.backward(), &m);
+        o.step(1e-2, m, grads)
+    };
+    let a = step(model, &mut optim);
+    let b = step(loaded, &mut optim2);
+    assert_eq!(outputs(&a, &x), outputs(&b, &x));
+}
+
+#[test]
+fn bad_checkpoints_are_refused_by_name() {
+    let device = Device::flex().autodiff();
+    let cfg = AutoencoderConfig::dense(DenseConfig::new(vec![8], 2));
+    let model = cfg.init(6, &device).unwrap();
+    let optim = optimizer(&train_config());
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("good.ckpt");
+    checkpoint::save(&path, &meta("h1"), &model, &optim).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+
+    // Another architecture's hash.
+    let e = checkpoint::read(&path).unwrap().load_model(cfg.init(6, &device).unwrap(), "h2", &path).unwrap_err();
+    assert!(e.message.contains("different model"), "{}", e.message);
+    // Truncated.
+    let cut = tmp.path().join("cut.ckpt");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let e = checkpoint::read(&cut).err().unwrap();
+    assert!(e.message.contains("cut.ckpt") && e.message.contains("truncated"), "{}", e.message);
+    // Not a checkpoint.
+    let junk = tmp.path().join("junk.ckpt");
+    std::fs::write(&junk, b"hello world, not a checkpoint").unwrap();
+    assert!(checkpoint::read(&junk).err().unwrap().message.contains("AECKPT magic"));
+    // A future layout version.
+    let mut future = bytes.clone();
+    future[7] = 9;
+    let fut = tmp.path().join("future.ckpt");
+    std::fs::write(&fut, &future).unwrap();
+    assert!(checkpoint::read(&fut).err().unwrap().message.contains("layout version 9"));
+    // Weights of another shape under the same hash still fail cleanly, not with a panic.
+    let other = AutoencoderConfig::dense(DenseConfig::new(vec![5], 2)).init(6, &device).unwrap();
+    let e = checkpoint::read(&path).unwrap().load_model(other, "h1", &path).unwrap_err();
+    assert!(e.message.contains("do not fit"), "{}", e.message);
+}
