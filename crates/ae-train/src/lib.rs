@@ -5,6 +5,7 @@ pub mod backend;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod early_stopping;
 pub mod error;
 pub mod fsio;
 pub mod metrics;

@@ -14,6 +14,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::checkpoint::{self, CheckpointMeta};
 use crate::config::{OptimizerKind, TrainConfig};
+use crate::early_stopping::{Monitor, Verdict};
 use crate::error::{AppError, Result};
 use crate::metrics::{EpochMetrics, Evaluation};
 use crate::progress::Progress;
@@ -86,9 +87,9 @@ pub fn fit(
     on_epoch: &mut dyn FnMut(&[EpochMetrics]) -> Result<()>,
 ) -> Result<FitOutcome> {
     let train_device = device.clone().autodiff();
-    let (first_epoch, mut step, mut best, mut stale, mut history) = match start {
-        Some(m) => (m.epoch, m.step, m.best, m.stale_epochs, m.history),
-        None => (0, 0, None, 0, Vec::new()),
+    let (first_epoch, mut step, mut monitor, mut history) = match start {
+        Some(m) => (m.epoch, m.step, Monitor::new(cfg.patience, m.best, m.stale_epochs), m.history),
+        None => (0, 0, Monitor::new(cfg.patience, None, 0), Vec::new()),
     };
     let t0 = Instant::now();
     let mut stopped_early = false;
@@ -147,13 +148,8 @@ pub fn fit(
         if !monitored.is_finite() {
             return Err(diverged(epoch_no, step, monitored, plan));
         }
-        let improved = best.is_none_or(|(b, _)| monitored < b);
-        if improved {
-            best = Some((monitored, epoch_no));
-            stale = 0;
-        } else {
-            stale += 1;
-        }
+        let verdict = monitor.update(monitored, epoch_no);
+        let improved = verdict == Verdict::Improved;
         history.push(metrics.clone());
         let meta = CheckpointMeta {
             format_version: checkpoint::FORMAT_VERSION,
@@ -162,8 +158,8 @@ pub fn fit(
             backend: plan.backend.clone(),
             epoch: epoch_no,
             step,
-            best,
-            stale_epochs: stale,
+            best: monitor.best,
+            stale_epochs: monitor.stale,
             history: history.clone(),
         };
         if improved {
@@ -172,19 +168,19 @@ pub fn fit(
         checkpoint::save(&plan.last, &meta, &model, &optim)?;
         on_epoch(&history)?;
         progress.end_epoch(&metrics, if improved && data.val.is_some() { "  (best)" } else { "" });
-        if cfg.patience > 0 && stale >= cfg.patience && epoch_no < cfg.epochs {
-            progress.line(&format!("early stopping: no better validation loss for {stale} epochs"));
+        if verdict == Verdict::Stop && epoch_no < cfg.epochs {
+            progress.line(&format!("early stopping: no better loss for {} epochs (best: epoch {})", monitor.stale, monitor.best_epoch().unwrap_or(0)));
             stopped_early = true;
             break;
         }
     }
     progress.finish();
-    if cfg.patience > 0 && best.is_some_and(|(_, e)| history.last().is_some_and(|m| m.epoch != e)) {
+    if cfg.patience > 0 && monitor.best_epoch().is_some_and(|e| history.last().is_some_and(|m| m.epoch != e)) {
         // Early stopping keeps the best model, not the last.
         let ckpt = checkpoint::read(&plan.best)?;
         model = ckpt.load_model(model, &plan.config_hash, &plan.best)?;
     }
-    Ok(FitOutcome { model, history, best, stopped_early, seconds: t0.elapsed().as_secs_f64() })
+    Ok(FitOutcome { model, history, best: monitor.best, stopped_early, seconds: t0.elapsed().as_secs_f64() })
 }
 
 fn diverged(epoch: usize, step: u64, loss: f64, plan: &CheckpointPlan) -> AppError {

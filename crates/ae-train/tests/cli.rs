@@ -124,3 +124,61 @@ fn trains_on_real_mnist_with_falling_loss_and_a_complete_run_folder() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("different model"), "{}", stderr(&o));
 }
+
+#[test]
+fn divergence_stops_with_epoch_and_step_and_exit_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ae_train(
+        tmp.path(),
+        &[
+            "--config", "satellite_2d.toml", "--backend", "flex", "--quiet",
+            "--set", "train.optimizer=\"sgd\"", "--set", "train.learning_rate=10.0", "--set", "train.log_every=1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("training diverged") && e.contains("in epoch 1") && e.contains("at step"), "{e}");
+    assert!(!tmp.path().join("runs/satellite_2d/summary.json").exists());
+}
+
+#[test]
+fn early_stopping_keeps_the_best_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write_config(tmp.path(), "m.toml", MNIST_SMALL);
+    // 180 training images, a large learning rate: the validation loss stops improving long before
+    // epoch 60, and patience 2 ends the run.
+    let o = ae_train(
+        tmp.path(),
+        &[
+            "--config", p.to_str().unwrap(), "--backend", "flex", "--quiet",
+            "--set", "data.limit=200", "--set", "train.batch_size=20", "--set", "train.learning_rate=0.05",
+            "--set", "train.epochs=60", "--set", "train.patience=2",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let run = tmp.path().join("runs/mnist_small");
+    let m = metrics(&run);
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["stopped_early"], true);
+    let vals: Vec<f64> = m.iter().map(|l| l["val_loss"].as_f64().unwrap()).collect();
+    let best = vals.iter().cloned().fold(f64::INFINITY, f64::min);
+    let best_epoch = vals.iter().position(|&v| v == best).unwrap() + 1;
+    assert_eq!(summary["best_loss"].as_f64().unwrap(), best);
+    assert_eq!(summary["best_epoch"].as_u64().unwrap() as usize, best_epoch);
+    // It stopped exactly `patience` epochs after the best one.
+    assert_eq!(m.len(), best_epoch + 2, "{vals:?}");
+}
+
+#[test]
+fn sgd_with_momentum_trains() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write_config(tmp.path(), "m.toml", MNIST_SMALL);
+    let o = ae_train(
+        tmp.path(),
+        &["--config", p.to_str().unwrap(), "--backend", "flex", "--quiet", "--set", "train.optimizer=\"sgd\"", "--set", "train.momentum=0.9", "--set", "train.learning_rate=1.0"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let m = metrics(&tmp.path().join("runs/mnist_small"));
+    let losses: Vec<f64> = m.iter().map(|l| l["train_loss"].as_f64().unwrap()).collect();
+    assert!(losses[2] < losses[0] * 0.7, "{losses:?}");
+}
