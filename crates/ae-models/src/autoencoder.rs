@@ -52,6 +52,13 @@ impl AutoencoderConfig {
         self.penalty.validate().map_err(|e| e.within("penalty"))?;
         self.corruption.validate().map_err(|e| e.within("corruption"))?;
         self.loss.validate(self.output_activation())?;
+        let code_activation = self.network.dense().code_activation;
+        if self.bottleneck.is_variational() && code_activation != Activation::Linear {
+            return Err(ConfigError::new(
+                "network.code_activation",
+                format!("a Gaussian bottleneck's code is a sample of N(mu, sigma^2): it takes no activation (got \"{}\"; use \"linear\")", code_activation.name()),
+            ));
+        }
         Ok(())
     }
 
@@ -147,6 +154,15 @@ impl Autoencoder {
     /// The reconstruction of each code, `[batch, code] -> [batch, input]`.
     pub fn decode(&self, code: Tensor<2>) -> Tensor<2> {
         self.output_activation.apply(self.decoder.forward(code))
+    }
+
+    /// Decodes `n` codes drawn from the prior N(0, I) (meaningful for a VAE): `[n, input]`.
+    pub fn sample_prior(&self, n: usize, device: &Device) -> Tensor<2> {
+        let code = match &self.bottleneck {
+            Bottleneck::Gaussian(g) => g.mu.weight.dims()[1],
+            Bottleneck::Deterministic(d) => d.linear.weight.dims()[1],
+        };
+        self.decode(Tensor::random([n, code], burn::tensor::Distribution::Normal(0.0, 1.0), device))
     }
 
     /// Applies the configured training corruption to a batch (identity when there is none).

@@ -3,10 +3,10 @@
 //! | axis | type | values today |
 //! |---|---|---|
 //! | network | [`network::NetworkConfig`] | dense MLP of any depth and activation |
-//! | bottleneck | [`bottleneck::BottleneckConfig`] | deterministic code |
+//! | bottleneck | [`bottleneck::BottleneckConfig`] | deterministic code, Gaussian (VAE) |
 //! | penalty | [`penalty::PenaltyConfig`] | L1 activity on the code |
 //! | corruption | [`corruption::CorruptionConfig`] | Gaussian noise, masking to zero |
-//! | loss | [`loss::LossKind`] | MSE, BCE, MAE |
+//! | loss | [`loss::ReconstructionLoss`] | MSE, BCE, MAE, Bernoulli and Gaussian likelihoods |
 //!
 //! A whole model is described by one [`AutoencoderConfig`]; [`AutoencoderConfig::init`] builds an
 //! [`Autoencoder`] on any Burn [`Device`](burn::tensor::Device) (CPU or GPU, chosen at run time).
@@ -32,6 +32,7 @@ pub mod autoencoder;
 pub mod bottleneck;
 pub mod corruption;
 pub mod error;
+pub mod likelihood;
 pub mod loss;
 pub mod network;
 pub mod penalty;

@@ -1,8 +1,13 @@
 //! The reconstruction-loss axis: how far a reconstruction is from its target.
 //!
-//! Losses are means over every element of the batch, as PyTorch's `F.mse_loss` computes them,
-//! so numbers compare one to one with reference runs. [`ReconstructionLoss::per_sample`] gives
-//! the same quantity per item (anomaly scores, reports).
+//! Two families:
+//! - distances (`mse`, `bce`, `mae`): means over every element of the batch, as PyTorch's
+//!   `F.mse_loss` computes them, so numbers compare one to one with reference runs;
+//! - likelihoods (`bernoulli`, `gaussian`): negative log-likelihoods of the decoder's distribution,
+//!   summed over an item's features and averaged over the batch, in nats per item (what a VAE's
+//!   ELBO needs).
+//!
+//! [`ReconstructionLoss::per_sample`] gives the same quantity per item (anomaly scores, reports).
 
 use burn::tensor::{Tensor, activation};
 use serde::{Deserialize, Serialize};
@@ -22,6 +27,20 @@ pub enum ReconstructionLoss {
     Bce,
     /// Mean absolute error.
     Mae,
+    /// Bernoulli negative log-likelihood `-sum_i [x_i ln p_i + (1 - x_i) ln(1 - p_i)]` per item
+    /// (nats); needs a sigmoid output and targets in [0, 1].
+    Bernoulli,
+    /// Gaussian negative log-likelihood with fixed standard deviation `sigma`:
+    /// `sum_i [(x_i - mu_i)^2 / (2 sigma^2) + ln(sigma) + ln(2 pi) / 2]` per item (nats).
+    Gaussian {
+        /// Standard deviation of the decoder's Gaussian.
+        #[serde(default = "one")]
+        sigma: f64,
+    },
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl ReconstructionLoss {
@@ -31,26 +50,39 @@ impl ReconstructionLoss {
             ReconstructionLoss::Mse => "mse",
             ReconstructionLoss::Bce => "bce",
             ReconstructionLoss::Mae => "mae",
+            ReconstructionLoss::Bernoulli => "bernoulli",
+            ReconstructionLoss::Gaussian { .. } => "gaussian",
         }
     }
 
-    /// Checks that the loss can be used with this output activation.
+    /// Checks the parameters and that the loss can be used with this output activation.
     pub fn validate(&self, output: Activation) -> Result<(), ConfigError> {
-        if *self == ReconstructionLoss::Bce && output != Activation::Sigmoid {
+        if self.needs_unit_targets() && output != Activation::Sigmoid {
             return Err(ConfigError::new(
                 "loss.kind",
                 format!(
-                    "bce needs a reconstruction in (0, 1): set network.output_activation = \"sigmoid\" (it is \"{}\")",
+                    "{} needs a reconstruction in (0, 1): set network.output_activation = \"sigmoid\" (it is \"{}\")",
+                    self.name(),
                     output.name()
                 ),
             ));
+        }
+        if let ReconstructionLoss::Gaussian { sigma } = self {
+            if !(sigma.is_finite() && *sigma > 0.0) {
+                return Err(ConfigError::new("loss.sigma", format!("must be a finite number > 0, got {sigma}")));
+            }
         }
         Ok(())
     }
 
     /// Whether the loss needs targets in [0, 1].
     pub fn needs_unit_targets(&self) -> bool {
-        matches!(self, ReconstructionLoss::Bce)
+        matches!(self, ReconstructionLoss::Bce | ReconstructionLoss::Bernoulli)
+    }
+
+    /// Whether the loss is a negative log-likelihood in nats per item.
+    pub fn is_likelihood(&self) -> bool {
+        matches!(self, ReconstructionLoss::Bernoulli | ReconstructionLoss::Gaussian { .. })
     }
 
     /// Elementwise loss `[batch, features]` from the decoder's logits, the reconstruction (logits
@@ -60,19 +92,25 @@ impl ReconstructionLoss {
             ReconstructionLoss::Mse => (reconstruction - target).square(),
             ReconstructionLoss::Mae => (reconstruction - target).abs(),
             // max(z, 0) - z x + log(1 + exp(-|z|)) = -[x log s(z) + (1-x) log(1-s(z))]
-            ReconstructionLoss::Bce => {
+            ReconstructionLoss::Bce | ReconstructionLoss::Bernoulli => {
                 activation::relu(logits.clone()) - logits.clone() * target + logits.abs().neg().exp().log1p()
             }
+            ReconstructionLoss::Gaussian { sigma } => (reconstruction - target)
+                .square()
+                .div_scalar(2.0 * sigma * sigma)
+                .add_scalar(sigma.ln() + 0.5 * (2.0 * std::f64::consts::PI).ln()),
         }
     }
 
-    /// Mean loss over every element: a `[1]` tensor.
+    /// The loss of a batch: a `[1]` tensor.
     pub fn mean(&self, logits: Tensor<2>, reconstruction: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
-        self.elementwise(logits, reconstruction, target).mean()
+        let e = self.elementwise(logits, reconstruction, target);
+        if self.is_likelihood() { e.sum_dim(1).mean().reshape([1]) } else { e.mean() }
     }
 
-    /// Mean loss of each item: `[batch]`.
+    /// The loss of each item: `[batch]`.
     pub fn per_sample(&self, logits: Tensor<2>, reconstruction: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
-        self.elementwise(logits, reconstruction, target).mean_dim(1).squeeze_dim(1)
+        let e = self.elementwise(logits, reconstruction, target);
+        if self.is_likelihood() { e.sum_dim(1).squeeze_dim(1) } else { e.mean_dim(1).squeeze_dim(1) }
     }
 }

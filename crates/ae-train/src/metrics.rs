@@ -36,4 +36,7 @@ pub struct Evaluation {
     pub mse: f64,
     /// Mean of each named loss term.
     pub terms: BTreeMap<String, f64>,
+    /// Variant-specific measures, e.g. `log_likelihood_iwae` (nats per item) for a VAE.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, f64>,
 }

@@ -206,7 +206,13 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
     let model = outcome.model.valid();
     let weights = model.clone().into_record().into_bytes().map_err(|e| AppError::runtime(format!("cannot serialise weights: {e:?}")))?;
     write_atomic(&run.file("model.bpk"), &weights)?;
-    let test_eval = test.as_ref().map(|t| trainer::evaluate(&model, t, cfg.train.batch_size, cfg.train.workers, &device));
+    let test_eval = test.as_ref().map(|t| {
+        let mut e = trainer::evaluate(&model, t, cfg.train.batch_size, cfg.train.workers, &device);
+        if let Some(ll) = trainer::mean_log_likelihood(&model, t, cfg.train.workers, &device) {
+            e.extra.insert(format!("log_likelihood_iwae_k{}", trainer::IWAE_SAMPLES), ll);
+        }
+        e
+    });
     let shown = test.as_ref().or(data.val.as_ref()).unwrap_or(&data.train);
     save_reconstructions(&run.file("reconstructions.png"), &model, shown, &item_shape, &normalizer, &device)?;
     let summary = Summary {

@@ -227,6 +227,22 @@ impl Sums {
     }
 }
 
+/// Importance samples per item for a VAE's log-likelihood estimate.
+pub const IWAE_SAMPLES: usize = 100;
+
+/// Mean importance-sampled `log p(x)` (nats per item, K = [`IWAE_SAMPLES`]) of a VAE with a
+/// likelihood loss over a view; `None` for other models.
+pub fn mean_log_likelihood(model: &Autoencoder, view: &View, workers: usize, device: &Device) -> Option<f64> {
+    // K copies of each item are decoded at once: keep K x batch near 5000 rows.
+    let batch = (5000 / IWAE_SAMPLES).max(1);
+    let mut total = 0.0;
+    for b in BatchStream::new(view.clone(), (0..view.len()).collect(), batch, workers) {
+        let x = to_tensor(b, device);
+        total += ae_models::likelihood::importance_log_likelihood(model, x, IWAE_SAMPLES)?.sum().into_scalar::<f32>() as f64;
+    }
+    Some(total / view.len().max(1) as f64)
+}
+
 /// Evaluates a model (on a non-autodiff device) on a view: mean objective without corruption,
 /// mean squared error, mean terms.
 pub fn evaluate(model: &Autoencoder, view: &View, batch_size: usize, workers: usize, device: &Device) -> Evaluation {
@@ -246,5 +262,5 @@ pub fn evaluate(model: &Autoencoder, view: &View, batch_size: usize, workers: us
     }
     let (loss, terms) = sums.read(view.len());
     let mse = se.map(|s| s.into_scalar::<f32>() as f64).unwrap_or(0.0) / (view.len().max(1) * view.item_len()) as f64;
-    Evaluation { items: view.len(), loss, mse, terms }
+    Evaluation { items: view.len(), loss, mse, terms, extra: BTreeMap::new() }
 }

@@ -1,12 +1,14 @@
 //! The bottleneck axis: what the code is and how it is made from the encoder's features.
 
 pub mod deterministic;
+pub mod gaussian;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 pub use deterministic::DeterministicBottleneck;
+pub use gaussian::GaussianBottleneck;
 
 use crate::activation::Activation;
 use crate::{ConfigError, LossTerm};
@@ -18,12 +20,35 @@ pub enum BottleneckConfig {
     /// A plain code: one linear layer and the code activation.
     #[default]
     Deterministic,
+    /// A variational code: Gaussian posterior, reparameterised samples, KL to N(0, I).
+    Gaussian {
+        /// Weight of the KL term (1: the ELBO; > 1: beta-VAE).
+        #[serde(default = "one")]
+        beta: f64,
+    },
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl BottleneckConfig {
     /// Checks the settings.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        Ok(())
+        match self {
+            BottleneckConfig::Deterministic => Ok(()),
+            BottleneckConfig::Gaussian { beta } => {
+                if !(beta.is_finite() && *beta >= 0.0) {
+                    return Err(ConfigError::new("beta", format!("must be a finite number >= 0, got {beta}")));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether the code is a sample of a Gaussian posterior (a VAE).
+    pub fn is_variational(&self) -> bool {
+        matches!(self, BottleneckConfig::Gaussian { .. })
     }
 
     /// Builds the bottleneck from `features` encoder features to a `code`-wide code.
@@ -32,6 +57,7 @@ impl BottleneckConfig {
             BottleneckConfig::Deterministic => {
                 Bottleneck::Deterministic(DeterministicBottleneck::new(features, code, activation, device))
             }
+            BottleneckConfig::Gaussian { beta } => Bottleneck::Gaussian(GaussianBottleneck::new(features, code, *beta, device)),
         }
     }
 }
@@ -50,6 +76,8 @@ pub struct CodeOutput {
 pub enum Bottleneck {
     /// A plain code.
     Deterministic(DeterministicBottleneck),
+    /// A variational code.
+    Gaussian(GaussianBottleneck),
 }
 
 impl Bottleneck {
@@ -57,6 +85,10 @@ impl Bottleneck {
     pub fn forward(&self, features: Tensor<2>) -> CodeOutput {
         match self {
             Bottleneck::Deterministic(b) => CodeOutput { code: b.forward(features), terms: Vec::new() },
+            Bottleneck::Gaussian(b) => {
+                let (code, kl) = b.sample(features);
+                CodeOutput { code, terms: vec![LossTerm::new("kl", kl.mul_scalar(b.beta))] }
+            }
         }
     }
 
@@ -64,6 +96,7 @@ impl Bottleneck {
     pub fn encode(&self, features: Tensor<2>) -> Tensor<2> {
         match self {
             Bottleneck::Deterministic(b) => b.forward(features),
+            Bottleneck::Gaussian(b) => b.encode(features),
         }
     }
 }
