@@ -11,6 +11,7 @@ use crate::corruption::CorruptionConfig;
 use crate::loss::ReconstructionLoss;
 use crate::network::{Decoder, DenseConfig, Encoder, NetworkConfig};
 use crate::penalty::PenaltyConfig;
+use crate::schedule::Schedule;
 
 /// Everything that defines an autoencoder, one field per axis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,7 +49,7 @@ impl AutoencoderConfig {
     /// `network.code`.
     pub fn validate(&self, input: usize) -> Result<(), ConfigError> {
         self.network.validate(input).map_err(|e| e.within("network"))?;
-        self.bottleneck.validate().map_err(|e| e.within("bottleneck"))?;
+        self.bottleneck.validate(self.network.code_size()).map_err(|e| e.within("bottleneck"))?;
         self.penalty.validate().map_err(|e| e.within("penalty"))?;
         self.corruption.validate().map_err(|e| e.within("corruption"))?;
         self.loss.validate(self.output_activation())?;
@@ -158,10 +159,7 @@ impl Autoencoder {
 
     /// Decodes `n` codes drawn from the prior N(0, I) (meaningful for a VAE): `[n, input]`.
     pub fn sample_prior(&self, n: usize, device: &Device) -> Tensor<2> {
-        let code = match &self.bottleneck {
-            Bottleneck::Gaussian(g) => g.mu.weight.dims()[1],
-            Bottleneck::Deterministic(d) => d.linear.weight.dims()[1],
-        };
+        let code = self.bottleneck.code_width();
         self.decode(Tensor::random([n, code], burn::tensor::Distribution::Normal(0.0, 1.0), device))
     }
 
@@ -171,11 +169,16 @@ impl Autoencoder {
     }
 
     /// Full pass on `input` with every loss term, measured against `target` (the clean input;
-    /// `None` means `input` itself).
+    /// `None` means `input` itself), with every schedule at its final value.
     pub fn forward(&self, input: Tensor<2>, target: Option<Tensor<2>>) -> ForwardOutput {
+        self.forward_at(input, target, Schedule::END)
+    }
+
+    /// [`Autoencoder::forward`] at a point of training (what the training loop calls).
+    pub fn forward_at(&self, input: Tensor<2>, target: Option<Tensor<2>>, schedule: Schedule) -> ForwardOutput {
         let target = target.unwrap_or_else(|| input.clone());
         let features = self.encoder.forward(input);
-        let code_out = self.bottleneck.forward(features);
+        let code_out = self.bottleneck.forward(features, schedule);
         let logits = self.decoder.forward(code_out.code.clone());
         let reconstruction = self.output_activation.apply(logits.clone());
         let mut terms =

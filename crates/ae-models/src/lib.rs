@@ -3,7 +3,7 @@
 //! | axis | type | values today |
 //! |---|---|---|
 //! | network | [`network::NetworkConfig`] | dense MLP of any depth and activation |
-//! | bottleneck | [`bottleneck::BottleneckConfig`] | deterministic code, Gaussian (VAE) |
+//! | bottleneck | [`bottleneck::BottleneckConfig`] | deterministic, Gaussian (VAE), top-k (k-sparse) |
 //! | penalty | [`penalty::PenaltyConfig`] | L1 activity on the code |
 //! | corruption | [`corruption::CorruptionConfig`] | Gaussian noise, masking to zero |
 //! | loss | [`loss::ReconstructionLoss`] | MSE, BCE, MAE, Bernoulli and Gaussian likelihoods |
@@ -36,6 +36,7 @@ pub mod likelihood;
 pub mod loss;
 pub mod network;
 pub mod penalty;
+pub mod schedule;
 
 pub use autoencoder::{Autoencoder, AutoencoderConfig, ForwardOutput, LossTerm};
 pub use error::ConfigError;

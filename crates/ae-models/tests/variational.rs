@@ -23,7 +23,7 @@ fn vae(hidden: usize, code: usize) -> AutoencoderConfig {
     let mut net = DenseConfig::new(vec![hidden], code);
     net.output_activation = Activation::Sigmoid;
     let mut cfg = AutoencoderConfig::dense(net);
-    cfg.bottleneck = BottleneckConfig::Gaussian { beta: 1.0 };
+    cfg.bottleneck = BottleneckConfig::Gaussian { beta: 1.0, warmup: 0.0 };
     cfg.loss = ReconstructionLoss::Bernoulli;
     cfg
 }
@@ -103,6 +103,25 @@ fn a_vae_rejects_a_code_activation_and_a_non_sigmoid_bernoulli() {
     cfg.network.dense_mut().output_activation = Activation::Linear;
     assert_eq!(cfg.init(5, &Device::flex()).unwrap_err().key, "loss.kind");
     let mut cfg = vae(8, 2);
-    cfg.bottleneck = BottleneckConfig::Gaussian { beta: -1.0 };
+    cfg.bottleneck = BottleneckConfig::Gaussian { beta: -1.0, warmup: 0.0 };
     assert_eq!(cfg.init(5, &Device::flex()).unwrap_err().key, "bottleneck.beta");
+}
+
+#[test]
+fn kl_warmup_ramps_the_kl_weight() {
+    use ae_models::schedule::Schedule;
+    let d = Device::flex();
+    d.seed(1);
+    let mut cfg = vae(8, 2);
+    cfg.bottleneck = BottleneckConfig::Gaussian { beta: 2.0, warmup: 0.5 };
+    let model = cfg.init(6, &d).unwrap();
+    let x = Tensor::<2>::random([4, 6], Distribution::Uniform(0.0, 1.0), &d);
+    let kl_at = |p: u64| {
+        d.seed(9);
+        vec1(model.forward_at(x.clone(), None, Schedule::at(p, 100)).terms[1].value.clone())[0]
+    };
+    let (k0, k25, k50, k100) = (kl_at(0), kl_at(25), kl_at(50), kl_at(100));
+    assert_eq!(k0, 0.0);
+    assert!((k25 * 2.0 - k50).abs() < 1e-5 * k50.abs().max(1.0), "{k25} {k50}");
+    assert!((k50 - k100).abs() < 1e-6);
 }

@@ -8,6 +8,7 @@ use std::time::Instant;
 use ae_data::batch::epoch_order;
 use ae_data::{Batch, BatchStream, View};
 use ae_models::Autoencoder;
+use ae_models::schedule::Schedule;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig, decay::WeightDecayConfig, momentum::MomentumConfig};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -93,6 +94,8 @@ pub fn fit(
     };
     let t0 = Instant::now();
     let mut stopped_early = false;
+    // Schedules (k annealing, KL warm-up) follow the fraction of all planned steps taken.
+    let total_steps = (cfg.epochs * data.train.len().div_ceil(cfg.batch_size)) as u64;
     progress.start(first_epoch + 1, cfg.epochs);
     for epoch in first_epoch..cfg.epochs {
         let epoch_no = epoch + 1;
@@ -109,7 +112,7 @@ pub fn fit(
             let rows = batch.rows;
             let x = to_tensor(batch, &train_device);
             let input = if model.corruption.is_none() { x.clone() } else { model.corrupt(x.clone()) };
-            let out = model.forward(input, Some(x));
+            let out = model.forward_at(input, Some(x), Schedule::at(step, total_steps));
             sums.add(&out.loss, &out.terms, rows);
             let grads = GradientsParams::from_grads(out.loss.backward(), &model);
             model = optim.step(cfg.learning_rate, model, grads);

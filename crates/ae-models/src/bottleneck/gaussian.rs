@@ -10,6 +10,8 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Distribution, Tensor};
 
+use crate::schedule::Schedule;
+
 /// Mean and log-variance heads.
 #[derive(Module, Debug)]
 pub struct GaussianBottleneck {
@@ -20,6 +22,9 @@ pub struct GaussianBottleneck {
     /// Weight of the KL term (1 for the ELBO; > 1 for a beta-VAE).
     #[module(skip)]
     pub beta: f64,
+    /// Fraction of training over which the KL weight rises from 0 to `beta`.
+    #[module(skip)]
+    pub warmup: f64,
 }
 
 /// The posterior of a batch.
@@ -33,8 +38,18 @@ pub struct Posterior {
 
 impl GaussianBottleneck {
     /// Heads from `features` inputs to a `code`-wide latent.
-    pub fn new(features: usize, code: usize, beta: f64, device: &Device) -> Self {
-        Self { mu: LinearConfig::new(features, code).init(device), log_var: LinearConfig::new(features, code).init(device), beta }
+    pub fn new(features: usize, code: usize, beta: f64, warmup: f64, device: &Device) -> Self {
+        Self {
+            mu: LinearConfig::new(features, code).init(device),
+            log_var: LinearConfig::new(features, code).init(device),
+            beta,
+            warmup,
+        }
+    }
+
+    /// The KL weight at this point of training: `beta`, ramped up from 0 during warm-up.
+    pub fn kl_weight(&self, schedule: Schedule) -> f64 {
+        self.beta * schedule.ramp(self.warmup)
     }
 
     /// The posterior of each item.

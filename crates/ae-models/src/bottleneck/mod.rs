@@ -2,6 +2,7 @@
 
 pub mod deterministic;
 pub mod gaussian;
+pub mod top_k;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
@@ -9,8 +10,10 @@ use serde::{Deserialize, Serialize};
 
 pub use deterministic::DeterministicBottleneck;
 pub use gaussian::GaussianBottleneck;
+pub use top_k::TopKBottleneck;
 
 use crate::activation::Activation;
+use crate::schedule::Schedule;
 use crate::{ConfigError, LossTerm};
 
 /// Which bottleneck to build.
@@ -25,7 +28,26 @@ pub enum BottleneckConfig {
         /// Weight of the KL term (1: the ELBO; > 1: beta-VAE).
         #[serde(default = "one")]
         beta: f64,
+        /// Fraction of training over which the KL weight rises linearly from 0 to `beta` (KL
+        /// warm-up, Bowman et al. 2016); 0 starts at `beta`.
+        #[serde(default)]
+        warmup: f64,
     },
+    /// A k-sparse code: the k largest of a linear code's units are kept per item.
+    TopK {
+        /// Units kept at the end of training and when encoding.
+        k: usize,
+        /// Units kept at the start of training (default: all of them).
+        #[serde(default)]
+        k_start: Option<usize>,
+        /// Fraction of training over which k falls linearly from `k_start` to `k`.
+        #[serde(default = "half")]
+        anneal: f64,
+    },
+}
+
+fn half() -> f64 {
+    0.5
 }
 
 fn one() -> f64 {
@@ -34,14 +56,28 @@ fn one() -> f64 {
 
 impl BottleneckConfig {
     /// Checks the settings.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self, code: usize) -> Result<(), ConfigError> {
+        let fraction = |key: &str, v: f64| {
+            if (0.0..=1.0).contains(&v) { Ok(()) } else { Err(ConfigError::new(key, format!("must be a fraction of training in [0, 1], got {v}"))) }
+        };
         match self {
             BottleneckConfig::Deterministic => Ok(()),
-            BottleneckConfig::Gaussian { beta } => {
+            BottleneckConfig::Gaussian { beta, warmup } => {
                 if !(beta.is_finite() && *beta >= 0.0) {
                     return Err(ConfigError::new("beta", format!("must be a finite number >= 0, got {beta}")));
                 }
-                Ok(())
+                fraction("warmup", *warmup)
+            }
+            BottleneckConfig::TopK { k, k_start, anneal } => {
+                if *k == 0 || *k > code {
+                    return Err(ConfigError::new("k", format!("must be between 1 and the code width {code}, got {k}")));
+                }
+                if let Some(s) = k_start {
+                    if *s < *k || *s > code {
+                        return Err(ConfigError::new("k_start", format!("must be between k = {k} and the code width {code}, got {s}")));
+                    }
+                }
+                fraction("anneal", *anneal)
             }
         }
     }
@@ -57,7 +93,12 @@ impl BottleneckConfig {
             BottleneckConfig::Deterministic => {
                 Bottleneck::Deterministic(DeterministicBottleneck::new(features, code, activation, device))
             }
-            BottleneckConfig::Gaussian { beta } => Bottleneck::Gaussian(GaussianBottleneck::new(features, code, *beta, device)),
+            BottleneckConfig::Gaussian { beta, warmup } => {
+                Bottleneck::Gaussian(GaussianBottleneck::new(features, code, *beta, *warmup, device))
+            }
+            BottleneckConfig::TopK { k, k_start, anneal } => {
+                Bottleneck::TopK(TopKBottleneck::new(features, code, *k, k_start.unwrap_or(code), *anneal, device))
+            }
         }
     }
 }
@@ -78,17 +119,21 @@ pub enum Bottleneck {
     Deterministic(DeterministicBottleneck),
     /// A variational code.
     Gaussian(GaussianBottleneck),
+    /// A k-sparse code.
+    TopK(TopKBottleneck),
 }
 
 impl Bottleneck {
-    /// The code of `features` used in training (may be stochastic) with the bottleneck's loss terms.
-    pub fn forward(&self, features: Tensor<2>) -> CodeOutput {
+    /// The code of `features` used in training at this point of the `schedule` (may be
+    /// stochastic), with the bottleneck's loss terms.
+    pub fn forward(&self, features: Tensor<2>, schedule: Schedule) -> CodeOutput {
         match self {
             Bottleneck::Deterministic(b) => CodeOutput { code: b.forward(features), terms: Vec::new() },
             Bottleneck::Gaussian(b) => {
                 let (code, kl) = b.sample(features);
-                CodeOutput { code, terms: vec![LossTerm::new("kl", kl.mul_scalar(b.beta))] }
+                CodeOutput { code, terms: vec![LossTerm::new("kl", kl.mul_scalar(b.kl_weight(schedule)))] }
             }
+            Bottleneck::TopK(b) => CodeOutput { code: b.forward(features, schedule), terms: Vec::new() },
         }
     }
 
@@ -97,6 +142,16 @@ impl Bottleneck {
         match self {
             Bottleneck::Deterministic(b) => b.forward(features),
             Bottleneck::Gaussian(b) => b.encode(features),
+            Bottleneck::TopK(b) => b.forward(features, Schedule::END),
+        }
+    }
+
+    /// Width of the code.
+    pub fn code_width(&self) -> usize {
+        match self {
+            Bottleneck::Deterministic(b) => b.linear.weight.dims()[1],
+            Bottleneck::Gaussian(b) => b.mu.weight.dims()[1],
+            Bottleneck::TopK(b) => b.linear.weight.dims()[1],
         }
     }
 }
