@@ -53,6 +53,39 @@ impl Activation {
         }
     }
 
+    /// The derivative of the activation at the pre-activation `pre`, elementwise (for Jacobians
+    /// built explicitly, e.g. the contractive penalty). Built from tensor ops, so autodiff can
+    /// differentiate through it.
+    pub fn derivative<const D: usize>(self, pre: Tensor<D>) -> Tensor<D> {
+        const SELU_ALPHA: f64 = 1.6732632423543772;
+        const SELU_SCALE: f64 = 1.0507009873554805;
+        let positive = || pre.clone().greater_elem(0.0).float();
+        match self {
+            Activation::Relu => positive(),
+            Activation::LeakyRelu => positive().mul_scalar(0.99).add_scalar(0.01),
+            Activation::Linear => pre.ones_like(),
+            Activation::Sigmoid => {
+                let s = activation::sigmoid(pre);
+                s.clone() * s.neg().add_scalar(1.0)
+            }
+            Activation::Tanh => activation::tanh(pre).square().neg().add_scalar(1.0),
+            Activation::Elu => {
+                let p = positive();
+                p.clone() + p.neg().add_scalar(1.0) * pre.clamp_max(0.0).exp()
+            }
+            Activation::Selu => {
+                let p = positive();
+                (p.clone() + p.neg().add_scalar(1.0) * pre.clamp_max(0.0).exp().mul_scalar(SELU_ALPHA)).mul_scalar(SELU_SCALE)
+            }
+            Activation::Gelu => {
+                // d/dx [x Phi(x)] = Phi(x) + x phi(x)
+                let cdf = pre.clone().div_scalar(std::f64::consts::SQRT_2).erf().add_scalar(1.0).mul_scalar(0.5);
+                let pdf = pre.clone().square().mul_scalar(-0.5).exp().mul_scalar(1.0 / (2.0 * std::f64::consts::PI).sqrt());
+                cdf + pre * pdf
+            }
+        }
+    }
+
     /// The closed range the output can take, `None` where it is unbounded on a side.
     pub fn range(self) -> (Option<f64>, Option<f64>) {
         match self {

@@ -54,6 +54,20 @@ impl AutoencoderConfig {
         self.corruption.validate().map_err(|e| e.within("corruption"))?;
         self.loss.validate(self.output_activation())?;
         let code_activation = self.network.dense().code_activation;
+        if self.penalty.kl_sparsity.is_some() {
+            if code_activation.range() != (Some(0.0), Some(1.0)) || !matches!(self.bottleneck, BottleneckConfig::Deterministic) {
+                return Err(ConfigError::new(
+                    "penalty.kl_sparsity",
+                    format!(
+                        "KL sparsity compares mean activations with rho in (0, 1): it needs a deterministic code with code_activation = \"sigmoid\" (it is \"{}\")",
+                        code_activation.name()
+                    ),
+                ));
+            }
+        }
+        if self.penalty.contractive > 0.0 && !matches!(self.bottleneck, BottleneckConfig::Deterministic) {
+            return Err(ConfigError::new("penalty.contractive", "the contractive penalty needs a deterministic bottleneck"));
+        }
         if self.bottleneck.is_variational() && code_activation != Activation::Linear {
             return Err(ConfigError::new(
                 "network.code_activation",
@@ -177,6 +191,7 @@ impl Autoencoder {
     /// [`Autoencoder::forward`] at a point of training (what the training loop calls).
     pub fn forward_at(&self, input: Tensor<2>, target: Option<Tensor<2>>, schedule: Schedule) -> ForwardOutput {
         let target = target.unwrap_or_else(|| input.clone());
+        let contract_at = input.clone();
         let features = self.encoder.forward(input);
         let code_out = self.bottleneck.forward(features, schedule);
         let logits = self.decoder.forward(code_out.code.clone());
@@ -184,7 +199,13 @@ impl Autoencoder {
         let mut terms =
             vec![LossTerm::new("reconstruction", self.loss.mean(logits.clone(), reconstruction.clone(), target))];
         terms.extend(code_out.terms);
-        terms.extend(self.penalty.terms(&code_out.code));
+        terms.extend(self.penalty.code_terms(&code_out.code));
+        if self.penalty.contractive > 0.0 {
+            if let Some(j) = crate::jacobian::encoder_jacobian(self, contract_at.clone()) {
+                let c = crate::jacobian::frobenius_squared(j).mean().mul_scalar(self.penalty.contractive);
+                terms.push(LossTerm::new("contractive", c));
+            }
+        }
         let loss = terms.iter().skip(1).fold(terms[0].value.clone(), |acc, t| acc + t.value.clone());
         ForwardOutput { reconstruction, logits, code: code_out.code, terms, loss }
     }

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | network | [`network::NetworkConfig`] | dense MLP of any depth and activation |
 //! | bottleneck | [`bottleneck::BottleneckConfig`] | deterministic, Gaussian (VAE), top-k (k-sparse) |
-//! | penalty | [`penalty::PenaltyConfig`] | L1 activity on the code |
+//! | penalty | [`penalty::PenaltyConfig`] | L1 activity, KL sparsity, contractive |
 //! | corruption | [`corruption::CorruptionConfig`] | Gaussian noise, masking to zero |
 //! | loss | [`loss::ReconstructionLoss`] | MSE, BCE, MAE, Bernoulli and Gaussian likelihoods |
 //!
@@ -32,6 +32,7 @@ pub mod autoencoder;
 pub mod bottleneck;
 pub mod corruption;
 pub mod error;
+pub mod jacobian;
 pub mod likelihood;
 pub mod loss;
 pub mod network;

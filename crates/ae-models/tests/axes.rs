@@ -70,12 +70,12 @@ fn activations_match_definitions() {
 
 #[test]
 fn l1_penalty_is_weighted_mean_of_row_sums() {
-    let p = PenaltyConfig { l1: 0.5 };
+    let p = PenaltyConfig { l1: 0.5, ..Default::default() };
     let code = t2(&[&[1.0, -2.0], &[0.0, 3.0]]);
-    let terms = p.terms(&code);
+    let terms = p.code_terms(&code);
     assert_eq!(terms[0].name, "l1");
     close(scalar(terms[0].value.clone()), 0.5 * (3.0 + 3.0) / 2.0, 1e-6);
-    assert!(PenaltyConfig::default().terms(&code).is_empty());
+    assert!(PenaltyConfig::default().code_terms(&code).is_empty());
 }
 
 #[test]
