@@ -40,10 +40,15 @@ pub fn is_known(name: &str) -> bool {
 /// The folder and files a dataset is read from (empty for generated data).
 pub fn expected_files(name: &str, root: &Path) -> Vec<PathBuf> {
     let idx_files = |dir: &str| {
-        ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
-            .iter()
-            .map(|f| root.join(dir).join(f))
-            .collect()
+        [
+            "train-images-idx3-ubyte.gz",
+            "train-labels-idx1-ubyte.gz",
+            "t10k-images-idx3-ubyte.gz",
+            "t10k-labels-idx1-ubyte.gz",
+        ]
+        .iter()
+        .map(|f| root.join(dir).join(f))
+        .collect()
     };
     match name {
         "mnist" => idx_files("mnist"),
@@ -66,20 +71,36 @@ pub fn load(name: &str, opts: &LoadOptions) -> Result<Splits, DataError> {
     let files = expected_files(name, &opts.root);
     let missing: Vec<PathBuf> = files.iter().filter(|p| !p.is_file()).cloned().collect();
     if !missing.is_empty() {
-        return Err(DataError::Missing { name: name.to_string(), paths: missing, fetch: fetch_command(name) });
+        return Err(DataError::Missing {
+            name: name.to_string(),
+            paths: missing,
+            fetch: fetch_command(name),
+        });
     }
     let (mut train, mut test, norm) = match name {
         "shapes" => {
             let n = opts.limit.unwrap_or(8000);
-            (shapes::generate(n, opts.seed), Some(shapes::generate((n / 4).max(4), opts.seed ^ 0x7E57)), Normalization::Unit)
+            (
+                shapes::generate(n, opts.seed),
+                Some(shapes::generate((n / 4).max(4), opts.seed ^ 0x7E57)),
+                Normalization::Unit,
+            )
         }
         "mnist" | "fashion-mnist" => {
-            let classes: Vec<String> = if name == "mnist" { (0..10).map(|d| d.to_string()).collect() } else { FASHION.iter().map(|s| s.to_string()).collect() };
+            let classes: Vec<String> = if name == "mnist" {
+                (0..10).map(|d| d.to_string()).collect()
+            } else {
+                FASHION.iter().map(|s| s.to_string()).collect()
+            };
             let train = idx_dataset(&files[0], &files[1], &classes)?;
             let test = idx_dataset(&files[2], &files[3], &classes)?;
             (train, Some(test), Normalization::Unit)
         }
-        "satellite" => (satellite::read(&files[0])?, Some(satellite::read(&files[1])?), Normalization::Zscore),
+        "satellite" => (
+            satellite::read(&files[0])?,
+            Some(satellite::read(&files[1])?),
+            Normalization::Zscore,
+        ),
         _ => unreachable!("checked by is_known"),
     };
     if let Some(limit) = opts.limit {
@@ -88,17 +109,39 @@ pub fn load(name: &str, opts: &LoadOptions) -> Result<Splits, DataError> {
             t.truncate(limit);
         }
     }
-    Ok(Splits { name: name.to_string(), train, test, default_normalization: norm })
+    Ok(Splits {
+        name: name.to_string(),
+        train,
+        test,
+        default_normalization: norm,
+    })
 }
 
 /// Fashion-MNIST class names in label order.
-pub const FASHION: [&str; 10] =
-    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+pub const FASHION: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
 
-fn idx_dataset(images: &Path, labels_file: &Path, classes: &[String]) -> Result<Dataset, DataError> {
+fn idx_dataset(
+    images: &Path,
+    labels_file: &Path,
+    classes: &[String],
+) -> Result<Dataset, DataError> {
     let (img, labels) = idx::read_images_and_labels(images, labels_file)?;
     if let Some(&bad) = labels.iter().find(|&&l| l as usize >= classes.len()) {
-        return Err(DataError::format(labels_file, format!("label {bad} is not a class (0..{})", classes.len() - 1)));
+        return Err(DataError::format(
+            labels_file,
+            format!("label {bad} is not a class (0..{})", classes.len() - 1),
+        ));
     }
     Ok(Dataset {
         item_shape: vec![1, img.dims[1], img.dims[2]],
@@ -114,9 +157,16 @@ mod tests {
 
     #[test]
     fn missing_files_name_paths_and_fetch_command() {
-        let opts = LoadOptions { root: PathBuf::from("/nonexistent/data"), limit: None, seed: 0 };
+        let opts = LoadOptions {
+            root: PathBuf::from("/nonexistent/data"),
+            limit: None,
+            seed: 0,
+        };
         let e = load("mnist", &opts).unwrap_err().to_string();
-        assert!(e.contains("/nonexistent/data/mnist/train-images-idx3-ubyte.gz"), "{e}");
+        assert!(
+            e.contains("/nonexistent/data/mnist/train-images-idx3-ubyte.gz"),
+            "{e}"
+        );
         assert!(e.contains("scripts/fetch-datasets.sh mnist"), "{e}");
         let e = load("mnits", &opts).unwrap_err().to_string();
         assert!(e.contains("unknown dataset `mnits`"), "{e}");
@@ -124,7 +174,11 @@ mod tests {
 
     #[test]
     fn shapes_need_no_files() {
-        let opts = LoadOptions { root: PathBuf::from("/nonexistent"), limit: Some(100), seed: 1 };
+        let opts = LoadOptions {
+            root: PathBuf::from("/nonexistent"),
+            limit: Some(100),
+            seed: 1,
+        };
         let s = load("shapes", &opts).unwrap();
         assert_eq!(s.train.len(), 100);
         assert_eq!(s.test.unwrap().len(), 25);

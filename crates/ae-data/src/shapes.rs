@@ -92,7 +92,10 @@ impl Shape {
                 let h = self.r;
                 v <= h * 0.5 && v >= -h && u.abs() <= (v + h) / (1.5 * h) * (h * 0.866)
             }
-            _ => (u.abs() <= self.stroke * 0.7 && v.abs() <= self.r) || (v.abs() <= self.stroke * 0.7 && u.abs() <= self.r),
+            _ => {
+                (u.abs() <= self.stroke * 0.7 && v.abs() <= self.r)
+                    || (v.abs() <= self.stroke * 0.7 && u.abs() <= self.r)
+            }
         }
     }
 }
@@ -113,7 +116,10 @@ mod tests {
             let mut item = vec![0.0; SIDE * SIDE];
             a.write_raw(i, &mut item);
             let ink = item.iter().filter(|&&p| p > 127.0).count();
-            assert!(ink > 15 && ink < SIDE * SIDE / 2, "item {i} has {ink} inked pixels");
+            assert!(
+                ink > 15 && ink < SIDE * SIDE / 2,
+                "item {i} has {ink} inked pixels"
+            );
         }
     }
 }

@@ -5,8 +5,8 @@
 //! | network | [`network::NetworkConfig`] | dense MLP of any depth and activation |
 //! | bottleneck | [`bottleneck::BottleneckConfig`] | deterministic, Gaussian (VAE), top-k (k-sparse) |
 //! | penalty | [`penalty::PenaltyConfig`] | L1 activity, KL sparsity, contractive |
-//! | corruption | [`corruption::CorruptionConfig`] | Gaussian noise, masking to zero |
-//! | loss | [`loss::ReconstructionLoss`] | MSE, BCE, MAE, Bernoulli and Gaussian likelihoods |
+//! | corruption | [`corruption::CorruptionConfig`] | Gaussian, masking, salt-and-pepper, Cauchy |
+//! | loss | [`loss::ReconstructionLoss`] | MSE, BCE, MAE, correntropy, Bernoulli and Gaussian likelihoods |
 //!
 //! A whole model is described by one [`AutoencoderConfig`]; [`AutoencoderConfig::init`] builds an
 //! [`Autoencoder`] on any Burn [`Device`](burn::tensor::Device) (CPU or GPU, chosen at run time).

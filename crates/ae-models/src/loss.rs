@@ -27,6 +27,13 @@ pub enum ReconstructionLoss {
     Bce,
     /// Mean absolute error.
     Mae,
+    /// Correntropy-induced loss (robust autoencoder, Qi et al. 2014):
+    /// `mean(1 - exp(-(x - y)^2 / (2 sigma^2)))`, which grows like MSE for small errors and
+    /// saturates at 1 for outliers.
+    Correntropy {
+        /// Kernel width, in the data's units.
+        sigma: f64,
+    },
     /// Bernoulli negative log-likelihood `-sum_i [x_i ln p_i + (1 - x_i) ln(1 - p_i)]` per item
     /// (nats); needs a sigmoid output and targets in [0, 1].
     Bernoulli,
@@ -50,6 +57,7 @@ impl ReconstructionLoss {
             ReconstructionLoss::Mse => "mse",
             ReconstructionLoss::Bce => "bce",
             ReconstructionLoss::Mae => "mae",
+            ReconstructionLoss::Correntropy { .. } => "correntropy",
             ReconstructionLoss::Bernoulli => "bernoulli",
             ReconstructionLoss::Gaussian { .. } => "gaussian",
         }
@@ -67,9 +75,14 @@ impl ReconstructionLoss {
                 ),
             ));
         }
-        if let ReconstructionLoss::Gaussian { sigma } = self {
+        if let ReconstructionLoss::Gaussian { sigma } | ReconstructionLoss::Correntropy { sigma } =
+            self
+        {
             if !(sigma.is_finite() && *sigma > 0.0) {
-                return Err(ConfigError::new("loss.sigma", format!("must be a finite number > 0, got {sigma}")));
+                return Err(ConfigError::new(
+                    "loss.sigma",
+                    format!("must be a finite number > 0, got {sigma}"),
+                ));
             }
         }
         Ok(())
@@ -77,23 +90,41 @@ impl ReconstructionLoss {
 
     /// Whether the loss needs targets in [0, 1].
     pub fn needs_unit_targets(&self) -> bool {
-        matches!(self, ReconstructionLoss::Bce | ReconstructionLoss::Bernoulli)
+        matches!(
+            self,
+            ReconstructionLoss::Bce | ReconstructionLoss::Bernoulli
+        )
     }
 
     /// Whether the loss is a negative log-likelihood in nats per item.
     pub fn is_likelihood(&self) -> bool {
-        matches!(self, ReconstructionLoss::Bernoulli | ReconstructionLoss::Gaussian { .. })
+        matches!(
+            self,
+            ReconstructionLoss::Bernoulli | ReconstructionLoss::Gaussian { .. }
+        )
     }
 
     /// Elementwise loss `[batch, features]` from the decoder's logits, the reconstruction (logits
     /// after the output activation) and the target.
-    pub fn elementwise(&self, logits: Tensor<2>, reconstruction: Tensor<2>, target: Tensor<2>) -> Tensor<2> {
+    pub fn elementwise(
+        &self,
+        logits: Tensor<2>,
+        reconstruction: Tensor<2>,
+        target: Tensor<2>,
+    ) -> Tensor<2> {
         match self {
             ReconstructionLoss::Mse => (reconstruction - target).square(),
             ReconstructionLoss::Mae => (reconstruction - target).abs(),
+            ReconstructionLoss::Correntropy { sigma } => (reconstruction - target)
+                .square()
+                .div_scalar(-2.0 * sigma * sigma)
+                .exp()
+                .neg()
+                .add_scalar(1.0),
             // max(z, 0) - z x + log(1 + exp(-|z|)) = -[x log s(z) + (1-x) log(1-s(z))]
             ReconstructionLoss::Bce | ReconstructionLoss::Bernoulli => {
-                activation::relu(logits.clone()) - logits.clone() * target + logits.abs().neg().exp().log1p()
+                activation::relu(logits.clone()) - logits.clone() * target
+                    + logits.abs().neg().exp().log1p()
             }
             ReconstructionLoss::Gaussian { sigma } => (reconstruction - target)
                 .square()
@@ -103,14 +134,32 @@ impl ReconstructionLoss {
     }
 
     /// The loss of a batch: a `[1]` tensor.
-    pub fn mean(&self, logits: Tensor<2>, reconstruction: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
+    pub fn mean(
+        &self,
+        logits: Tensor<2>,
+        reconstruction: Tensor<2>,
+        target: Tensor<2>,
+    ) -> Tensor<1> {
         let e = self.elementwise(logits, reconstruction, target);
-        if self.is_likelihood() { e.sum_dim(1).mean().reshape([1]) } else { e.mean() }
+        if self.is_likelihood() {
+            e.sum_dim(1).mean().reshape([1])
+        } else {
+            e.mean()
+        }
     }
 
     /// The loss of each item: `[batch]`.
-    pub fn per_sample(&self, logits: Tensor<2>, reconstruction: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
+    pub fn per_sample(
+        &self,
+        logits: Tensor<2>,
+        reconstruction: Tensor<2>,
+        target: Tensor<2>,
+    ) -> Tensor<1> {
         let e = self.elementwise(logits, reconstruction, target);
-        if self.is_likelihood() { e.sum_dim(1).squeeze_dim(1) } else { e.mean_dim(1).squeeze_dim(1) }
+        if self.is_likelihood() {
+            e.sum_dim(1).squeeze_dim(1)
+        } else {
+            e.mean_dim(1).squeeze_dim(1)
+        }
     }
 }

@@ -16,8 +16,15 @@ use std::path::{Path, PathBuf};
 use crate::error::{AppError, Result, io_error};
 
 /// Files a run writes, removed by `--force`.
-const OWNED: [&str; 7] =
-    ["config.toml", "normalizer.json", "metrics.jsonl", "summary.json", "model.bpk", "reconstructions.png", "checkpoints"];
+const OWNED: [&str; 7] = [
+    "config.toml",
+    "normalizer.json",
+    "metrics.jsonl",
+    "summary.json",
+    "model.bpk",
+    "reconstructions.png",
+    "checkpoints",
+];
 
 /// A run folder.
 #[derive(Debug, Clone)]
@@ -33,9 +40,14 @@ impl RunDir {
     /// (replace it); the run's own files are removed with `force`, nothing else.
     pub fn prepare(path: &Path, resume: bool, force: bool) -> Result<Self> {
         if path.exists() && !path.is_dir() {
-            return Err(AppError::usage(format!("--out {}: exists and is not a folder", path.display())));
+            return Err(AppError::usage(format!(
+                "--out {}: exists and is not a folder",
+                path.display()
+            )));
         }
-        let dir = RunDir { path: path.to_path_buf() };
+        let dir = RunDir {
+            path: path.to_path_buf(),
+        };
         let has_run = dir.last_checkpoint().exists() || dir.file("summary.json").exists();
         if resume {
             if !dir.last_checkpoint().is_file() {
@@ -54,11 +66,18 @@ impl RunDir {
             }
             for f in OWNED {
                 let p = path.join(f);
-                let r = if p.is_dir() { std::fs::remove_dir_all(&p) } else if p.exists() { std::fs::remove_file(&p) } else { Ok(()) };
+                let r = if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else if p.exists() {
+                    std::fs::remove_file(&p)
+                } else {
+                    Ok(())
+                };
                 r.map_err(|e| io_error(&p, "remove", e))?;
             }
         }
-        std::fs::create_dir_all(dir.path.join("checkpoints")).map_err(|e| io_error(&dir.path, "create the run folder", e))?;
+        std::fs::create_dir_all(dir.path.join("checkpoints"))
+            .map_err(|e| io_error(&dir.path, "create the run folder", e))?;
         Ok(dir)
     }
 
@@ -91,7 +110,11 @@ mod tests {
         std::fs::write(d.file("notes.txt"), "mine").unwrap();
         let e = RunDir::prepare(&p, false, false).unwrap_err();
         assert_eq!(e.exit_code(), 2);
-        assert!(e.message.contains("--resume") && e.message.contains("--force"), "{}", e.message);
+        assert!(
+            e.message.contains("--resume") && e.message.contains("--force"),
+            "{}",
+            e.message
+        );
         RunDir::prepare(&p, false, true).unwrap();
         assert!(!d.file("summary.json").exists());
         assert!(d.file("notes.txt").exists());
@@ -99,6 +122,11 @@ mod tests {
         assert!(e.message.contains("no checkpoint"), "{}", e.message);
         let f = tmp.path().join("file");
         std::fs::write(&f, "x").unwrap();
-        assert!(RunDir::prepare(&f, false, false).unwrap_err().message.contains("not a folder"));
+        assert!(
+            RunDir::prepare(&f, false, false)
+                .unwrap_err()
+                .message
+                .contains("not a folder")
+        );
     }
 }

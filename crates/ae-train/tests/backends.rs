@@ -29,7 +29,11 @@ fn wgpu_and_flex_agree_on_a_short_training_run() {
     let probe = ae_train(tmp.path(), &["backends"]);
     let listing = stdout(&probe);
     if !listing.contains("wgpu adapter:") || !listing.contains("compiled backends: wgpu") {
-        assert!(std::env::var_os("AE_REQUIRE_WGPU").is_none(), "AE_REQUIRE_WGPU is set but wgpu has no adapter:\n{listing}{}", stderr(&probe));
+        assert!(
+            std::env::var_os("AE_REQUIRE_WGPU").is_none(),
+            "AE_REQUIRE_WGPU is set but wgpu has no adapter:\n{listing}{}",
+            stderr(&probe)
+        );
         eprintln!("skipping: no wgpu adapter here (install mesa-vulkan-drivers):\n{listing}");
         return;
     }
@@ -38,14 +42,22 @@ fn wgpu_and_flex_agree_on_a_short_training_run() {
     for backend in ["wgpu", "flex"] {
         let out = tmp.path().join(backend);
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_ae-train"))
-            .args(["--config", cfg.to_str().unwrap(), "--backend", backend, "--out", out.to_str().unwrap()])
+            .args([
+                "--config",
+                cfg.to_str().unwrap(),
+                "--backend",
+                backend,
+                "--out",
+                out.to_str().unwrap(),
+            ])
             .env("AE_DATA_DIR", data_dir())
             // Kernel autotuning is for speed, and costs minutes on a software adapter.
             .env("CUBECL_AUTOTUNE_LEVEL", "minimal")
             .output()
             .unwrap();
         assert_eq!(o.status.code(), Some(0), "{backend}: {}", stderr(&o));
-        let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
         assert_eq!(summary["backend"], backend);
         runs.push((metrics(&out), summary));
     }
@@ -53,9 +65,16 @@ fn wgpu_and_flex_agree_on_a_short_training_run() {
     for (a, b) in wgpu.0.iter().zip(&flex.0) {
         for key in ["train_loss", "val_loss"] {
             let (x, y) = (a[key].as_f64().unwrap(), b[key].as_f64().unwrap());
-            assert!((x - y).abs() < 1e-4, "epoch {}: {key} wgpu {x} vs flex {y}", a["epoch"]);
+            assert!(
+                (x - y).abs() < 1e-4,
+                "epoch {}: {key} wgpu {x} vs flex {y}",
+                a["epoch"]
+            );
         }
     }
-    let (x, y) = (wgpu.1["test"]["mse"].as_f64().unwrap(), flex.1["test"]["mse"].as_f64().unwrap());
+    let (x, y) = (
+        wgpu.1["test"]["mse"].as_f64().unwrap(),
+        flex.1["test"]["mse"].as_f64().unwrap(),
+    );
     assert!((x - y).abs() < 1e-4, "test MSE wgpu {x} vs flex {y}");
 }

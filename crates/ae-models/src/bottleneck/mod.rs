@@ -58,23 +58,39 @@ impl BottleneckConfig {
     /// Checks the settings.
     pub fn validate(&self, code: usize) -> Result<(), ConfigError> {
         let fraction = |key: &str, v: f64| {
-            if (0.0..=1.0).contains(&v) { Ok(()) } else { Err(ConfigError::new(key, format!("must be a fraction of training in [0, 1], got {v}"))) }
+            if (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(ConfigError::new(
+                    key,
+                    format!("must be a fraction of training in [0, 1], got {v}"),
+                ))
+            }
         };
         match self {
             BottleneckConfig::Deterministic => Ok(()),
             BottleneckConfig::Gaussian { beta, warmup } => {
                 if !(beta.is_finite() && *beta >= 0.0) {
-                    return Err(ConfigError::new("beta", format!("must be a finite number >= 0, got {beta}")));
+                    return Err(ConfigError::new(
+                        "beta",
+                        format!("must be a finite number >= 0, got {beta}"),
+                    ));
                 }
                 fraction("warmup", *warmup)
             }
             BottleneckConfig::TopK { k, k_start, anneal } => {
                 if *k == 0 || *k > code {
-                    return Err(ConfigError::new("k", format!("must be between 1 and the code width {code}, got {k}")));
+                    return Err(ConfigError::new(
+                        "k",
+                        format!("must be between 1 and the code width {code}, got {k}"),
+                    ));
                 }
                 if let Some(s) = k_start {
                     if *s < *k || *s > code {
-                        return Err(ConfigError::new("k_start", format!("must be between k = {k} and the code width {code}, got {s}")));
+                        return Err(ConfigError::new(
+                            "k_start",
+                            format!("must be between k = {k} and the code width {code}, got {s}"),
+                        ));
                     }
                 }
                 fraction("anneal", *anneal)
@@ -88,17 +104,28 @@ impl BottleneckConfig {
     }
 
     /// Builds the bottleneck from `features` encoder features to a `code`-wide code.
-    pub fn init(&self, features: usize, code: usize, activation: Activation, device: &Device) -> Bottleneck {
+    pub fn init(
+        &self,
+        features: usize,
+        code: usize,
+        activation: Activation,
+        device: &Device,
+    ) -> Bottleneck {
         match self {
-            BottleneckConfig::Deterministic => {
-                Bottleneck::Deterministic(DeterministicBottleneck::new(features, code, activation, device))
-            }
-            BottleneckConfig::Gaussian { beta, warmup } => {
-                Bottleneck::Gaussian(GaussianBottleneck::new(features, code, *beta, *warmup, device))
-            }
-            BottleneckConfig::TopK { k, k_start, anneal } => {
-                Bottleneck::TopK(TopKBottleneck::new(features, code, *k, k_start.unwrap_or(code), *anneal, device))
-            }
+            BottleneckConfig::Deterministic => Bottleneck::Deterministic(
+                DeterministicBottleneck::new(features, code, activation, device),
+            ),
+            BottleneckConfig::Gaussian { beta, warmup } => Bottleneck::Gaussian(
+                GaussianBottleneck::new(features, code, *beta, *warmup, device),
+            ),
+            BottleneckConfig::TopK { k, k_start, anneal } => Bottleneck::TopK(TopKBottleneck::new(
+                features,
+                code,
+                *k,
+                k_start.unwrap_or(code),
+                *anneal,
+                device,
+            )),
         }
     }
 }
@@ -128,12 +155,21 @@ impl Bottleneck {
     /// stochastic), with the bottleneck's loss terms.
     pub fn forward(&self, features: Tensor<2>, schedule: Schedule) -> CodeOutput {
         match self {
-            Bottleneck::Deterministic(b) => CodeOutput { code: b.forward(features), terms: Vec::new() },
+            Bottleneck::Deterministic(b) => CodeOutput {
+                code: b.forward(features),
+                terms: Vec::new(),
+            },
             Bottleneck::Gaussian(b) => {
                 let (code, kl) = b.sample(features);
-                CodeOutput { code, terms: vec![LossTerm::new("kl", kl.mul_scalar(b.kl_weight(schedule)))] }
+                CodeOutput {
+                    code,
+                    terms: vec![LossTerm::new("kl", kl.mul_scalar(b.kl_weight(schedule)))],
+                }
             }
-            Bottleneck::TopK(b) => CodeOutput { code: b.forward(features, schedule), terms: Vec::new() },
+            Bottleneck::TopK(b) => CodeOutput {
+                code: b.forward(features, schedule),
+                terms: Vec::new(),
+            },
         }
     }
 

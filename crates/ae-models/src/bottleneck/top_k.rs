@@ -26,8 +26,20 @@ pub struct TopKBottleneck {
 
 impl TopKBottleneck {
     /// A bottleneck from `features` to `code` units keeping `k` (from `k_start`, annealed).
-    pub fn new(features: usize, code: usize, k: usize, k_start: usize, anneal: f64, device: &Device) -> Self {
-        Self { linear: LinearConfig::new(features, code).init(device), k, k_start, anneal }
+    pub fn new(
+        features: usize,
+        code: usize,
+        k: usize,
+        k_start: usize,
+        anneal: f64,
+        device: &Device,
+    ) -> Self {
+        Self {
+            linear: LinearConfig::new(features, code).init(device),
+            k,
+            k_start,
+            anneal,
+        }
     }
 
     /// The number of units kept at this point of training.
@@ -50,6 +62,11 @@ pub fn keep_top_k(code: Tensor<2>, k: usize) -> Tensor<2> {
     }
     let (_, indices) = code.clone().topk_with_indices(k, 1);
     let device = code.device();
-    let mask = Tensor::<2>::zeros([n, width], &device).scatter(1, indices, Tensor::ones([n, k], &device), IndexingUpdateOp::Add);
+    let mask = Tensor::<2>::zeros([n, width], &device).scatter(
+        1,
+        indices,
+        Tensor::ones([n, k], &device),
+        IndexingUpdateOp::Add,
+    );
     code * mask
 }
