@@ -22,20 +22,12 @@ impl View {
     /// All items of `data`.
     pub fn all(data: Arc<Dataset>, normalizer: Arc<Normalizer>) -> Self {
         let indices = Arc::new((0..data.len()).collect());
-        Self {
-            data,
-            indices,
-            normalizer,
-        }
+        Self { data, indices, normalizer }
     }
 
     /// The items at `indices` of `data`.
     pub fn new(data: Arc<Dataset>, indices: Vec<usize>, normalizer: Arc<Normalizer>) -> Self {
-        Self {
-            data,
-            indices: Arc::new(indices),
-            normalizer,
-        }
+        Self { data, indices: Arc::new(indices), normalizer }
     }
 
     /// Number of items.
@@ -57,11 +49,7 @@ impl View {
     pub fn batch(&self, positions: &[usize]) -> Batch {
         let d = self.item_len();
         let mut x = vec![0f32; positions.len() * d];
-        let mut labels = self
-            .data
-            .labels
-            .as_ref()
-            .map(|_| Vec::with_capacity(positions.len()));
+        let mut labels = self.data.labels.as_ref().map(|_| Vec::with_capacity(positions.len()));
         for (row, &p) in x.chunks_exact_mut(d).zip(positions) {
             let i = self.indices[p];
             self.data.write_raw(i, row);
@@ -70,12 +58,7 @@ impl View {
                 out.push(l[i]);
             }
         }
-        Batch {
-            x,
-            rows: positions.len(),
-            cols: d,
-            labels,
-        }
+        Batch { x, rows: positions.len(), cols: d, labels }
     }
 }
 
@@ -154,12 +137,7 @@ impl BatchStream {
             receivers.push(rx);
             handles.push(handle);
         }
-        Self {
-            receivers,
-            next: 0,
-            total,
-            workers: handles,
-        }
+        Self { receivers, next: 0, total, workers: handles }
     }
 
     /// Number of batches the stream yields in all.
@@ -211,14 +189,10 @@ mod tests {
         let view = View::all(data, norm);
         let order = epoch_order(103, 9, 0);
         for workers in [0, 1, 3] {
-            let batches: Vec<Batch> =
-                BatchStream::new(view.clone(), order.clone(), 10, workers).collect();
+            let batches: Vec<Batch> = BatchStream::new(view.clone(), order.clone(), 10, workers).collect();
             assert_eq!(batches.len(), 11);
             assert_eq!(batches[10].rows, 3);
-            let seen: Vec<u16> = batches
-                .iter()
-                .flat_map(|b| b.labels.clone().unwrap())
-                .collect();
+            let seen: Vec<u16> = batches.iter().flat_map(|b| b.labels.clone().unwrap()).collect();
             assert_eq!(seen, order.iter().map(|&i| i as u16).collect::<Vec<_>>());
             assert_eq!(batches[0].x[0], (order[0] * 2) as f32);
         }

@@ -71,11 +71,7 @@ pub fn load(name: &str, opts: &LoadOptions) -> Result<Splits, DataError> {
     let files = expected_files(name, &opts.root);
     let missing: Vec<PathBuf> = files.iter().filter(|p| !p.is_file()).cloned().collect();
     if !missing.is_empty() {
-        return Err(DataError::Missing {
-            name: name.to_string(),
-            paths: missing,
-            fetch: fetch_command(name),
-        });
+        return Err(DataError::Missing { name: name.to_string(), paths: missing, fetch: fetch_command(name) });
     }
     let (mut train, mut test, norm) = match name {
         "shapes" => {
@@ -96,11 +92,7 @@ pub fn load(name: &str, opts: &LoadOptions) -> Result<Splits, DataError> {
             let test = idx_dataset(&files[2], &files[3], &classes)?;
             (train, Some(test), Normalization::Unit)
         }
-        "satellite" => (
-            satellite::read(&files[0])?,
-            Some(satellite::read(&files[1])?),
-            Normalization::Zscore,
-        ),
+        "satellite" => (satellite::read(&files[0])?, Some(satellite::read(&files[1])?), Normalization::Zscore),
         _ => unreachable!("checked by is_known"),
     };
     if let Some(limit) = opts.limit {
@@ -109,39 +101,17 @@ pub fn load(name: &str, opts: &LoadOptions) -> Result<Splits, DataError> {
             t.truncate(limit);
         }
     }
-    Ok(Splits {
-        name: name.to_string(),
-        train,
-        test,
-        default_normalization: norm,
-    })
+    Ok(Splits { name: name.to_string(), train, test, default_normalization: norm })
 }
 
 /// Fashion-MNIST class names in label order.
-pub const FASHION: [&str; 10] = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-];
+pub const FASHION: [&str; 10] =
+    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
-fn idx_dataset(
-    images: &Path,
-    labels_file: &Path,
-    classes: &[String],
-) -> Result<Dataset, DataError> {
+fn idx_dataset(images: &Path, labels_file: &Path, classes: &[String]) -> Result<Dataset, DataError> {
     let (img, labels) = idx::read_images_and_labels(images, labels_file)?;
     if let Some(&bad) = labels.iter().find(|&&l| l as usize >= classes.len()) {
-        return Err(DataError::format(
-            labels_file,
-            format!("label {bad} is not a class (0..{})", classes.len() - 1),
-        ));
+        return Err(DataError::format(labels_file, format!("label {bad} is not a class (0..{})", classes.len() - 1)));
     }
     Ok(Dataset {
         item_shape: vec![1, img.dims[1], img.dims[2]],
@@ -157,16 +127,9 @@ mod tests {
 
     #[test]
     fn missing_files_name_paths_and_fetch_command() {
-        let opts = LoadOptions {
-            root: PathBuf::from("/nonexistent/data"),
-            limit: None,
-            seed: 0,
-        };
+        let opts = LoadOptions { root: PathBuf::from("/nonexistent/data"), limit: None, seed: 0 };
         let e = load("mnist", &opts).unwrap_err().to_string();
-        assert!(
-            e.contains("/nonexistent/data/mnist/train-images-idx3-ubyte.gz"),
-            "{e}"
-        );
+        assert!(e.contains("/nonexistent/data/mnist/train-images-idx3-ubyte.gz"), "{e}");
         assert!(e.contains("scripts/fetch-datasets.sh mnist"), "{e}");
         let e = load("mnits", &opts).unwrap_err().to_string();
         assert!(e.contains("unknown dataset `mnits`"), "{e}");
@@ -174,11 +137,7 @@ mod tests {
 
     #[test]
     fn shapes_need_no_files() {
-        let opts = LoadOptions {
-            root: PathBuf::from("/nonexistent"),
-            limit: Some(100),
-            seed: 1,
-        };
+        let opts = LoadOptions { root: PathBuf::from("/nonexistent"), limit: Some(100), seed: 1 };
         let s = load("shapes", &opts).unwrap();
         assert_eq!(s.train.len(), 100);
         assert_eq!(s.test.unwrap().len(), 25);

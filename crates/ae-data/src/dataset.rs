@@ -67,10 +67,7 @@ impl Dataset {
     pub fn write_raw(&self, i: usize, out: &mut [f32]) {
         let d = self.item_len();
         match &self.features {
-            Features::U8(v) => out
-                .iter_mut()
-                .zip(&v[i * d..(i + 1) * d])
-                .for_each(|(o, &b)| *o = b as f32),
+            Features::U8(v) => out.iter_mut().zip(&v[i * d..(i + 1) * d]).for_each(|(o, &b)| *o = b as f32),
             Features::F32(v) => out.copy_from_slice(&v[i * d..(i + 1) * d]),
         }
     }

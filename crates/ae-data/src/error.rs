@@ -45,17 +45,11 @@ pub enum DataError {
 impl DataError {
     /// A format error in `path`.
     pub fn format(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        DataError::Format {
-            path: path.into(),
-            message: message.into(),
-        }
+        DataError::Format { path: path.into(), message: message.into() }
     }
 
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        DataError::Io {
-            path: path.into(),
-            source,
-        }
+        DataError::Io { path: path.into(), source }
     }
 }

@@ -33,11 +33,7 @@ pub fn read_idx(path: &Path) -> Result<IdxArray, DataError> {
     read_exact(&mut reader, &mut head, path, "the gzip or IDX magic")?;
     let gz = head == [0x1f, 0x8b];
     let chained = std::io::Cursor::new(head).chain(reader);
-    if gz {
-        parse(MultiGzDecoder::new(chained), path, None)
-    } else {
-        parse(chained, path, file_len)
-    }
+    if gz { parse(MultiGzDecoder::new(chained), path, None) } else { parse(chained, path, file_len) }
 }
 
 /// Parses IDX bytes from any reader (`raw_len`: the known total length, for an early size check).
@@ -56,41 +52,25 @@ pub fn parse(mut r: impl Read, path: &Path, raw_len: Option<u64>) -> Result<IdxA
     if magic[2] != 0x08 {
         return Err(DataError::format(
             path,
-            format!(
-                "byte 2: IDX type 0x{:02x} is not supported (only 0x08, unsigned byte)",
-                magic[2]
-            ),
+            format!("byte 2: IDX type 0x{:02x} is not supported (only 0x08, unsigned byte)", magic[2]),
         ));
     }
     let nd = magic[3] as usize;
     if nd == 0 || nd > 4 {
-        return Err(DataError::format(
-            path,
-            format!("byte 3: {nd} dimensions (expected 1 to 4)"),
-        ));
+        return Err(DataError::format(path, format!("byte 3: {nd} dimensions (expected 1 to 4)")));
     }
     let mut dims = Vec::with_capacity(nd);
     for i in 0..nd {
         let mut b = [0u8; 4];
-        read_exact(
-            &mut r,
-            &mut b,
-            path,
-            &format!("dimension {i} of the header"),
-        )?;
+        read_exact(&mut r, &mut b, path, &format!("dimension {i} of the header"))?;
         dims.push(u32::from_be_bytes(b) as usize);
     }
     let header = 4 + 4 * nd as u64;
-    let expected = dims
-        .iter()
-        .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
-        .unwrap_or(u64::MAX);
+    let expected = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64)).unwrap_or(u64::MAX);
     if expected > MAX_VALUES {
         return Err(DataError::format(
             path,
-            format!(
-                "header declares dimensions {dims:?} ({expected} values), more than any IDX file holds"
-            ),
+            format!("header declares dimensions {dims:?} ({expected} values), more than any IDX file holds"),
         ));
     }
     if let Some(len) = raw_len {
@@ -106,25 +86,17 @@ pub fn parse(mut r: impl Read, path: &Path, raw_len: Option<u64>) -> Result<IdxA
     }
     // Grow as data arrives (take), so a lying header on a small gzip allocates nothing large.
     let mut data = Vec::new();
-    r.take(expected + 1)
-        .read_to_end(&mut data)
-        .map_err(|e| gz_error(path, e))?;
+    r.take(expected + 1).read_to_end(&mut data).map_err(|e| gz_error(path, e))?;
     if (data.len() as u64) < expected {
         return Err(DataError::format(
             path,
-            format!(
-                "truncated: header declares {dims:?} = {expected} bytes of data, found {}",
-                data.len()
-            ),
+            format!("truncated: header declares {dims:?} = {expected} bytes of data, found {}", data.len()),
         ));
     }
     if data.len() as u64 > expected {
         return Err(DataError::format(
             path,
-            format!(
-                "byte {}: data continues past the {expected} bytes the header declares",
-                header + expected
-            ),
+            format!("byte {}: data continues past the {expected} bytes the header declares", header + expected),
         ));
     }
     Ok(IdxArray { dims, data })
@@ -132,19 +104,16 @@ pub fn parse(mut r: impl Read, path: &Path, raw_len: Option<u64>) -> Result<IdxA
 
 fn read_exact(r: &mut impl Read, buf: &mut [u8], path: &Path, what: &str) -> Result<(), DataError> {
     r.read_exact(buf).map_err(|e| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => {
-            DataError::format(path, format!("truncated: file ends inside {what}"))
-        }
+        std::io::ErrorKind::UnexpectedEof => DataError::format(path, format!("truncated: file ends inside {what}")),
         _ => gz_error(path, e),
     })
 }
 
 fn gz_error(path: &Path, e: std::io::Error) -> DataError {
     match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => DataError::format(
-            path,
-            "truncated gzip stream (the file ends before the compressed data does)",
-        ),
+        std::io::ErrorKind::UnexpectedEof => {
+            DataError::format(path, "truncated gzip stream (the file ends before the compressed data does)")
+        }
         std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => {
             DataError::format(path, format!("corrupt gzip data: {e}"))
         }
@@ -153,36 +122,22 @@ fn gz_error(path: &Path, e: std::io::Error) -> DataError {
 }
 
 /// Reads an image file and its label file, checking that they agree: `(images [n, rows, cols], labels)`.
-pub fn read_images_and_labels(
-    images: &Path,
-    labels: &Path,
-) -> Result<(IdxArray, Vec<u16>), DataError> {
+pub fn read_images_and_labels(images: &Path, labels: &Path) -> Result<(IdxArray, Vec<u16>), DataError> {
     let img = read_idx(images)?;
     if img.dims.len() != 3 {
         return Err(DataError::format(
             images,
-            format!(
-                "expected 3 dimensions (count, rows, columns), header has {:?}",
-                img.dims
-            ),
+            format!("expected 3 dimensions (count, rows, columns), header has {:?}", img.dims),
         ));
     }
     let lab = read_idx(labels)?;
     if lab.dims.len() != 1 {
-        return Err(DataError::format(
-            labels,
-            format!("expected 1 dimension (count), header has {:?}", lab.dims),
-        ));
+        return Err(DataError::format(labels, format!("expected 1 dimension (count), header has {:?}", lab.dims)));
     }
     if lab.dims[0] != img.dims[0] {
         return Err(DataError::format(
             labels,
-            format!(
-                "{} labels for {} images in {}",
-                lab.dims[0],
-                img.dims[0],
-                images.display()
-            ),
+            format!("{} labels for {} images in {}", lab.dims[0], img.dims[0], images.display()),
         ));
     }
     Ok((img, lab.data.into_iter().map(u16::from).collect()))
@@ -243,11 +198,7 @@ mod tests {
             ),
             (idx_bytes(&[3, 2], &[0; 4]), false, "truncated"),
             (idx_bytes(&[3, 2], &[0; 4]), true, "truncated"),
-            (
-                idx_bytes(&[60000, 60000, 60000], &[0; 4]),
-                false,
-                "more than any IDX file",
-            ),
+            (idx_bytes(&[60000, 60000, 60000], &[0; 4]), false, "more than any IDX file"),
             (idx_bytes(&[100000, 28, 28], &[0; 16]), false, "truncated"),
             (idx_bytes(&[2], &[0; 3]), false, "past the 2 bytes"),
             (vec![0, 0, 8], false, "file ends inside"),
@@ -255,10 +206,7 @@ mod tests {
         for (i, (bytes, gz, want)) in cases.iter().enumerate() {
             let p = write(d, &format!("c{i}"), bytes, *gz);
             let err = read_idx(&p).unwrap_err().to_string();
-            assert!(
-                err.contains(want) && err.contains(&format!("c{i}")),
-                "case {i}: {err}"
-            );
+            assert!(err.contains(want) && err.contains(&format!("c{i}")), "case {i}: {err}");
         }
         // A gzip cut in the middle of its stream.
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());

@@ -34,16 +34,8 @@ impl Normalizer {
         let d = data.item_len();
         let n = data.len().max(1);
         match (kind, &data.features) {
-            (Normalization::None, _) => Self {
-                kind,
-                offset: vec![0.0],
-                scale: vec![1.0],
-            },
-            (Normalization::Unit, Features::U8(_)) => Self {
-                kind,
-                offset: vec![0.0],
-                scale: vec![255.0],
-            },
+            (Normalization::None, _) => Self { kind, offset: vec![0.0], scale: vec![1.0] },
+            (Normalization::Unit, Features::U8(_)) => Self { kind, offset: vec![0.0], scale: vec![255.0] },
             (Normalization::Unit, Features::F32(v)) => {
                 let mut lo = vec![f32::INFINITY; d];
                 let mut hi = vec![f32::NEG_INFINITY; d];
@@ -53,16 +45,8 @@ impl Normalizer {
                         hi[j] = hi[j].max(row[j]);
                     }
                 }
-                let scale = lo
-                    .iter()
-                    .zip(&hi)
-                    .map(|(l, h)| if h > l { h - l } else { 1.0 })
-                    .collect();
-                Self {
-                    kind,
-                    offset: lo,
-                    scale,
-                }
+                let scale = lo.iter().zip(&hi).map(|(l, h)| if h > l { h - l } else { 1.0 }).collect();
+                Self { kind, offset: lo, scale }
             }
             (Normalization::Zscore, f) => {
                 let mut sum = vec![0f64; d];
@@ -84,11 +68,7 @@ impl Normalizer {
                         if v > 1e-12 { v as f32 } else { 1.0 }
                     })
                     .collect();
-                Self {
-                    kind,
-                    offset: mean.iter().map(|&m| m as f32).collect(),
-                    scale: std,
-                }
+                Self { kind, offset: mean.iter().map(|&m| m as f32).collect(), scale: std }
             }
         }
     }
@@ -108,11 +88,8 @@ impl Normalizer {
     /// Undoes [`Normalizer::apply`] on one item.
     pub fn invert(&self, item: &mut [f32]) {
         for (j, x) in item.iter_mut().enumerate() {
-            let (o, s) = if self.offset.len() == 1 {
-                (self.offset[0], self.scale[0])
-            } else {
-                (self.offset[j], self.scale[j])
-            };
+            let (o, s) =
+                if self.offset.len() == 1 { (self.offset[0], self.scale[0]) } else { (self.offset[j], self.scale[j]) };
             *x = *x * s + o;
         }
     }
@@ -153,12 +130,8 @@ mod tests {
 
     #[test]
     fn unit_scales_bytes_and_floats() {
-        let bytes = Dataset {
-            features: Features::U8(vec![0, 255]),
-            item_shape: vec![2],
-            labels: None,
-            classes: vec![],
-        };
+        let bytes =
+            Dataset { features: Features::U8(vec![0, 255]), item_shape: vec![2], labels: None, classes: vec![] };
         let n = Normalizer::fit(Normalization::Unit, &bytes);
         let mut x = [0.0, 255.0];
         n.apply(&mut x);

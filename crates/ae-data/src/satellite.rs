@@ -8,14 +8,8 @@ use std::path::Path;
 use crate::{DataError, Dataset, Features};
 
 /// Class names, in label order (labels 0..5 stand for UCI classes 1, 2, 3, 4, 5, 7).
-pub const CLASSES: [&str; 6] = [
-    "red soil",
-    "cotton crop",
-    "grey soil",
-    "damp grey soil",
-    "soil with vegetation stubble",
-    "very damp grey soil",
-];
+pub const CLASSES: [&str; 6] =
+    ["red soil", "cotton crop", "grey soil", "damp grey soil", "soil with vegetation stubble", "very damp grey soil"];
 
 /// UCI class numbers in label order.
 pub const UCI_CLASSES: [u32; 6] = [1, 2, 3, 4, 5, 7];
@@ -27,13 +21,7 @@ pub const FEATURES: usize = 36;
 pub fn read(path: &Path) -> Result<Dataset, DataError> {
     let text = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
     let text = String::from_utf8(text).map_err(|e| {
-        DataError::format(
-            path,
-            format!(
-                "byte {}: not text (invalid UTF-8)",
-                e.utf8_error().valid_up_to()
-            ),
-        )
+        DataError::format(path, format!("byte {}: not text (invalid UTF-8)", e.utf8_error().valid_up_to()))
     })?;
     parse(&text, path)
 }
@@ -61,33 +49,22 @@ pub fn parse(text: &str, path: &Path) -> Result<Dataset, DataError> {
         }
         for (c, cell) in cells[..FEATURES].iter().enumerate() {
             let v: f32 = cell.parse().map_err(|_| {
-                DataError::format(
-                    path,
-                    format!("line {line_no}, column {}: `{cell}` is not a number", c + 1),
-                )
+                DataError::format(path, format!("line {line_no}, column {}: `{cell}` is not a number", c + 1))
             })?;
             if !v.is_finite() {
                 return Err(DataError::format(
                     path,
-                    format!(
-                        "line {line_no}, column {}: `{cell}` is not a finite number",
-                        c + 1
-                    ),
+                    format!("line {line_no}, column {}: `{cell}` is not a finite number", c + 1),
                 ));
             }
             features.push(v);
         }
         let class = cells[FEATURES];
-        let label = class
-            .parse::<u32>()
-            .ok()
-            .and_then(|c| UCI_CLASSES.iter().position(|&u| u == c))
-            .ok_or_else(|| {
+        let label =
+            class.parse::<u32>().ok().and_then(|c| UCI_CLASSES.iter().position(|&u| u == c)).ok_or_else(|| {
                 DataError::format(
                     path,
-                    format!(
-                        "line {line_no}, column 37: class `{class}` is not one of 1, 2, 3, 4, 5, 7"
-                    ),
+                    format!("line {line_no}, column 37: class `{class}` is not one of 1, 2, 3, 4, 5, 7"),
                 )
             })?;
         labels.push(label as u16);
@@ -125,22 +102,13 @@ mod tests {
     #[test]
     fn errors_name_line_and_column() {
         let bad_num = format!("{}\n{}", line(1, "1"), line(1, "1").replacen("3 ", "x ", 1));
-        let e = parse(&bad_num, Path::new("sat.trn"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("sat.trn: line 2, column 3: `x` is not a number"),
-            "{e}"
-        );
-        let e = parse(&line(1, "6"), Path::new("f"))
-            .unwrap_err()
-            .to_string();
+        let e = parse(&bad_num, Path::new("sat.trn")).unwrap_err().to_string();
+        assert!(e.contains("sat.trn: line 2, column 3: `x` is not a number"), "{e}");
+        let e = parse(&line(1, "6"), Path::new("f")).unwrap_err().to_string();
         assert!(e.contains("line 1, column 37: class `6`"), "{e}");
         let e = parse("1 2 3\n", Path::new("f")).unwrap_err().to_string();
         assert!(e.contains("line 1: 3 values"), "{e}");
-        let e = parse(&line(1, "1").replacen("3 ", "NaN ", 1), Path::new("f"))
-            .unwrap_err()
-            .to_string();
+        let e = parse(&line(1, "1").replacen("3 ", "NaN ", 1), Path::new("f")).unwrap_err().to_string();
         assert!(e.contains("column 3: `NaN` is not a finite number"), "{e}");
     }
 }

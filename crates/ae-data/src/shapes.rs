@@ -116,10 +116,7 @@ mod tests {
             let mut item = vec![0.0; SIDE * SIDE];
             a.write_raw(i, &mut item);
             let ink = item.iter().filter(|&&p| p > 127.0).count();
-            assert!(
-                ink > 15 && ink < SIDE * SIDE / 2,
-                "item {i} has {ink} inked pixels"
-            );
+            assert!(ink > 15 && ink < SIDE * SIDE / 2, "item {i} has {ink} inked pixels");
         }
     }
 }

@@ -8,23 +8,13 @@ use ae_data::{LoadOptions, load};
 fn root() -> PathBuf {
     let root = std::env::var_os("AE_DATA_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets")
-        });
-    assert!(
-        root.is_dir(),
-        "real datasets not found at {}: set AE_DATA_DIR",
-        root.display()
-    );
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets"));
+    assert!(root.is_dir(), "real datasets not found at {}: set AE_DATA_DIR", root.display());
     root
 }
 
 fn opts() -> LoadOptions {
-    LoadOptions {
-        root: root(),
-        limit: None,
-        seed: 0,
-    }
+    LoadOptions { root: root(), limit: None, seed: 0 }
 }
 
 #[test]
@@ -32,15 +22,9 @@ fn mnist_counts_and_class_balance() {
     let s = load("mnist", &opts()).unwrap();
     assert_eq!(s.train.len(), 60000);
     assert_eq!(s.train.item_shape, vec![1, 28, 28]);
-    assert_eq!(
-        s.train.class_counts(),
-        vec![5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
-    );
+    assert_eq!(s.train.class_counts(), vec![5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]);
     let test = s.test.unwrap();
-    assert_eq!(
-        test.class_counts(),
-        vec![980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-    );
+    assert_eq!(test.class_counts(), vec![980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
 }
 
 #[test]
@@ -71,14 +55,7 @@ fn satellite_counts_and_ranges() {
 
 #[test]
 fn limit_keeps_the_first_items() {
-    let s = load(
-        "mnist",
-        &LoadOptions {
-            limit: Some(500),
-            ..opts()
-        },
-    )
-    .unwrap();
+    let s = load("mnist", &LoadOptions { limit: Some(500), ..opts() }).unwrap();
     assert_eq!(s.train.len(), 500);
     assert_eq!(s.test.unwrap().len(), 500);
 }

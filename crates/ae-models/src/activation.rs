@@ -75,24 +75,14 @@ impl Activation {
             }
             Activation::Selu => {
                 let p = positive();
-                (p.clone()
-                    + p.neg().add_scalar(1.0) * pre.clamp_max(0.0).exp().mul_scalar(SELU_ALPHA))
-                .mul_scalar(SELU_SCALE)
+                (p.clone() + p.neg().add_scalar(1.0) * pre.clamp_max(0.0).exp().mul_scalar(SELU_ALPHA))
+                    .mul_scalar(SELU_SCALE)
             }
             Activation::Gelu => {
                 // d/dx [x Phi(x)] = Phi(x) + x phi(x)
-                let cdf = pre
-                    .clone()
-                    .div_scalar(std::f64::consts::SQRT_2)
-                    .erf()
-                    .add_scalar(1.0)
-                    .mul_scalar(0.5);
-                let pdf = pre
-                    .clone()
-                    .square()
-                    .mul_scalar(-0.5)
-                    .exp()
-                    .mul_scalar(1.0 / (2.0 * std::f64::consts::PI).sqrt());
+                let cdf = pre.clone().div_scalar(std::f64::consts::SQRT_2).erf().add_scalar(1.0).mul_scalar(0.5);
+                let pdf =
+                    pre.clone().square().mul_scalar(-0.5).exp().mul_scalar(1.0 / (2.0 * std::f64::consts::PI).sqrt());
                 cdf + pre * pdf
             }
         }

@@ -48,16 +48,10 @@ impl AutoencoderConfig {
     /// Checks every axis for inputs of `input` features; the error names the key, e.g.
     /// `network.code`.
     pub fn validate(&self, input: usize) -> Result<(), ConfigError> {
-        self.network
-            .validate(input)
-            .map_err(|e| e.within("network"))?;
-        self.bottleneck
-            .validate(self.network.code_size())
-            .map_err(|e| e.within("bottleneck"))?;
+        self.network.validate(input).map_err(|e| e.within("network"))?;
+        self.bottleneck.validate(self.network.code_size()).map_err(|e| e.within("bottleneck"))?;
         self.penalty.validate().map_err(|e| e.within("penalty"))?;
-        self.corruption
-            .validate()
-            .map_err(|e| e.within("corruption"))?;
+        self.corruption.validate().map_err(|e| e.within("corruption"))?;
         self.loss.validate(self.output_activation())?;
         let code_activation = self.network.dense().code_activation;
         if self.penalty.kl_sparsity.is_some() {
@@ -73,19 +67,17 @@ impl AutoencoderConfig {
                 ));
             }
         }
-        if self.penalty.contractive > 0.0
-            && !matches!(self.bottleneck, BottleneckConfig::Deterministic)
-        {
+        if self.penalty.contractive > 0.0 && !matches!(self.bottleneck, BottleneckConfig::Deterministic) {
             return Err(ConfigError::new(
                 "penalty.contractive",
                 "the contractive penalty needs a deterministic bottleneck",
             ));
         }
-        if self.bottleneck.is_variational() && code_activation != Activation::Linear {
+        if !matches!(self.bottleneck, BottleneckConfig::Deterministic) && code_activation != Activation::Linear {
             return Err(ConfigError::new(
                 "network.code_activation",
                 format!(
-                    "a Gaussian bottleneck's code is a sample of N(mu, sigma^2): it takes no activation (got \"{}\"; use \"linear\")",
+                    "only a deterministic code takes a code activation: this bottleneck defines its own code (got \"{}\"; use \"linear\")",
                     code_activation.name()
                 ),
             ));
@@ -105,12 +97,7 @@ impl AutoencoderConfig {
         self.validate(input)?;
         let (encoder, decoder) = self.network.init(input, device);
         let dense = self.network.dense();
-        let bottleneck = self.bottleneck.init(
-            encoder.features(),
-            dense.code,
-            dense.code_activation,
-            device,
-        );
+        let bottleneck = self.bottleneck.init(encoder.features(), dense.code, dense.code_activation, device);
         Ok(Autoencoder {
             encoder,
             bottleneck,
@@ -195,11 +182,7 @@ impl Autoencoder {
     /// Decodes `n` codes drawn from the prior N(0, I) (meaningful for a VAE): `[n, input]`.
     pub fn sample_prior(&self, n: usize, device: &Device) -> Tensor<2> {
         let code = self.bottleneck.code_width();
-        self.decode(Tensor::random(
-            [n, code],
-            burn::tensor::Distribution::Normal(0.0, 1.0),
-            device,
-        ))
+        self.decode(Tensor::random([n, code], burn::tensor::Distribution::Normal(0.0, 1.0), device))
     }
 
     /// Applies the configured training corruption to a batch (identity when there is none).
@@ -214,44 +197,25 @@ impl Autoencoder {
     }
 
     /// [`Autoencoder::forward`] at a point of training (what the training loop calls).
-    pub fn forward_at(
-        &self,
-        input: Tensor<2>,
-        target: Option<Tensor<2>>,
-        schedule: Schedule,
-    ) -> ForwardOutput {
+    pub fn forward_at(&self, input: Tensor<2>, target: Option<Tensor<2>>, schedule: Schedule) -> ForwardOutput {
         let target = target.unwrap_or_else(|| input.clone());
         let contract_at = input.clone();
         let features = self.encoder.forward(input);
         let code_out = self.bottleneck.forward(features, schedule);
         let logits = self.decoder.forward(code_out.code.clone());
         let reconstruction = self.output_activation.apply(logits.clone());
-        let mut terms = vec![LossTerm::new(
-            "reconstruction",
-            self.loss
-                .mean(logits.clone(), reconstruction.clone(), target),
-        )];
+        let mut terms =
+            vec![LossTerm::new("reconstruction", self.loss.mean(logits.clone(), reconstruction.clone(), target))];
         terms.extend(code_out.terms);
         terms.extend(self.penalty.code_terms(&code_out.code));
         if self.penalty.contractive > 0.0 {
             if let Some(j) = crate::jacobian::encoder_jacobian(self, contract_at.clone()) {
-                let c = crate::jacobian::frobenius_squared(j)
-                    .mean()
-                    .mul_scalar(self.penalty.contractive);
+                let c = crate::jacobian::frobenius_squared(j).mean().mul_scalar(self.penalty.contractive);
                 terms.push(LossTerm::new("contractive", c));
             }
         }
-        let loss = terms
-            .iter()
-            .skip(1)
-            .fold(terms[0].value.clone(), |acc, t| acc + t.value.clone());
-        ForwardOutput {
-            reconstruction,
-            logits,
-            code: code_out.code,
-            terms,
-            loss,
-        }
+        let loss = terms.iter().skip(1).fold(terms[0].value.clone(), |acc, t| acc + t.value.clone());
+        ForwardOutput { reconstruction, logits, code: code_out.code, terms, loss }
     }
 
     /// Reconstruction loss of each item (no corruption, no penalties): `[batch]`.

@@ -60,10 +60,7 @@ fn check_rate(p: f64) -> Result<(), ConfigError> {
 fn check_clip(clip: &Option<[f64; 2]>, key: &str) -> Result<(), ConfigError> {
     if let Some([lo, hi]) = clip {
         if !(lo < hi) {
-            return Err(ConfigError::new(
-                key,
-                format!("needs low < high, got [{lo}, {hi}]"),
-            ));
+            return Err(ConfigError::new(key, format!("needs low < high, got [{lo}, {hi}]")));
         }
     }
     Ok(())
@@ -76,10 +73,7 @@ impl CorruptionConfig {
             CorruptionConfig::None => Ok(()),
             CorruptionConfig::Gaussian { sigma, clip } => {
                 if !sigma.is_finite() || *sigma <= 0.0 {
-                    return Err(ConfigError::new(
-                        "sigma",
-                        format!("must be a finite number > 0, got {sigma}"),
-                    ));
+                    return Err(ConfigError::new("sigma", format!("must be a finite number > 0, got {sigma}")));
                 }
                 check_clip(clip, "clip")
             }
@@ -90,10 +84,7 @@ impl CorruptionConfig {
             }
             CorruptionConfig::Cauchy { scale, clip } => {
                 if !scale.is_finite() || *scale <= 0.0 {
-                    return Err(ConfigError::new(
-                        "scale",
-                        format!("must be a finite number > 0, got {scale}"),
-                    ));
+                    return Err(ConfigError::new("scale", format!("must be a finite number > 0, got {scale}")));
                 }
                 check_clip(clip, "clip")
             }
@@ -130,29 +121,20 @@ impl CorruptionConfig {
                 }
             }
             CorruptionConfig::Masking { p } => {
-                let keep = Tensor::<2>::random(shape, Distribution::Uniform(0.0, 1.0), &device)
-                    .greater_equal_elem(*p);
+                let keep = Tensor::<2>::random(shape, Distribution::Uniform(0.0, 1.0), &device).greater_equal_elem(*p);
                 x.mul(keep.float())
             }
             CorruptionConfig::SaltAndPepper { p, range: [lo, hi] } => {
                 // u < p/2: low ("pepper"); p/2 <= u < p: high ("salt"); else unchanged.
                 let u = Tensor::<2>::random(shape, Distribution::Uniform(0.0, 1.0), &device);
                 let pepper = u.clone().lower_elem(*p / 2.0);
-                let salt = u
-                    .clone()
-                    .lower_elem(*p)
-                    .bool_and(u.greater_equal_elem(*p / 2.0));
+                let salt = u.clone().lower_elem(*p).bool_and(u.greater_equal_elem(*p / 2.0));
                 x.mask_fill(pepper, *lo).mask_fill(salt, *hi)
             }
             CorruptionConfig::Cauchy { scale, clip } => {
                 // Inverse CDF: scale * tan(pi (u - 1/2)), u in (0, 1).
-                let u =
-                    Tensor::<2>::random(shape, Distribution::Uniform(1e-6, 1.0 - 1e-6), &device);
-                let noisy = x + u
-                    .sub_scalar(0.5)
-                    .mul_scalar(std::f64::consts::PI)
-                    .tan()
-                    .mul_scalar(*scale);
+                let u = Tensor::<2>::random(shape, Distribution::Uniform(1e-6, 1.0 - 1e-6), &device);
+                let noisy = x + u.sub_scalar(0.5).mul_scalar(std::f64::consts::PI).tan().mul_scalar(*scale);
                 match clip {
                     Some([lo, hi]) => noisy.clamp(*lo, *hi),
                     None => noisy,

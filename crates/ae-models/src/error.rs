@@ -13,19 +13,12 @@ pub struct ConfigError {
 impl ConfigError {
     /// A new error for `key`.
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            key: key.into(),
-            message: message.into(),
-        }
+        Self { key: key.into(), message: message.into() }
     }
 
     /// The same error with `prefix.` put in front of its key.
     pub fn within(mut self, prefix: &str) -> Self {
-        self.key = if self.key.is_empty() {
-            prefix.to_string()
-        } else {
-            format!("{prefix}.{}", self.key)
-        };
+        self.key = if self.key.is_empty() { prefix.to_string() } else { format!("{prefix}.{}", self.key) };
         self
     }
 }

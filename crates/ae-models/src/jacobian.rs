@@ -32,26 +32,15 @@ pub fn encoder_jacobian(model: &Autoencoder, x: Tensor<2>) -> Option<Tensor<3>> 
     let c = pre_code.dims()[1];
     // J = D_code W_code^T, then right-multiplied by D_l W_l^T down to the input.
     // (Burn's Linear stores W as [in, out]: dy/dx = W^T.)
-    let d_code = code_layer
-        .activation
-        .derivative(pre_code)
-        .unsqueeze_dim::<3>(2); // [n, c, 1]
-    let w = code_layer
-        .linear
-        .weight
-        .val()
-        .transpose()
-        .unsqueeze_dim::<3>(0); // [1, c, f]
+    let d_code = code_layer.activation.derivative(pre_code).unsqueeze_dim::<3>(2); // [n, c, 1]
+    let w = code_layer.linear.weight.val().transpose().unsqueeze_dim::<3>(0); // [1, c, f]
     let mut j = d_code * w; // [n, c, f]
     for (layer, pre) in enc.layers.iter().zip(pres).rev() {
         let f = pre.dims()[1];
         let scaled = j * enc.activation.derivative(pre).unsqueeze_dim::<3>(1); // [n, c, f]
         let w_t = layer.weight.val().transpose(); // [f, f_prev]
         let f_prev = w_t.dims()[1];
-        j = scaled
-            .reshape([n * c, f])
-            .matmul(w_t)
-            .reshape([n, c, f_prev]);
+        j = scaled.reshape([n * c, f]).matmul(w_t).reshape([n, c, f_prev]);
     }
     Some(j)
 }

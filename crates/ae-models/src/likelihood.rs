@@ -24,32 +24,17 @@ pub fn importance_log_likelihood(model: &Autoencoder, x: Tensor<2>, k: usize) ->
     let [n, d] = x.dims();
     let p = g.posterior(model.encoder.forward(x.clone()));
     let c = p.mu.dims()[1];
-    let tile =
-        |t: Tensor<2>, w: usize| t.unsqueeze_dim::<3>(0).repeat_dim(0, k).reshape([k * n, w]);
+    let tile = |t: Tensor<2>, w: usize| t.unsqueeze_dim::<3>(0).repeat_dim(0, k).reshape([k * n, w]);
     let (mu, log_var) = (tile(p.mu, c), tile(p.log_var, c));
     let eps = Tensor::<2>::random([k * n, c], Distribution::Normal(0.0, 1.0), &mu.device());
     let z = mu + eps.clone() * log_var.clone().mul_scalar(0.5).exp();
     let half_log_2pi = 0.5 * (2.0 * PI).ln();
     // log q(z|x) = sum_j -[log(2 pi) + log_var_j + eps_j^2] / 2, since z - mu = eps * sigma.
-    let log_q = (log_var + eps.square())
-        .mul_scalar(0.5)
-        .add_scalar(half_log_2pi)
-        .sum_dim(1)
-        .neg();
-    let log_prior = z
-        .clone()
-        .square()
-        .mul_scalar(0.5)
-        .add_scalar(half_log_2pi)
-        .sum_dim(1)
-        .neg();
+    let log_q = (log_var + eps.square()).mul_scalar(0.5).add_scalar(half_log_2pi).sum_dim(1).neg();
+    let log_prior = z.clone().square().mul_scalar(0.5).add_scalar(half_log_2pi).sum_dim(1).neg();
     let logits = model.decoder.forward(z);
     let recon = model.output_activation.apply(logits.clone());
-    let log_px = model
-        .loss
-        .per_sample(logits, recon, tile(x, d))
-        .neg()
-        .unsqueeze_dim::<2>(1);
+    let log_px = model.loss.per_sample(logits, recon, tile(x, d)).neg().unsqueeze_dim::<2>(1);
     let w = (log_px + log_prior - log_q).reshape([k, n]);
     let m = w.clone().max_dim(0);
     let lse = (w - m.clone()).exp().sum_dim(0).log() + m;

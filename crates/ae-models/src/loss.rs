@@ -75,14 +75,9 @@ impl ReconstructionLoss {
                 ),
             ));
         }
-        if let ReconstructionLoss::Gaussian { sigma } | ReconstructionLoss::Correntropy { sigma } =
-            self
-        {
+        if let ReconstructionLoss::Gaussian { sigma } | ReconstructionLoss::Correntropy { sigma } = self {
             if !(sigma.is_finite() && *sigma > 0.0) {
-                return Err(ConfigError::new(
-                    "loss.sigma",
-                    format!("must be a finite number > 0, got {sigma}"),
-                ));
+                return Err(ConfigError::new("loss.sigma", format!("must be a finite number > 0, got {sigma}")));
             }
         }
         Ok(())
@@ -90,41 +85,26 @@ impl ReconstructionLoss {
 
     /// Whether the loss needs targets in [0, 1].
     pub fn needs_unit_targets(&self) -> bool {
-        matches!(
-            self,
-            ReconstructionLoss::Bce | ReconstructionLoss::Bernoulli
-        )
+        matches!(self, ReconstructionLoss::Bce | ReconstructionLoss::Bernoulli)
     }
 
     /// Whether the loss is a negative log-likelihood in nats per item.
     pub fn is_likelihood(&self) -> bool {
-        matches!(
-            self,
-            ReconstructionLoss::Bernoulli | ReconstructionLoss::Gaussian { .. }
-        )
+        matches!(self, ReconstructionLoss::Bernoulli | ReconstructionLoss::Gaussian { .. })
     }
 
     /// Elementwise loss `[batch, features]` from the decoder's logits, the reconstruction (logits
     /// after the output activation) and the target.
-    pub fn elementwise(
-        &self,
-        logits: Tensor<2>,
-        reconstruction: Tensor<2>,
-        target: Tensor<2>,
-    ) -> Tensor<2> {
+    pub fn elementwise(&self, logits: Tensor<2>, reconstruction: Tensor<2>, target: Tensor<2>) -> Tensor<2> {
         match self {
             ReconstructionLoss::Mse => (reconstruction - target).square(),
             ReconstructionLoss::Mae => (reconstruction - target).abs(),
-            ReconstructionLoss::Correntropy { sigma } => (reconstruction - target)
-                .square()
-                .div_scalar(-2.0 * sigma * sigma)
-                .exp()
-                .neg()
-                .add_scalar(1.0),
+            ReconstructionLoss::Correntropy { sigma } => {
+                (reconstruction - target).square().div_scalar(-2.0 * sigma * sigma).exp().neg().add_scalar(1.0)
+            }
             // max(z, 0) - z x + log(1 + exp(-|z|)) = -[x log s(z) + (1-x) log(1-s(z))]
             ReconstructionLoss::Bce | ReconstructionLoss::Bernoulli => {
-                activation::relu(logits.clone()) - logits.clone() * target
-                    + logits.abs().neg().exp().log1p()
+                activation::relu(logits.clone()) - logits.clone() * target + logits.abs().neg().exp().log1p()
             }
             ReconstructionLoss::Gaussian { sigma } => (reconstruction - target)
                 .square()
@@ -134,32 +114,14 @@ impl ReconstructionLoss {
     }
 
     /// The loss of a batch: a `[1]` tensor.
-    pub fn mean(
-        &self,
-        logits: Tensor<2>,
-        reconstruction: Tensor<2>,
-        target: Tensor<2>,
-    ) -> Tensor<1> {
+    pub fn mean(&self, logits: Tensor<2>, reconstruction: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
         let e = self.elementwise(logits, reconstruction, target);
-        if self.is_likelihood() {
-            e.sum_dim(1).mean().reshape([1])
-        } else {
-            e.mean()
-        }
+        if self.is_likelihood() { e.sum_dim(1).mean().reshape([1]) } else { e.mean() }
     }
 
     /// The loss of each item: `[batch]`.
-    pub fn per_sample(
-        &self,
-        logits: Tensor<2>,
-        reconstruction: Tensor<2>,
-        target: Tensor<2>,
-    ) -> Tensor<1> {
+    pub fn per_sample(&self, logits: Tensor<2>, reconstruction: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
         let e = self.elementwise(logits, reconstruction, target);
-        if self.is_likelihood() {
-            e.sum_dim(1).squeeze_dim(1)
-        } else {
-            e.mean_dim(1).squeeze_dim(1)
-        }
+        if self.is_likelihood() { e.sum_dim(1).squeeze_dim(1) } else { e.mean_dim(1).squeeze_dim(1) }
     }
 }

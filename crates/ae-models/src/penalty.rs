@@ -46,10 +46,7 @@ impl PenaltyConfig {
         check_weight("contractive", self.contractive)?;
         if let Some(k) = &self.kl_sparsity {
             if !(k.rho > 0.0 && k.rho < 1.0) {
-                return Err(ConfigError::new(
-                    "kl_sparsity.rho",
-                    format!("must be in (0, 1), got {}", k.rho),
-                ));
+                return Err(ConfigError::new("kl_sparsity.rho", format!("must be in (0, 1), got {}", k.rho)));
             }
             check_weight("kl_sparsity.weight", k.weight)?;
         }
@@ -60,16 +57,10 @@ impl PenaltyConfig {
     pub fn code_terms(&self, code: &Tensor<2>) -> Vec<LossTerm> {
         let mut terms = Vec::new();
         if self.l1 > 0.0 {
-            terms.push(LossTerm::new(
-                "l1",
-                code.clone().abs().sum_dim(1).mean().mul_scalar(self.l1),
-            ));
+            terms.push(LossTerm::new("l1", code.clone().abs().sum_dim(1).mean().mul_scalar(self.l1)));
         }
         if let Some(k) = self.kl_sparsity.as_ref().filter(|k| k.weight > 0.0) {
-            terms.push(LossTerm::new(
-                "kl_sparsity",
-                kl_sparsity(code, k.rho).mul_scalar(k.weight),
-            ));
+            terms.push(LossTerm::new("kl_sparsity", kl_sparsity(code, k.rho).mul_scalar(k.weight)));
         }
         terms
     }
@@ -79,28 +70,14 @@ impl PenaltyConfig {
 /// and 1 so the logarithms stay finite): a `[1]` tensor.
 pub fn kl_sparsity(code: &Tensor<2>, rho: f64) -> Tensor<1> {
     let rho_hat = code.clone().mean_dim(0).clamp(1e-6, 1.0 - 1e-6); // [1, code]
-    let a = rho_hat
-        .clone()
-        .recip()
-        .mul_scalar(rho)
-        .log()
-        .mul_scalar(rho);
-    let b = rho_hat
-        .neg()
-        .add_scalar(1.0)
-        .recip()
-        .mul_scalar(1.0 - rho)
-        .log()
-        .mul_scalar(1.0 - rho);
+    let a = rho_hat.clone().recip().mul_scalar(rho).log().mul_scalar(rho);
+    let b = rho_hat.neg().add_scalar(1.0).recip().mul_scalar(1.0 - rho).log().mul_scalar(1.0 - rho);
     (a + b).sum()
 }
 
 fn check_weight(key: &str, w: f64) -> Result<(), ConfigError> {
     if !w.is_finite() || w < 0.0 {
-        return Err(ConfigError::new(
-            key,
-            format!("a penalty weight must be a finite number >= 0, got {w}"),
-        ));
+        return Err(ConfigError::new(key, format!("a penalty weight must be a finite number >= 0, got {w}")));
     }
     Ok(())
 }

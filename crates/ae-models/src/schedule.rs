@@ -14,22 +14,12 @@ impl Schedule {
 
     /// The schedule after `step` of `total` steps.
     pub fn at(step: u64, total: u64) -> Self {
-        Self {
-            progress: if total == 0 {
-                1.0
-            } else {
-                (step as f64 / total as f64).clamp(0.0, 1.0)
-            },
-        }
+        Self { progress: if total == 0 { 1.0 } else { (step as f64 / total as f64).clamp(0.0, 1.0) } }
     }
 
     /// A linear ramp that reaches 1 when `progress` reaches `span` (a `span` of 0 is always 1).
     pub fn ramp(&self, span: f64) -> f64 {
-        if span <= 0.0 {
-            1.0
-        } else {
-            (self.progress / span).min(1.0)
-        }
+        if span <= 0.0 { 1.0 } else { (self.progress / span).min(1.0) }
     }
 }
 

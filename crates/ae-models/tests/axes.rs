@@ -47,17 +47,9 @@ fn losses_match_hand_values() {
     let bce = |z: f64, x: f64| -(x * s(z).ln() + (1.0 - x) * (1.0 - s(z)).ln());
     let want = (bce(0.0, 0.0) + bce(2.0, 1.0) + bce(-1.0, 0.5) + bce(0.5, 0.25)) / 4.0;
     let recon = Activation::Sigmoid.apply(logits.clone());
-    close(
-        scalar(ReconstructionLoss::Bce.mean(logits.clone(), recon.clone(), target.clone())),
-        want,
-        1e-6,
-    );
+    close(scalar(ReconstructionLoss::Bce.mean(logits.clone(), recon.clone(), target.clone())), want, 1e-6);
     // Per sample: means of each row.
-    let per = ReconstructionLoss::Mse
-        .per_sample(logits, linear, target)
-        .into_data()
-        .try_into_vec::<f32>()
-        .unwrap();
+    let per = ReconstructionLoss::Mse.per_sample(logits, linear, target).into_data().try_into_vec::<f32>().unwrap();
     close(per[0] as f64, 0.5, 1e-6);
     close(per[1] as f64, (2.25 + 0.0625) / 2.0, 1e-6);
 }
@@ -67,30 +59,17 @@ fn bce_is_stable_for_large_logits() {
     let target = t2(&[&[1.0, 0.0]]);
     let logits = t2(&[&[-200.0, 200.0]]);
     let recon = Activation::Sigmoid.apply(logits.clone());
-    close(
-        scalar(ReconstructionLoss::Bce.mean(logits, recon, target)),
-        200.0,
-        1e-3,
-    );
+    close(scalar(ReconstructionLoss::Bce.mean(logits, recon, target)), 200.0, 1e-3);
 }
 
 #[test]
 fn activations_match_definitions() {
     let x = t2(&[&[-1.0, 0.0, 2.0]]);
-    let get = |a: Activation| {
-        a.apply(x.clone())
-            .into_data()
-            .try_into_vec::<f32>()
-            .unwrap()
-    };
+    let get = |a: Activation| a.apply(x.clone()).into_data().try_into_vec::<f32>().unwrap();
     assert_eq!(get(Activation::Relu), vec![0.0, 0.0, 2.0]);
     assert_eq!(get(Activation::Linear), vec![-1.0, 0.0, 2.0]);
     let selu = get(Activation::Selu);
-    close(
-        selu[0] as f64,
-        1.0507009873554805 * 1.6732632423543772 * ((-1f64).exp() - 1.0),
-        1e-5,
-    );
+    close(selu[0] as f64, 1.0507009873554805 * 1.6732632423543772 * ((-1f64).exp() - 1.0), 1e-5);
     close(selu[2] as f64, 1.0507009873554805 * 2.0, 1e-5);
     close(get(Activation::Tanh)[2] as f64, 2f64.tanh(), 1e-6);
     close(get(Activation::LeakyRelu)[0] as f64, -0.01, 1e-7);
@@ -99,18 +78,11 @@ fn activations_match_definitions() {
 
 #[test]
 fn l1_penalty_is_weighted_mean_of_row_sums() {
-    let p = PenaltyConfig {
-        l1: 0.5,
-        ..Default::default()
-    };
+    let p = PenaltyConfig { l1: 0.5, ..Default::default() };
     let code = t2(&[&[1.0, -2.0], &[0.0, 3.0]]);
     let terms = p.code_terms(&code);
     assert_eq!(terms[0].name, "l1");
-    close(
-        scalar(terms[0].value.clone()),
-        0.5 * (3.0 + 3.0) / 2.0,
-        1e-6,
-    );
+    close(scalar(terms[0].value.clone()), 0.5 * (3.0 + 3.0) / 2.0, 1e-6);
     assert!(PenaltyConfig::default().code_terms(&code).is_empty());
 }
 
@@ -119,11 +91,7 @@ fn gaussian_corruption_has_its_sigma_and_clip() {
     let d = device();
     d.seed(1);
     let x = Tensor::<2>::zeros([200, 500], &d);
-    let noisy = CorruptionConfig::Gaussian {
-        sigma: 0.3,
-        clip: None,
-    }
-    .apply(x.clone());
+    let noisy = CorruptionConfig::Gaussian { sigma: 0.3, clip: None }.apply(x.clone());
     let v = noisy.into_data().try_into_vec::<f32>().unwrap();
     let n = v.len() as f64;
     let mean = v.iter().map(|&a| a as f64).sum::<f64>() / n;
@@ -131,14 +99,11 @@ fn gaussian_corruption_has_its_sigma_and_clip() {
     // 100k samples: standard error of the sd about 0.3/sqrt(2n) ~ 0.0007.
     close(sd, 0.3, 0.005);
     close(mean, 0.0, 0.005);
-    let clipped = CorruptionConfig::Gaussian {
-        sigma: 0.3,
-        clip: Some([0.0, 1.0]),
-    }
-    .apply(x)
-    .into_data()
-    .try_into_vec::<f32>()
-    .unwrap();
+    let clipped = CorruptionConfig::Gaussian { sigma: 0.3, clip: Some([0.0, 1.0]) }
+        .apply(x)
+        .into_data()
+        .try_into_vec::<f32>()
+        .unwrap();
     assert!(clipped.iter().all(|&a| (0.0..=1.0).contains(&a)));
 }
 
@@ -147,11 +112,7 @@ fn masking_corruption_zeroes_its_rate() {
     let d = device();
     d.seed(2);
     let x = Tensor::<2>::ones([100, 1000], &d);
-    let v = CorruptionConfig::Masking { p: 0.25 }
-        .apply(x)
-        .into_data()
-        .try_into_vec::<f32>()
-        .unwrap();
+    let v = CorruptionConfig::Masking { p: 0.25 }.apply(x).into_data().try_into_vec::<f32>().unwrap();
     let zeros = v.iter().filter(|&&a| a == 0.0).count() as f64 / v.len() as f64;
     // 100k Bernoulli(0.25): standard error 0.0014.
     close(zeros, 0.25, 0.007);
@@ -173,25 +134,15 @@ fn forward_names_terms_and_sums_them() {
     assert_eq!(out.code.dims(), [4, 3]);
     assert_eq!(model.encode(x.clone()).dims(), [4, 3]);
     // The reconstruction of forward is decode(encode(x)) for a deterministic code.
-    let a = out
-        .reconstruction
-        .into_data()
-        .try_into_vec::<f32>()
-        .unwrap();
-    let b = model
-        .decode(model.encode(x))
-        .into_data()
-        .try_into_vec::<f32>()
-        .unwrap();
+    let a = out.reconstruction.into_data().try_into_vec::<f32>().unwrap();
+    let b = model.decode(model.encode(x)).into_data().try_into_vec::<f32>().unwrap();
     assert_eq!(a, b);
 }
 
 #[test]
 fn invalid_models_are_rejected_by_key() {
     let d = device();
-    let e = AutoencoderConfig::dense(DenseConfig::new(vec![4], 0))
-        .init(5, &d)
-        .unwrap_err();
+    let e = AutoencoderConfig::dense(DenseConfig::new(vec![4], 0)).init(5, &d).unwrap_err();
     assert_eq!(e.key, "network.code");
     let mut bce = AutoencoderConfig::dense(DenseConfig::new(vec![4], 2));
     bce.loss = ReconstructionLoss::Bce;
@@ -199,18 +150,13 @@ fn invalid_models_are_rejected_by_key() {
     assert_eq!(e.key, "loss.kind");
     assert!(e.message.contains("sigmoid"));
     let mut noisy = AutoencoderConfig::dense(DenseConfig::new(vec![], 2));
-    noisy.corruption = CorruptionConfig::Gaussian {
-        sigma: 0.0,
-        clip: None,
-    };
+    noisy.corruption = CorruptionConfig::Gaussian { sigma: 0.0, clip: None };
     assert_eq!(noisy.init(5, &d).unwrap_err().key, "corruption.sigma");
 }
 
 #[test]
 fn shallow_network_maps_input_straight_to_code() {
-    let model = AutoencoderConfig::dense(DenseConfig::new(vec![], 2))
-        .init(7, &device())
-        .unwrap();
+    let model = AutoencoderConfig::dense(DenseConfig::new(vec![], 2)).init(7, &device()).unwrap();
     let x = Tensor::<2>::ones([3, 7], &device());
     assert_eq!(model.encode(x.clone()).dims(), [3, 2]);
     assert_eq!(model.decode(model.encode(x)).dims(), [3, 7]);
@@ -231,14 +177,11 @@ fn salt_and_pepper_hits_its_rate_half_each_way() {
     let d = device();
     d.seed(7);
     let x = Tensor::<2>::full([100, 1000], 0.5, &d);
-    let v = CorruptionConfig::SaltAndPepper {
-        p: 0.2,
-        range: [0.0, 1.0],
-    }
-    .apply(x)
-    .into_data()
-    .try_into_vec::<f32>()
-    .unwrap();
+    let v = CorruptionConfig::SaltAndPepper { p: 0.2, range: [0.0, 1.0] }
+        .apply(x)
+        .into_data()
+        .try_into_vec::<f32>()
+        .unwrap();
     let n = v.len() as f64;
     let low = v.iter().filter(|&&a| a == 0.0).count() as f64 / n;
     let high = v.iter().filter(|&&a| a == 1.0).count() as f64 / n;
@@ -253,31 +196,18 @@ fn cauchy_noise_has_its_scale() {
     let d = device();
     d.seed(8);
     let x = Tensor::<2>::zeros([100, 1000], &d);
-    let mut v: Vec<f64> = CorruptionConfig::Cauchy {
-        scale: 0.2,
-        clip: None,
-    }
-    .apply(x)
-    .into_data()
-    .try_into_vec::<f32>()
-    .unwrap()
-    .into_iter()
-    .map(|a| (a as f64).abs())
-    .collect();
+    let mut v: Vec<f64> = CorruptionConfig::Cauchy { scale: 0.2, clip: None }
+        .apply(x)
+        .into_data()
+        .try_into_vec::<f32>()
+        .unwrap()
+        .into_iter()
+        .map(|a| (a as f64).abs())
+        .collect();
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     // The median of |X| for Cauchy(0, g) is g; its sampling error at n = 100k is ~0.002.
     close(v[v.len() / 2], 0.2, 0.006);
-    let clipped = CorruptionConfig::Cauchy {
-        scale: 0.2,
-        clip: Some([0.0, 1.0]),
-    }
-    .apply(Tensor::<2>::zeros([10, 100], &d));
-    assert!(
-        clipped
-            .into_data()
-            .try_into_vec::<f32>()
-            .unwrap()
-            .iter()
-            .all(|&a| (0.0..=1.0).contains(&a))
-    );
+    let clipped =
+        CorruptionConfig::Cauchy { scale: 0.2, clip: Some([0.0, 1.0]) }.apply(Tensor::<2>::zeros([10, 100], &d));
+    assert!(clipped.into_data().try_into_vec::<f32>().unwrap().iter().all(|&a| (0.0..=1.0).contains(&a)));
 }

@@ -35,10 +35,7 @@ fn finite_difference(m: &Autoencoder, x: &[f32], n: usize, d: usize, h: f32) -> 
             minus[r * d + i] -= h;
         }
         let enc = |v: Vec<f32>| {
-            m.encode(Tensor::from_data(TensorData::new(v, [n, d]), &dev))
-                .into_data()
-                .try_into_vec::<f32>()
-                .unwrap()
+            m.encode(Tensor::from_data(TensorData::new(v, [n, d]), &dev)).into_data().try_into_vec::<f32>().unwrap()
         };
         let (p, q) = (enc(plus), enc(minus));
         let c = p.len() / n;
@@ -56,20 +53,13 @@ fn check_against_finite_differences(act: Activation, code_act: Activation, h: f3
     let (n, d) = (4, 7);
     let m = model(vec![9, 6], 3, act, code_act, d, 21);
     let dev = Device::flex();
-    let x: Vec<f32> = Tensor::<2>::random([n, d], Distribution::Normal(0.0, 1.0), &dev)
-        .into_data()
-        .try_into_vec()
-        .unwrap();
+    let x: Vec<f32> =
+        Tensor::<2>::random([n, d], Distribution::Normal(0.0, 1.0), &dev).into_data().try_into_vec().unwrap();
     let xt = Tensor::<2>::from_data(TensorData::new(x.clone(), [n, d]), &dev);
     let j = encoder_jacobian(&m, xt).unwrap();
     assert_eq!(j.dims(), [n, 3, d]);
-    let exact: Vec<f64> = frobenius_squared(j)
-        .into_data()
-        .try_into_vec::<f32>()
-        .unwrap()
-        .into_iter()
-        .map(f64::from)
-        .collect();
+    let exact: Vec<f64> =
+        frobenius_squared(j).into_data().try_into_vec::<f32>().unwrap().into_iter().map(f64::from).collect();
     let fd = finite_difference(&m, &x, n, d, h);
     for (e, f) in exact.iter().zip(&fd) {
         assert!(
@@ -93,37 +83,14 @@ fn one_sigmoid_layer_matches_the_closed_form() {
     let m = model(vec![], 4, Activation::Relu, Activation::Sigmoid, 5, 2);
     let dev = Device::flex();
     let x = Tensor::<2>::random([3, 5], Distribution::Normal(0.0, 1.0), &dev);
-    let h = m
-        .encode(x.clone())
-        .into_data()
-        .try_into_vec::<f32>()
-        .unwrap();
-    let ae_models::bottleneck::Bottleneck::Deterministic(b) = &m.bottleneck else {
-        unreachable!()
-    };
-    let w = b
-        .linear
-        .weight
-        .val()
-        .into_data()
-        .try_into_vec::<f32>()
-        .unwrap(); // [5, 4]
-    let col_sq: Vec<f64> = (0..4)
-        .map(|j| (0..5).map(|i| (w[i * 4 + j] as f64).powi(2)).sum())
-        .collect();
-    let exact = frobenius_squared(encoder_jacobian(&m, x).unwrap())
-        .into_data()
-        .try_into_vec::<f32>()
-        .unwrap();
+    let h = m.encode(x.clone()).into_data().try_into_vec::<f32>().unwrap();
+    let ae_models::bottleneck::Bottleneck::Deterministic(b) = &m.bottleneck else { unreachable!() };
+    let w = b.linear.weight.val().into_data().try_into_vec::<f32>().unwrap(); // [5, 4]
+    let col_sq: Vec<f64> = (0..4).map(|j| (0..5).map(|i| (w[i * 4 + j] as f64).powi(2)).sum()).collect();
+    let exact = frobenius_squared(encoder_jacobian(&m, x).unwrap()).into_data().try_into_vec::<f32>().unwrap();
     for r in 0..3 {
-        let want: f64 = (0..4)
-            .map(|j| ((h[r * 4 + j] as f64) * (1.0 - h[r * 4 + j] as f64)).powi(2) * col_sq[j])
-            .sum();
-        assert!(
-            (exact[r] as f64 - want).abs() < 1e-5 * want.max(1.0),
-            "{} vs {want}",
-            exact[r]
-        );
+        let want: f64 = (0..4).map(|j| ((h[r * 4 + j] as f64) * (1.0 - h[r * 4 + j] as f64)).powi(2) * col_sq[j]).sum();
+        assert!((exact[r] as f64 - want).abs() < 1e-5 * want.max(1.0), "{} vs {want}", exact[r]);
     }
 }
 
@@ -148,27 +115,14 @@ fn contractive_term_trains_toward_a_flatter_encoder() {
             let g = GradientsParams::from_grads(out.loss.backward(), &m);
             m = opt.step(1e-2, m, g);
         }
-        let names: Vec<&str> = m
-            .forward(x.clone(), None)
-            .terms
-            .iter()
-            .map(|t| t.name)
-            .collect();
-        (
-            frobenius_squared(encoder_jacobian(&m, x).unwrap())
-                .mean()
-                .into_scalar::<f32>(),
-            names,
-        )
+        let names: Vec<&str> = m.forward(x.clone(), None).terms.iter().map(|t| t.name).collect();
+        (frobenius_squared(encoder_jacobian(&m, x).unwrap()).mean().into_scalar::<f32>(), names)
     };
     let (free, names_free) = train(0.0);
     let (contracted, names) = train(1.0);
     assert_eq!(names_free, vec!["reconstruction"]);
     assert_eq!(names, vec!["reconstruction", "contractive"]);
-    assert!(
-        contracted < free * 0.5,
-        "||J||^2 with the penalty {contracted}, without {free}"
-    );
+    assert!(contracted < free * 0.5, "||J||^2 with the penalty {contracted}, without {free}");
 }
 
 #[test]
@@ -184,21 +138,12 @@ fn kl_sparsity_matches_hand_values() {
 #[test]
 fn kl_sparsity_needs_a_sigmoid_code() {
     let mut cfg = AutoencoderConfig::dense(DenseConfig::new(vec![4], 3));
-    cfg.penalty.kl_sparsity = Some(KlSparsity {
-        rho: 0.05,
-        weight: 1.0,
-    });
+    cfg.penalty.kl_sparsity = Some(KlSparsity { rho: 0.05, weight: 1.0 });
     let e = cfg.init(5, &Device::flex()).unwrap_err();
     assert_eq!(e.key, "penalty.kl_sparsity");
     assert!(e.message.contains("sigmoid"), "{}", e.message);
     cfg.network.dense_mut().code_activation = Activation::Sigmoid;
     assert!(cfg.init(5, &Device::flex()).is_ok());
-    cfg.penalty.kl_sparsity = Some(KlSparsity {
-        rho: 1.0,
-        weight: 1.0,
-    });
-    assert_eq!(
-        cfg.init(5, &Device::flex()).unwrap_err().key,
-        "penalty.kl_sparsity.rho"
-    );
+    cfg.penalty.kl_sparsity = Some(KlSparsity { rho: 1.0, weight: 1.0 });
+    assert_eq!(cfg.init(5, &Device::flex()).unwrap_err().key, "penalty.kl_sparsity.rho");
 }

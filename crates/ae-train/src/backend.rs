@@ -98,21 +98,13 @@ pub fn resolve(choice: BackendChoice) -> Result<Backend> {
 fn not_compiled(choice: BackendChoice) -> AppError {
     AppError::usage(format!(
         "backend `{choice}` is not compiled into this build (compiled: {}); rebuild with `--features {choice}`",
-        compiled()
-            .iter()
-            .map(|b| b.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        compiled().iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")
     ))
 }
 
 #[cfg(feature = "flex")]
 fn flex() -> Result<Backend> {
-    Ok(Backend {
-        name: BackendChoice::Flex,
-        description: cpu_description(),
-        device: Device::flex(),
-    })
+    Ok(Backend { name: BackendChoice::Flex, description: cpu_description(), device: Device::flex() })
 }
 
 #[cfg(not(feature = "flex"))]
@@ -123,11 +115,7 @@ fn flex() -> Result<Backend> {
 #[cfg(feature = "ndarray")]
 #[allow(deprecated)]
 fn ndarray() -> Result<Backend> {
-    Ok(Backend {
-        name: BackendChoice::Ndarray,
-        description: cpu_description(),
-        device: Device::ndarray(),
-    })
+    Ok(Backend { name: BackendChoice::Ndarray, description: cpu_description(), device: Device::ndarray() })
 }
 
 #[cfg(not(feature = "ndarray"))]
@@ -149,9 +137,7 @@ pub fn init_device() -> Option<Device> {
 
 #[allow(dead_code)]
 fn cpu_description() -> String {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     format!("CPU, {threads} threads")
 }
 
@@ -174,8 +160,7 @@ pub fn wgpu_adapters() -> Vec<Adapter> {
             let info = a.get_info();
             Adapter {
                 name: format!("{} ({:?})", info.name, info.backend),
-                hardware: !matches!(info.device_type, wgpu::DeviceType::Cpu)
-                    && !is_software_name(&info.name),
+                hardware: !matches!(info.device_type, wgpu::DeviceType::Cpu) && !is_software_name(&info.name),
             }
         })
         .collect()
@@ -189,15 +174,7 @@ pub fn wgpu_adapters() -> Vec<Adapter> {
 
 fn is_software_name(name: &str) -> bool {
     let n = name.to_lowercase();
-    [
-        "llvmpipe",
-        "lavapipe",
-        "swiftshader",
-        "softpipe",
-        "software",
-    ]
-    .iter()
-    .any(|s| n.contains(s))
+    ["llvmpipe", "lavapipe", "swiftshader", "softpipe", "software"].iter().any(|s| n.contains(s))
 }
 
 #[cfg(feature = "wgpu")]

@@ -46,27 +46,12 @@ pub struct CheckpointMeta {
 }
 
 /// Writes a checkpoint atomically.
-pub fn save(
-    path: &Path,
-    meta: &CheckpointMeta,
-    model: &Autoencoder,
-    optim: &ModuleOptimizer,
-) -> Result<()> {
-    let fail = |what: &str, e: String| {
-        AppError::runtime(format!(
-            "{}: cannot serialise the {what}: {e}",
-            path.display()
-        ))
-    };
+pub fn save(path: &Path, meta: &CheckpointMeta, model: &Autoencoder, optim: &ModuleOptimizer) -> Result<()> {
+    let fail =
+        |what: &str, e: String| AppError::runtime(format!("{}: cannot serialise the {what}: {e}", path.display()));
     let json = serde_json::to_vec(meta).map_err(|e| fail("metadata", e.to_string()))?;
-    let model_bytes = model
-        .clone()
-        .into_record()
-        .into_bytes()
-        .map_err(|e| fail("model", format!("{e:?}")))?;
-    let optim_bytes = optim
-        .into_bytes()
-        .map_err(|e| fail("optimizer state", format!("{e:?}")))?;
+    let model_bytes = model.clone().into_record().into_bytes().map_err(|e| fail("model", format!("{e:?}")))?;
+    let optim_bytes = optim.into_bytes().map_err(|e| fail("optimizer state", format!("{e:?}")))?;
     let mut out = Vec::with_capacity(8 + 24 + json.len() + model_bytes.len() + optim_bytes.len());
     out.extend_from_slice(MAGIC);
     for section in [&json[..], &model_bytes[..], &optim_bytes[..]] {
@@ -86,35 +71,25 @@ pub struct Checkpoint {
 
 /// Reads a checkpoint and checks its format version.
 pub fn read(path: &Path) -> Result<Checkpoint> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        AppError::runtime(format!("{}: cannot read checkpoint: {e}", path.display()))
-    })?;
-    let bad =
-        |m: &str| AppError::runtime(format!("{}: not a usable checkpoint: {m}", path.display()));
+    let bytes = std::fs::read(path)
+        .map_err(|e| AppError::runtime(format!("{}: cannot read checkpoint: {e}", path.display())))?;
+    let bad = |m: &str| AppError::runtime(format!("{}: not a usable checkpoint: {m}", path.display()));
     if bytes.len() < 8 || &bytes[..6] != b"AECKPT" {
         return Err(bad("it does not start with the AECKPT magic"));
     }
     if bytes[..8] != MAGIC[..] {
-        return Err(bad(&format!(
-            "layout version {} (this build reads version {FORMAT_VERSION})",
-            bytes[7]
-        )));
+        return Err(bad(&format!("layout version {} (this build reads version {FORMAT_VERSION})", bytes[7])));
     }
     let mut sections = Vec::new();
     let mut at = 8usize;
     for name in ["metadata", "model", "optimizer"] {
-        let len = bytes
-            .get(at..at + 8)
-            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize);
-        let end = len
-            .and_then(|l| at.checked_add(8)?.checked_add(l))
-            .filter(|&e| e <= bytes.len());
+        let len = bytes.get(at..at + 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize);
+        let end = len.and_then(|l| at.checked_add(8)?.checked_add(l)).filter(|&e| e <= bytes.len());
         let end = end.ok_or_else(|| bad(&format!("truncated in the {name} section")))?;
         sections.push(bytes[at + 8..end].to_vec());
         at = end;
     }
-    let meta: CheckpointMeta =
-        serde_json::from_slice(&sections[0]).map_err(|e| bad(&format!("metadata: {e}")))?;
+    let meta: CheckpointMeta = serde_json::from_slice(&sections[0]).map_err(|e| bad(&format!("metadata: {e}")))?;
     if meta.format_version != FORMAT_VERSION {
         return Err(bad(&format!(
             "format version {} (this build reads version {FORMAT_VERSION})",
@@ -128,12 +103,7 @@ pub fn read(path: &Path) -> Result<Checkpoint> {
 
 impl Checkpoint {
     /// Loads the weights into `model` (built from the same config), checking the architecture hash.
-    pub fn load_model(
-        &self,
-        model: Autoencoder,
-        config_hash: &str,
-        path: &Path,
-    ) -> Result<Autoencoder> {
+    pub fn load_model(&self, model: Autoencoder, config_hash: &str, path: &Path) -> Result<Autoencoder> {
         if self.meta.config_hash != config_hash {
             return Err(AppError::runtime(format!(
                 "{}: the checkpoint was written for a different model (config hash {}, this config {config_hash}); \
@@ -142,28 +112,18 @@ impl Checkpoint {
                 self.meta.config_hash
             )));
         }
-        let record =
-            ModuleRecord::from_bytes(Bytes::from_bytes_vec(self.model.clone())).map_err(|e| {
-                AppError::runtime(format!("{}: corrupt model weights: {e:?}", path.display()))
-            })?;
-        model.try_load_record(record).map_err(|e| {
-            AppError::runtime(format!(
-                "{}: weights do not fit the model: {e:?}",
-                path.display()
-            ))
-        })
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(self.model.clone()))
+            .map_err(|e| AppError::runtime(format!("{}: corrupt model weights: {e:?}", path.display())))?;
+        model
+            .try_load_record(record)
+            .map_err(|e| AppError::runtime(format!("{}: weights do not fit the model: {e:?}", path.display())))
     }
 
     /// Loads the optimizer state into `optim`.
     pub fn load_optimizer(&self, optim: ModuleOptimizer, path: &Path) -> Result<ModuleOptimizer> {
         optim
             .from_bytes(Bytes::from_bytes_vec(self.optim.clone()))
-            .map_err(|e| {
-                AppError::runtime(format!(
-                    "{}: corrupt optimizer state: {e:?}",
-                    path.display()
-                ))
-            })
+            .map_err(|e| AppError::runtime(format!("{}: corrupt optimizer state: {e:?}", path.display())))
     }
 }
 

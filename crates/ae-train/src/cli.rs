@@ -11,13 +11,7 @@ use crate::run::{self, TrainRequest};
 
 /// Train and apply autoencoders from TOML experiment configs.
 #[derive(Debug, Parser)]
-#[command(
-    name = "ae-train",
-    version,
-    about,
-    args_conflicts_with_subcommands = true,
-    arg_required_else_help = true
-)]
+#[command(name = "ae-train", version, about, args_conflicts_with_subcommands = true, arg_required_else_help = true)]
 pub struct Cli {
     /// Experiment config to train (a path, or a name in configs/: `--config mnist_2d.toml`).
     #[arg(long, short)]
@@ -63,20 +57,14 @@ pub fn run(cli: Cli) -> Result<()> {
                 println!("wgpu adapters: none");
             }
             for a in adapters {
-                println!(
-                    "wgpu adapter: {} ({})",
-                    a.name,
-                    if a.hardware { "hardware" } else { "software" }
-                );
+                println!("wgpu adapter: {} ({})", a.name, if a.hardware { "hardware" } else { "software" });
             }
             let auto = backend::resolve(BackendChoice::Auto)?;
             println!("auto selects: {} [{}]", auto.name, auto.description);
             Ok(())
         }
         None => {
-            let config = cli
-                .config
-                .expect("clap requires --config without a subcommand");
+            let config = cli.config.expect("clap requires --config without a subcommand");
             let req = TrainRequest {
                 config,
                 backend: cli.backend,
@@ -90,12 +78,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let test = s
                 .test
                 .as_ref()
-                .map(|t| {
-                    format!(
-                        "test loss {:.6}, test MSE {:.6} on {} items",
-                        t.loss, t.mse, t.items
-                    )
-                })
+                .map(|t| format!("test loss {:.6}, test MSE {:.6} on {} items", t.loss, t.mse, t.items))
                 .unwrap_or_else(|| "no test split".into());
             println!(
                 "done: {} epochs in {:.1} s on {}; {test}; run folder {}",

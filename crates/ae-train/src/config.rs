@@ -143,11 +143,7 @@ pub fn find(path: &Path) -> Result<PathBuf> {
     Err(AppError::usage(format!(
         "config file not found: {} (looked for {})",
         path.display(),
-        tried
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )))
 }
 
@@ -174,54 +170,41 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<LoadedConfig> {
 /// Parses config text (`path` names it in errors), applies `KEY=VALUE` overrides, validates.
 pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<ExperimentConfig> {
     let file = path.display();
-    let mut table: toml::Table = toml::from_str(text)
-        .map_err(|e| AppError::usage(format!("{file}: {}", one_line(&e.to_string()))))?;
+    let mut table: toml::Table =
+        toml::from_str(text).map_err(|e| AppError::usage(format!("{file}: {}", one_line(&e.to_string()))))?;
     let mut overridden = Vec::new();
     for o in overrides {
         let key = apply_override(&mut table, o)?;
         overridden.push(key);
     }
     let place = |key: &str| {
-        if overridden
-            .iter()
-            .any(|k| key.starts_with(k.as_str()) || k.starts_with(key))
-        {
+        if overridden.iter().any(|k| key.starts_with(k.as_str()) || k.starts_with(key)) {
             " (set on the command line)".to_string()
         } else {
-            locate(text, key)
-                .map(|l| format!(" (line {l})"))
-                .unwrap_or_default()
+            locate(text, key).map(|l| format!(" (line {l})")).unwrap_or_default()
         }
     };
-    let config: ExperimentConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
-        .map_err(|e| {
-            let key = e.path().to_string();
-            // Inside tagged tables (`kind = ...`) the key path stops at the table: find the line of
-            // the unknown value or field itself.
-            let inner = e.inner().to_string();
-            let exact = if overridden.is_empty() {
-                offending_token(&inner).and_then(|t| locate_token(text, &key, t))
-            } else {
-                None
-            };
-            let place = exact
-                .map(|l| format!(" (line {l})"))
-                .unwrap_or_else(|| place(&key));
-            let msg = inner.split("\nin `").next().unwrap_or_default().trim();
-            AppError::usage(format!("{file}: key `{key}`{place}: {msg}"))
-        })?;
-    validate(&config).map_err(|(key, msg)| {
-        AppError::usage(format!("{file}: key `{key}`{}: {msg}", place(&key)))
+    let config: ExperimentConfig = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let key = e.path().to_string();
+        // Inside tagged tables (`kind = ...`) the key path stops at the table: find the line of
+        // the unknown value or field itself.
+        let inner = e.inner().to_string();
+        let exact = if overridden.is_empty() {
+            offending_token(&inner).and_then(|t| locate_token(text, &key, t))
+        } else {
+            None
+        };
+        let place = exact.map(|l| format!(" (line {l})")).unwrap_or_else(|| place(&key));
+        let msg = inner.split("\nin `").next().unwrap_or_default().trim();
+        AppError::usage(format!("{file}: key `{key}`{place}: {msg}"))
     })?;
+    validate(&config).map_err(|(key, msg)| AppError::usage(format!("{file}: key `{key}`{}: {msg}", place(&key))))?;
     Ok(config)
 }
 
 /// The value or field a serde error complains about: `sigmod` in "unknown variant `sigmod`, ...".
 fn offending_token(msg: &str) -> Option<&str> {
-    let at = msg
-        .find("unknown variant `")
-        .map(|i| i + 17)
-        .or_else(|| msg.find("unknown field `").map(|i| i + 15))?;
+    let at = msg.find("unknown variant `").map(|i| i + 17).or_else(|| msg.find("unknown field `").map(|i| i + 15))?;
     msg[at..].split('`').next()
 }
 
@@ -232,19 +215,11 @@ fn locate_token(text: &str, key: &str, token: &str) -> Option<usize> {
     for (i, line) in text.lines().enumerate() {
         let t = line.split('#').next().unwrap_or("").trim();
         if t.starts_with('[') {
-            section = t
-                .trim_matches(|c| c == '[' || c == ']')
-                .split('.')
-                .map(|s| s.trim().to_string())
-                .collect();
+            section = t.trim_matches(|c| c == '[' || c == ']').split('.').map(|s| s.trim().to_string()).collect();
             continue;
         }
-        let inside =
-            section.len() >= parts.len() && section.iter().zip(&parts).all(|(a, b)| a == b);
-        let is_word = |s: &str| {
-            s.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
-                .any(|w| w == token)
-        };
+        let inside = section.len() >= parts.len() && section.iter().zip(&parts).all(|(a, b)| a == b);
+        let is_word = |s: &str| s.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-')).any(|w| w == token);
         if inside && is_word(t) {
             return Some(i + 1);
         }
@@ -259,16 +234,12 @@ fn one_line(s: &str) -> String {
 /// Applies one `a.b.c=value` override; the value is read as TOML (`2`, `1e-3`, `"x"`, `[1, 2]`),
 /// or as a string when it is not valid TOML (`--set data.dataset=mnist`).
 fn apply_override(table: &mut toml::Table, spec: &str) -> Result<String> {
-    let (key, raw) = spec.split_once('=').ok_or_else(|| {
-        AppError::usage(format!(
-            "--set {spec}: expected KEY=VALUE, e.g. --set train.epochs=2"
-        ))
-    })?;
+    let (key, raw) = spec
+        .split_once('=')
+        .ok_or_else(|| AppError::usage(format!("--set {spec}: expected KEY=VALUE, e.g. --set train.epochs=2")))?;
     let key = key.trim();
     if key.is_empty() || key.split('.').any(|p| p.is_empty()) {
-        return Err(AppError::usage(format!(
-            "--set {spec}: `{key}` is not a dotted key like train.epochs"
-        )));
+        return Err(AppError::usage(format!("--set {spec}: `{key}` is not a dotted key like train.epochs")));
     }
     let value = match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
         Ok(mut t) => t.remove("v").expect("parsed key"),
@@ -277,14 +248,9 @@ fn apply_override(table: &mut toml::Table, spec: &str) -> Result<String> {
     let parts: Vec<&str> = key.split('.').collect();
     let mut cur = table;
     for (i, p) in parts[..parts.len() - 1].iter().enumerate() {
-        let entry = cur
-            .entry(p.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = cur.entry(p.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
         cur = entry.as_table_mut().ok_or_else(|| {
-            AppError::usage(format!(
-                "--set {spec}: `{}` is a value, not a table",
-                parts[..=i].join(".")
-            ))
+            AppError::usage(format!("--set {spec}: `{}` is a value, not a table", parts[..=i].join(".")))
         })?;
     }
     cur.insert(parts[parts.len() - 1].to_string(), value);
@@ -294,10 +260,7 @@ fn apply_override(table: &mut toml::Table, spec: &str) -> Result<String> {
 /// The 1-based line where the dotted `key` is defined in `text`, found by following `[table]`
 /// headers and `key =` lines (a best effort for error messages).
 pub fn locate(text: &str, key: &str) -> Option<usize> {
-    let parts: Vec<&str> = key
-        .split('.')
-        .filter(|p| !p.starts_with('[') && p.parse::<usize>().is_err())
-        .collect();
+    let parts: Vec<&str> = key.split('.').filter(|p| !p.starts_with('[') && p.parse::<usize>().is_err()).collect();
     let mut section: Vec<String> = Vec::new();
     let mut best = None;
     for (i, line) in text.lines().enumerate() {
@@ -305,10 +268,7 @@ pub fn locate(text: &str, key: &str) -> Option<usize> {
         if t.starts_with('[') {
             let name = t.trim_matches(|c| c == '[' || c == ']').trim();
             section = name.split('.').map(|s| s.trim().to_string()).collect();
-            if section.len() <= parts.len()
-                && section.iter().zip(&parts).all(|(a, b)| a == b)
-                && best.is_none()
-            {
+            if section.len() <= parts.len() && section.iter().zip(&parts).all(|(a, b)| a == b) && best.is_none() {
                 best = Some(i + 1);
             }
             continue;
@@ -329,32 +289,19 @@ pub fn locate(text: &str, key: &str) -> Option<usize> {
 pub fn validate(c: &ExperimentConfig) -> std::result::Result<(), (String, String)> {
     let err = |k: &str, m: String| Err((k.to_string(), m));
     if c.name.trim().is_empty() || c.name.contains(['/', '\\']) || c.name == "." || c.name == ".." {
-        return err(
-            "name",
-            format!(
-                "`{}` cannot name a run folder (non-empty, no slashes)",
-                c.name
-            ),
-        );
+        return err("name", format!("`{}` cannot name a run folder (non-empty, no slashes)", c.name));
     }
     if !ae_data::catalog::is_known(&c.data.dataset) {
         return err(
             "data.dataset",
-            format!(
-                "unknown dataset `{}`; known: {}",
-                c.data.dataset,
-                ae_data::catalog::NAMES.join(", ")
-            ),
+            format!("unknown dataset `{}`; known: {}", c.data.dataset, ae_data::catalog::NAMES.join(", ")),
         );
     }
     if c.data.limit == Some(0) {
         return err("data.limit", "must be at least 1".into());
     }
     if !(0.0..1.0).contains(&c.data.val_fraction) {
-        return err(
-            "data.val_fraction",
-            format!("must be in [0, 1), got {}", c.data.val_fraction),
-        );
+        return err("data.val_fraction", format!("must be in [0, 1), got {}", c.data.val_fraction));
     }
     let t = &c.train;
     if t.epochs == 0 {
@@ -364,31 +311,19 @@ pub fn validate(c: &ExperimentConfig) -> std::result::Result<(), (String, String
         return err("train.batch_size", "must be at least 1".into());
     }
     if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
-        return err(
-            "train.learning_rate",
-            format!("must be a finite number > 0, got {}", t.learning_rate),
-        );
+        return err("train.learning_rate", format!("must be a finite number > 0, got {}", t.learning_rate));
     }
     if t.learning_rate > 10.0 {
         return err(
             "train.learning_rate",
-            format!(
-                "{} is far too large to train anything (expected e.g. 1e-3)",
-                t.learning_rate
-            ),
+            format!("{} is far too large to train anything (expected e.g. 1e-3)", t.learning_rate),
         );
     }
     if !(0.0..1.0).contains(&t.momentum) {
-        return err(
-            "train.momentum",
-            format!("must be in [0, 1), got {}", t.momentum),
-        );
+        return err("train.momentum", format!("must be in [0, 1), got {}", t.momentum));
     }
     if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
-        return err(
-            "train.weight_decay",
-            format!("must be a finite number >= 0, got {}", t.weight_decay),
-        );
+        return err("train.weight_decay", format!("must be a finite number >= 0, got {}", t.weight_decay));
     }
     if t.log_every == 0 {
         return err("train.log_every", "must be at least 1".into());
@@ -396,23 +331,12 @@ pub fn validate(c: &ExperimentConfig) -> std::result::Result<(), (String, String
     // Model checks that do not need the data's width (validated again with it at build time).
     c.model
         .validate(1)
-        .or_else(|e| {
-            if e.key == "network.input" {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })
+        .or_else(|e| if e.key == "network.input" { Ok(()) } else { Err(e) })
         .map_err(|e| (format!("model.{}", e.key), e.message))?;
-    if c.model.loss.needs_unit_targets()
-        && c.data.normalize.is_some_and(|n| n != Normalization::Unit)
-    {
+    if c.model.loss.needs_unit_targets() && c.data.normalize.is_some_and(|n| n != Normalization::Unit) {
         return err(
             "data.normalize",
-            format!(
-                "model.loss `{}` needs targets in [0, 1]: use normalize = \"unit\"",
-                c.model.loss.name()
-            ),
+            format!("model.loss `{}` needs targets in [0, 1]: use normalize = \"unit\"", c.model.loss.name()),
         );
     }
     Ok(())
@@ -452,11 +376,7 @@ learning_rate = 1e-3
 
     #[test]
     fn overrides_apply_with_types() {
-        let o = [
-            "train.epochs=7".to_string(),
-            "data.dataset=mnist".into(),
-            "model.network.hidden=[8, 4]".into(),
-        ];
+        let o = ["train.epochs=7".to_string(), "data.dataset=mnist".into(), "model.network.hidden=[8, 4]".into()];
         let c = parse(GOOD, Path::new("x.toml"), &o).unwrap();
         assert_eq!(c.train.epochs, 7);
         assert_eq!(c.data.dataset, "mnist");
@@ -476,21 +396,13 @@ learning_rate = 1e-3
                 vec![],
                 "key `model.network.code` (line 8): the code needs at least 1 unit",
             ),
-            (
-                GOOD.replace("hidden = [32]", "hidden = [32, 0]"),
-                vec![],
-                "key `model.network.hidden[1]`",
-            ),
+            (GOOD.replace("hidden = [32]", "hidden = [32, 0]"), vec![], "key `model.network.hidden[1]`"),
             (
                 GOOD.replace("learning_rate = 1e-3", "learning_rate = -1.0"),
                 vec![],
                 "key `train.learning_rate` (line 13): must be a finite number > 0",
             ),
-            (
-                GOOD.replace("learning_rate = 1e-3", "learning_rate = nan"),
-                vec![],
-                "train.learning_rate",
-            ),
+            (GOOD.replace("learning_rate = 1e-3", "learning_rate = nan"), vec![], "train.learning_rate"),
             (
                 GOOD.replace("batch_size = 16", "batch_size = 0"),
                 vec![],
@@ -501,26 +413,14 @@ learning_rate = 1e-3
                 vec![],
                 "key `train.batch_size` (line 12): invalid value",
             ),
-            (
-                GOOD.replace("epochs = 2", "epochs = \"two\""),
-                vec![],
-                "key `train.epochs` (line 11): invalid type",
-            ),
-            (
-                GOOD.replace("\"shapes\"", "\"mnits\""),
-                vec![],
-                "key `data.dataset` (line 4): unknown dataset `mnits`",
-            ),
+            (GOOD.replace("epochs = 2", "epochs = \"two\""), vec![], "key `train.epochs` (line 11): invalid type"),
+            (GOOD.replace("\"shapes\"", "\"mnits\""), vec![], "key `data.dataset` (line 4): unknown dataset `mnits`"),
             (
                 GOOD.replace("\"sigmoid\"", "\"sigmod\""),
                 vec![],
                 "key `model.network` (line 9): unknown variant `sigmod`",
             ),
-            (
-                GOOD.replace("kind = \"dense\"", "kind = \"dens\""),
-                vec![],
-                "key `model.network.kind`",
-            ),
+            (GOOD.replace("kind = \"dense\"", "kind = \"dens\""), vec![], "key `model.network.kind`"),
             (
                 GOOD.replace(
                     "output_activation = \"sigmoid\"",
@@ -531,74 +431,29 @@ learning_rate = 1e-3
             ),
             (
                 GOOD.replace("[train]", "[model.loss]\nkind = \"bce\"\n[train]")
-                    .replace(
-                        "dataset = \"shapes\"",
-                        "dataset = \"shapes\"\nnormalize = \"zscore\"",
-                    ),
+                    .replace("dataset = \"shapes\"", "dataset = \"shapes\"\nnormalize = \"zscore\""),
                 vec![],
                 "key `data.normalize` (line 5): model.loss `bce` needs targets in [0, 1]",
             ),
             (
-                GOOD.replace(
-                    "[train]",
-                    "[model.corruption]\nkind = \"gaussian\"\nsigma = -1\n[train]",
-                ),
+                GOOD.replace("[train]", "[model.corruption]\nkind = \"gaussian\"\nsigma = -1\n[train]"),
                 vec![],
                 "key `model.corruption.sigma` (line 12): must be a finite number > 0",
             ),
             (
-                GOOD.replace(
-                    "[train]",
-                    "[model.corruption]\nkind = \"masking\"\np = 1.5\n[train]",
-                ),
+                GOOD.replace("[train]", "[model.corruption]\nkind = \"masking\"\np = 1.5\n[train]"),
                 vec![],
                 "key `model.corruption.p`",
             ),
-            (
-                GOOD.replace("[train]", "[model.penalty]\nl1 = -1\n[train]"),
-                vec![],
-                "key `model.penalty.l1`",
-            ),
-            (
-                GOOD.replace("name = \"t\"", "name = \"a/b\""),
-                vec![],
-                "key `name` (line 2)",
-            ),
-            (
-                GOOD.replace("[train]", "[train]\nmomentum = 1.0"),
-                vec![],
-                "key `train.momentum`",
-            ),
-            (
-                GOOD.replace("[data]", "[data]\nval_fraction = 1.0"),
-                vec![],
-                "key `data.val_fraction`",
-            ),
-            (
-                GOOD.replace("[data]", "[data]\nlimit = 0"),
-                vec![],
-                "key `data.limit`",
-            ),
-            (
-                GOOD.replace("[train]", "[train]\nbackend = \"cuda\""),
-                vec![],
-                "key `train.backend`",
-            ),
-            (
-                GOOD.replace("[train]", "[train]\noptimizer = \"adamw\""),
-                vec![],
-                "key `train.optimizer`",
-            ),
-            (
-                GOOD.replace("name = \"t\"", ""),
-                vec![],
-                "missing field `name`",
-            ),
-            (
-                GOOD.replace("epochs = 2", "epochs = 2 2"),
-                vec![],
-                "x.toml: TOML parse error at line 11",
-            ),
+            (GOOD.replace("[train]", "[model.penalty]\nl1 = -1\n[train]"), vec![], "key `model.penalty.l1`"),
+            (GOOD.replace("name = \"t\"", "name = \"a/b\""), vec![], "key `name` (line 2)"),
+            (GOOD.replace("[train]", "[train]\nmomentum = 1.0"), vec![], "key `train.momentum`"),
+            (GOOD.replace("[data]", "[data]\nval_fraction = 1.0"), vec![], "key `data.val_fraction`"),
+            (GOOD.replace("[data]", "[data]\nlimit = 0"), vec![], "key `data.limit`"),
+            (GOOD.replace("[train]", "[train]\nbackend = \"cuda\""), vec![], "key `train.backend`"),
+            (GOOD.replace("[train]", "[train]\noptimizer = \"adamw\""), vec![], "key `train.optimizer`"),
+            (GOOD.replace("name = \"t\"", ""), vec![], "missing field `name`"),
+            (GOOD.replace("epochs = 2", "epochs = 2 2"), vec![], "x.toml: TOML parse error at line 11"),
             (
                 GOOD.to_string(),
                 vec!["train.epochs=0"],
@@ -609,16 +464,8 @@ learning_rate = 1e-3
                 vec!["train.epochz=3"],
                 "key `train.epochz` (set on the command line): unknown field `epochz`",
             ),
-            (
-                GOOD.to_string(),
-                vec!["train.epochs"],
-                "--set train.epochs: expected KEY=VALUE",
-            ),
-            (
-                GOOD.to_string(),
-                vec!["name.x=1"],
-                "--set name.x=1: `name` is a value, not a table",
-            ),
+            (GOOD.to_string(), vec!["train.epochs"], "--set train.epochs: expected KEY=VALUE"),
+            (GOOD.to_string(), vec!["name.x=1"], "--set name.x=1: `name` is a value, not a table"),
         ];
         for (i, (text, o, want)) in cases.iter().enumerate() {
             let e = parse_err(text, o);

@@ -25,11 +25,7 @@ pub struct Monitor {
 impl Monitor {
     /// A monitor resuming from a best loss and a count of stale epochs.
     pub fn new(patience: usize, best: Option<(f64, usize)>, stale: usize) -> Self {
-        Self {
-            best,
-            stale,
-            patience,
-        }
+        Self { best, stale, patience }
     }
 
     /// Records epoch `epoch`'s loss. A loss improves only if strictly lower than the best.
@@ -40,11 +36,7 @@ impl Monitor {
             return Verdict::Improved;
         }
         self.stale += 1;
-        if self.patience > 0 && self.stale >= self.patience {
-            Verdict::Stop
-        } else {
-            Verdict::Continue
-        }
+        if self.patience > 0 && self.stale >= self.patience { Verdict::Stop } else { Verdict::Continue }
     }
 
     /// The epoch of the best loss.
@@ -60,16 +52,10 @@ mod tests {
     #[test]
     fn stops_after_patience_epochs_without_improvement() {
         let mut m = Monitor::new(2, None, 0);
-        let verdicts: Vec<Verdict> = [1.0, 0.8, 0.9, 0.8, 0.7, 0.75, 0.75]
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| m.update(l, i + 1))
-            .collect();
+        let verdicts: Vec<Verdict> =
+            [1.0, 0.8, 0.9, 0.8, 0.7, 0.75, 0.75].iter().enumerate().map(|(i, &l)| m.update(l, i + 1)).collect();
         use Verdict::*;
-        assert_eq!(
-            verdicts,
-            vec![Improved, Improved, Continue, Stop, Improved, Continue, Stop]
-        );
+        assert_eq!(verdicts, vec![Improved, Improved, Continue, Stop, Improved, Continue, Stop]);
         assert_eq!(m.best, Some((0.7, 5)));
     }
 

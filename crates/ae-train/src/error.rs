@@ -23,18 +23,12 @@ pub struct AppError {
 impl AppError {
     /// A usage or configuration error (exit code 2).
     pub fn usage(message: impl Into<String>) -> Self {
-        Self {
-            kind: ErrorKind::Usage,
-            message: message.into(),
-        }
+        Self { kind: ErrorKind::Usage, message: message.into() }
     }
 
     /// A runtime or data error (exit code 1).
     pub fn runtime(message: impl Into<String>) -> Self {
-        Self {
-            kind: ErrorKind::Runtime,
-            message: message.into(),
-        }
+        Self { kind: ErrorKind::Runtime, message: message.into() }
     }
 
     /// The process exit code for this error.

@@ -24,10 +24,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// The temporary sibling of `path` used while writing it.
 fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
@@ -55,10 +52,6 @@ mod tests {
     #[test]
     fn error_names_the_path() {
         let e = write_atomic(Path::new("/nonexistent-dir/x.bin"), b"x").unwrap_err();
-        assert!(
-            e.message.contains("/nonexistent-dir/x.bin"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.contains("/nonexistent-dir/x.bin"), "{}", e.message);
     }
 }

@@ -20,19 +20,11 @@ impl Layout {
     /// The layout for items of `shape` (`[c, h, w]` with 1 or 3 channels is an image).
     pub fn for_shape(shape: &[usize]) -> Self {
         match shape {
-            [c, h, w] if *c == 1 || *c == 3 => Self {
-                channels: *c,
-                height: *h,
-                width: *w,
-            },
+            [c, h, w] if *c == 1 || *c == 3 => Self { channels: *c, height: *h, width: *w },
             _ => {
                 let d: usize = shape.iter().product();
                 let w = (d as f64).sqrt().ceil().max(1.0) as usize;
-                Self {
-                    channels: 1,
-                    height: d.div_ceil(w),
-                    width: w,
-                }
+                Self { channels: 1, height: d.div_ceil(w), width: w }
             }
         }
     }
@@ -42,19 +34,11 @@ impl Layout {
 ///
 /// Values are mapped back through `normalizer`; images with unit normalisation show as they are,
 /// other data is scaled to the range of the first row (the inputs), shared by all rows.
-pub fn save_rows(
-    path: &Path,
-    rows: &[Vec<Vec<f32>>],
-    shape: &[usize],
-    normalizer: &Normalizer,
-) -> Result<()> {
+pub fn save_rows(path: &Path, rows: &[Vec<Vec<f32>>], shape: &[usize], normalizer: &Normalizer) -> Result<()> {
     let layout = Layout::for_shape(shape);
     let cols = rows.first().map(|r| r.len()).unwrap_or(0);
     if cols == 0 {
-        return Err(AppError::runtime(format!(
-            "{}: no items to draw",
-            path.display()
-        )));
+        return Err(AppError::runtime(format!("{}: no items to draw", path.display())));
     }
     let raw: Vec<Vec<Vec<f32>>> = rows
         .iter()
@@ -89,24 +73,13 @@ pub fn save_rows(
             for y in 0..layout.height {
                 for x in 0..layout.width {
                     let px = |ch: usize| {
-                        let v = item
-                            .get(ch * plane + y * layout.width + x)
-                            .copied()
-                            .unwrap_or(lo);
+                        let v = item.get(ch * plane + y * layout.width + x).copied().unwrap_or(lo);
                         (((v - lo) / (hi - lo)).clamp(0.0, 1.0) * 255.0).round() as u8
                     };
-                    let color = if layout.channels == 3 {
-                        Rgb([px(0), px(1), px(2)])
-                    } else {
-                        Rgb([px(0); 3])
-                    };
+                    let color = if layout.channels == 3 { Rgb([px(0), px(1), px(2)]) } else { Rgb([px(0); 3]) };
                     for dy in 0..zoom {
                         for dx in 0..zoom {
-                            img.put_pixel(
-                                x0 + x as u32 * zoom + dx,
-                                y0 + y as u32 * zoom + dy,
-                                color,
-                            );
+                            img.put_pixel(x0 + x as u32 * zoom + dx, y0 + y as u32 * zoom + dy, color);
                         }
                     }
                 }

@@ -26,31 +26,19 @@ impl Progress {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
             let epoch = multi.add(ProgressBar::new(0));
             epoch.set_style(
-                ProgressStyle::with_template(
-                    "epoch {pos:>3}/{len:3} [{bar:30.cyan/blue}] {elapsed_precise} {msg}",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
+                ProgressStyle::with_template("epoch {pos:>3}/{len:3} [{bar:30.cyan/blue}] {elapsed_precise} {msg}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
             );
             let batch = multi.add(ProgressBar::new(0));
             batch.set_style(
-                ProgressStyle::with_template(
-                    "batch {pos:>5}/{len:5} [{bar:30}] ETA {eta:>4} {msg}",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
+                ProgressStyle::with_template("batch {pos:>5}/{len:5} [{bar:30}] ETA {eta:>4} {msg}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
             );
             (multi, epoch, batch)
         });
-        Self {
-            bars,
-            epochs: 0,
-            batches: 0,
-            epoch_start: Instant::now(),
-            next_plain: 0,
-            last_loss: None,
-            quiet,
-        }
+        Self { bars, epochs: 0, batches: 0, epoch_start: Instant::now(), next_plain: 0, last_loss: None, quiet }
     }
 
     /// Prints a line above the bars (or plainly).
@@ -103,19 +91,9 @@ impl Progress {
                 }
             }
             None => {
-                if !self.quiet
-                    && self.batches >= 200
-                    && done >= self.next_plain
-                    && done < self.batches
-                {
-                    let l = self
-                        .last_loss
-                        .map(|l| format!(" loss {l:.5}"))
-                        .unwrap_or_default();
-                    println!(
-                        "  epoch {epoch} batch {done}/{}{l} {rate:.0} samples/s",
-                        self.batches
-                    );
+                if !self.quiet && self.batches >= 200 && done >= self.next_plain && done < self.batches {
+                    let l = self.last_loss.map(|l| format!(" loss {l:.5}")).unwrap_or_default();
+                    println!("  epoch {epoch} batch {done}/{}{l} {rate:.0} samples/s", self.batches);
                     self.next_plain += self.batches / 4;
                 }
             }
@@ -124,10 +102,7 @@ impl Progress {
 
     /// An epoch ended with these metrics.
     pub fn end_epoch(&mut self, m: &EpochMetrics, note: &str) {
-        let val = m
-            .val_loss
-            .map(|v| format!("  val_loss {v:.6}"))
-            .unwrap_or_default();
+        let val = m.val_loss.map(|v| format!("  val_loss {v:.6}")).unwrap_or_default();
         let text = format!(
             "epoch {:>3}/{}  train_loss {:.6}{val}  {:.1} s  {:.0} samples/s{note}",
             m.epoch, self.epochs, m.train_loss, m.seconds, m.samples_per_s
@@ -137,9 +112,7 @@ impl Progress {
             e.set_message(format!(
                 "train {:.5}{}",
                 m.train_loss,
-                m.val_loss
-                    .map(|v| format!(" val {v:.5}"))
-                    .unwrap_or_default()
+                m.val_loss.map(|v| format!(" val {v:.5}")).unwrap_or_default()
             ));
         }
         self.line(&text);

@@ -103,10 +103,7 @@ pub struct Versions {
 
 /// The versions of this build.
 pub fn versions() -> Versions {
-    Versions {
-        ae_train: env!("CARGO_PKG_VERSION"),
-        burn: "0.22.1",
-    }
+    Versions { ae_train: env!("CARGO_PKG_VERSION"), burn: "0.22.1" }
 }
 
 /// Where datasets are read from: the config's `data.root`, else `$AE_DATA_DIR`, else `datasets/`.
@@ -121,10 +118,7 @@ pub fn data_root(config: &ExperimentConfig) -> PathBuf {
 
 /// Hash identifying the architecture (model config and input width).
 pub fn config_hash(config: &ExperimentConfig, input: usize) -> String {
-    checkpoint::hash(&format!(
-        "{}\ninput={input}",
-        toml::to_string(&config.model).expect("model config serialises")
-    ))
+    checkpoint::hash(&format!("{}\ninput={input}", toml::to_string(&config.model).expect("model config serialises")))
 }
 
 /// Runs training as requested and returns the summary written to `summary.json`.
@@ -133,20 +127,13 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
     let loaded = config::load(&req.config, &req.set)?;
     let cfg = loaded.config;
     let choice = req.backend.unwrap_or(cfg.train.backend);
-    let out = req
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("runs").join(&cfg.name));
+    let out = req.out.clone().unwrap_or_else(|| Path::new("runs").join(&cfg.name));
     let run = RunDir::prepare(&out, req.resume, req.force)?;
     let backend = backend::resolve(choice)?;
     let mut progress = Progress::new(req.quiet);
 
     // Data: decoded once, normalised per batch with training statistics.
-    let opts = LoadOptions {
-        root: data_root(&cfg),
-        limit: cfg.data.limit,
-        seed: cfg.train.seed,
-    };
+    let opts = LoadOptions { root: data_root(&cfg), limit: cfg.data.limit, seed: cfg.train.seed };
     let splits = ae_data::load(&cfg.data.dataset, &opts)?;
     let kind = cfg.data.normalize.unwrap_or(splits.default_normalization);
     if cfg.model.loss.needs_unit_targets() && kind != ae_data::Normalization::Unit {
@@ -161,28 +148,18 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
     let item_shape = splits.train.item_shape.clone();
     let input = splits.train.item_len();
     let train_set = Arc::new(splits.train);
-    let (train_idx, val_idx) =
-        ae_data::batch::split(train_set.len(), cfg.data.val_fraction, cfg.train.seed);
+    let (train_idx, val_idx) = ae_data::batch::split(train_set.len(), cfg.data.val_fraction, cfg.train.seed);
     let data = TrainData {
         train: View::new(train_set.clone(), train_idx, normalizer.clone()),
-        val: (!val_idx.is_empty())
-            .then(|| View::new(train_set.clone(), val_idx, normalizer.clone())),
+        val: (!val_idx.is_empty()).then(|| View::new(train_set.clone(), val_idx, normalizer.clone())),
     };
-    let test = splits
-        .test
-        .map(|t| View::all(Arc::new(t), normalizer.clone()));
+    let test = splits.test.map(|t| View::all(Arc::new(t), normalizer.clone()));
 
     // Model and optimizer, fresh or from the last checkpoint.
     let device: Device = backend.device.clone();
     let hash = config_hash(&cfg, input);
-    let mut model = init_model(&cfg, input, &device.clone().autodiff()).map_err(|e| {
-        AppError::usage(format!(
-            "{}: key `model.{}`: {}",
-            loaded.path.display(),
-            e.key,
-            e.message
-        ))
-    })?;
+    let mut model = init_model(&cfg, input, &device.clone().autodiff())
+        .map_err(|e| AppError::usage(format!("{}: key `model.{}`: {}", loaded.path.display(), e.key, e.message)))?;
     let mut optim = trainer::optimizer(&cfg.train);
     let mut start = None;
     if req.resume {
@@ -199,15 +176,17 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
         start = Some(ckpt.meta);
     }
     let parameters = model.num_params();
-    write_atomic(
-        &run.file("config.toml"),
-        toml::to_string(&cfg).expect("config serialises").as_bytes(),
-    )?;
+    write_atomic(&run.file("config.toml"), toml::to_string(&cfg).expect("config serialises").as_bytes())?;
     write_json(&run.file("normalizer.json"), normalizer.as_ref())?;
     progress.line(&format!(
         "{}: {} on {} ({} train / {} val / {} test items of {input} values), {parameters} parameters, backend {} [{}]",
         cfg.name,
-        std::iter::once(&input).chain(&cfg.model.network.dense().hidden).chain([&cfg.model.network.code_size()]).map(|h| h.to_string()).collect::<Vec<_>>().join("-"),
+        std::iter::once(&input)
+            .chain(&cfg.model.network.dense().hidden)
+            .chain([&cfg.model.network.code_size()])
+            .map(|h| h.to_string())
+            .collect::<Vec<_>>()
+            .join("-"),
         cfg.data.dataset,
         data.train.len(),
         data.val.as_ref().map_or(0, |v| v.len()),
@@ -231,17 +210,8 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
         }
         write_atomic(&metrics_path, text.as_bytes())
     };
-    let outcome = trainer::fit(
-        model,
-        optim,
-        &data,
-        &cfg.train,
-        &device,
-        &plan,
-        start,
-        &mut progress,
-        &mut write_metrics,
-    )?;
+    let outcome =
+        trainer::fit(model, optim, &data, &cfg.train, &device, &plan, start, &mut progress, &mut write_metrics)?;
 
     // Final weights, test metrics, pictures, summary.
     let model = outcome.model.valid();
@@ -254,22 +224,12 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
     let test_eval = test.as_ref().map(|t| {
         let mut e = trainer::evaluate(&model, t, cfg.train.batch_size, cfg.train.workers, &device);
         if let Some(ll) = trainer::mean_log_likelihood(&model, t, cfg.train.workers, &device) {
-            e.extra.insert(
-                format!("log_likelihood_iwae_k{}", trainer::IWAE_SAMPLES),
-                ll,
-            );
+            e.extra.insert(format!("log_likelihood_iwae_k{}", trainer::IWAE_SAMPLES), ll);
         }
         e
     });
     let shown = test.as_ref().or(data.val.as_ref()).unwrap_or(&data.train);
-    save_reconstructions(
-        &run.file("reconstructions.png"),
-        &model,
-        shown,
-        &item_shape,
-        &normalizer,
-        &device,
-    )?;
+    save_reconstructions(&run.file("reconstructions.png"), &model, shown, &item_shape, &normalizer, &device)?;
     let summary = Summary {
         name: cfg.name.clone(),
         dataset: cfg.data.dataset.clone(),
@@ -311,9 +271,7 @@ pub fn init_model(
     };
     cpu.seed(cfg.train.seed);
     let initial = cfg.model.init(input, &cpu)?.into_record();
-    Ok(target
-        .try_load_record(initial)
-        .expect("a record of the same config fits its model"))
+    Ok(target.try_load_record(initial).expect("a record of the same config fits its model"))
 }
 
 /// Writes the first 10 items of `view` above their reconstructions.

@@ -40,14 +40,9 @@ impl RunDir {
     /// (replace it); the run's own files are removed with `force`, nothing else.
     pub fn prepare(path: &Path, resume: bool, force: bool) -> Result<Self> {
         if path.exists() && !path.is_dir() {
-            return Err(AppError::usage(format!(
-                "--out {}: exists and is not a folder",
-                path.display()
-            )));
+            return Err(AppError::usage(format!("--out {}: exists and is not a folder", path.display())));
         }
-        let dir = RunDir {
-            path: path.to_path_buf(),
-        };
+        let dir = RunDir { path: path.to_path_buf() };
         let has_run = dir.last_checkpoint().exists() || dir.file("summary.json").exists();
         if resume {
             if !dir.last_checkpoint().is_file() {
@@ -110,11 +105,7 @@ mod tests {
         std::fs::write(d.file("notes.txt"), "mine").unwrap();
         let e = RunDir::prepare(&p, false, false).unwrap_err();
         assert_eq!(e.exit_code(), 2);
-        assert!(
-            e.message.contains("--resume") && e.message.contains("--force"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.contains("--resume") && e.message.contains("--force"), "{}", e.message);
         RunDir::prepare(&p, false, true).unwrap();
         assert!(!d.file("summary.json").exists());
         assert!(d.file("notes.txt").exists());
@@ -122,11 +113,6 @@ mod tests {
         assert!(e.message.contains("no checkpoint"), "{}", e.message);
         let f = tmp.path().join("file");
         std::fs::write(&f, "x").unwrap();
-        assert!(
-            RunDir::prepare(&f, false, false)
-                .unwrap_err()
-                .message
-                .contains("not a folder")
-        );
+        assert!(RunDir::prepare(&f, false, false).unwrap_err().message.contains("not a folder"));
     }
 }

@@ -11,8 +11,7 @@ use ae_models::Autoencoder;
 use ae_models::schedule::Schedule;
 use burn::module::Module;
 use burn::optim::{
-    AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig, decay::WeightDecayConfig,
-    momentum::MomentumConfig,
+    AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig, decay::WeightDecayConfig, momentum::MomentumConfig,
 };
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -28,20 +27,11 @@ use crate::progress::Progress;
 pub fn optimizer(t: &TrainConfig) -> ModuleOptimizer {
     let decay = (t.weight_decay > 0.0).then(|| WeightDecayConfig::new(t.weight_decay as f32));
     match t.optimizer {
-        OptimizerKind::Adam => AdamConfig::new()
-            .with_epsilon(1e-8)
-            .with_weight_decay(decay)
-            .init(),
+        OptimizerKind::Adam => AdamConfig::new().with_epsilon(1e-8).with_weight_decay(decay).init(),
         OptimizerKind::Sgd => {
-            let momentum = (t.momentum > 0.0).then(|| MomentumConfig {
-                momentum: t.momentum,
-                dampening: 0.0,
-                nesterov: false,
-            });
-            SgdConfig::new()
-                .with_momentum(momentum)
-                .with_weight_decay(decay)
-                .init()
+            let momentum =
+                (t.momentum > 0.0).then(|| MomentumConfig { momentum: t.momentum, dampening: 0.0, nesterov: false });
+            SgdConfig::new().with_momentum(momentum).with_weight_decay(decay).init()
         }
     }
 }
@@ -102,12 +92,7 @@ pub fn fit(
 ) -> Result<FitOutcome> {
     let train_device = device.clone().autodiff();
     let (first_epoch, mut step, mut monitor, mut history) = match start {
-        Some(m) => (
-            m.epoch,
-            m.step,
-            Monitor::new(cfg.patience, m.best, m.stale_epochs),
-            m.history,
-        ),
+        Some(m) => (m.epoch, m.step, Monitor::new(cfg.patience, m.best, m.stale_epochs), m.history),
         None => (0, 0, Monitor::new(cfg.patience, None, 0), Vec::new()),
     };
     let t0 = Instant::now();
@@ -120,11 +105,7 @@ pub fn fit(
         let started = Instant::now();
         // Noise (corruption, sampling) is seeded per epoch, so a resumed run draws what an
         // uninterrupted one would have drawn.
-        train_device.seed(
-            cfg.seed
-                .wrapping_mul(1_000_003)
-                .wrapping_add(epoch as u64 + 1),
-        );
+        train_device.seed(cfg.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64 + 1));
         let order = epoch_order(data.train.len(), cfg.seed, epoch);
         let stream = BatchStream::new(data.train.clone(), order, cfg.batch_size, cfg.workers);
         progress.start_epoch(epoch_no, stream.total());
@@ -133,11 +114,7 @@ pub fn fit(
         for (b, batch) in stream.enumerate() {
             let rows = batch.rows;
             let x = to_tensor(batch, &train_device);
-            let input = if model.corruption.is_none() {
-                x.clone()
-            } else {
-                model.corrupt(x.clone())
-            };
+            let input = if model.corruption.is_none() { x.clone() } else { model.corrupt(x.clone()) };
             let out = model.forward_at(input, Some(x), Schedule::at(step, total_steps));
             sums.add(&out.loss, &out.terms, rows);
             let grads = GradientsParams::from_grads(out.loss.backward(), &model);
@@ -196,14 +173,7 @@ pub fn fit(
         }
         checkpoint::save(&plan.last, &meta, &model, &optim)?;
         on_epoch(&history)?;
-        progress.end_epoch(
-            &metrics,
-            if improved && data.val.is_some() {
-                "  (best)"
-            } else {
-                ""
-            },
-        );
+        progress.end_epoch(&metrics, if improved && data.val.is_some() { "  (best)" } else { "" });
         if verdict == Verdict::Stop && epoch_no < cfg.epochs {
             progress.line(&format!(
                 "early stopping: no better loss for {} epochs (best: epoch {})",
@@ -215,22 +185,12 @@ pub fn fit(
         }
     }
     progress.finish();
-    if cfg.patience > 0
-        && monitor
-            .best_epoch()
-            .is_some_and(|e| history.last().is_some_and(|m| m.epoch != e))
-    {
+    if cfg.patience > 0 && monitor.best_epoch().is_some_and(|e| history.last().is_some_and(|m| m.epoch != e)) {
         // Early stopping keeps the best model, not the last.
         let ckpt = checkpoint::read(&plan.best)?;
         model = ckpt.load_model(model, &plan.config_hash, &plan.best)?;
     }
-    Ok(FitOutcome {
-        model,
-        history,
-        best: monitor.best,
-        stopped_early,
-        seconds: t0.elapsed().as_secs_f64(),
-    })
+    Ok(FitOutcome { model, history, best: monitor.best, stopped_early, seconds: t0.elapsed().as_secs_f64() })
 }
 
 fn diverged(epoch: usize, step: u64, loss: f64, plan: &CheckpointPlan) -> AppError {
@@ -258,10 +218,7 @@ impl Sums {
             None => l,
         });
         if self.terms.is_empty() {
-            self.terms = terms
-                .iter()
-                .map(|t| (t.name, t.value.clone().detach().mul_scalar(w)))
-                .collect();
+            self.terms = terms.iter().map(|t| (t.name, t.value.clone().detach().mul_scalar(w))).collect();
         } else {
             for (s, t) in self.terms.iter_mut().zip(terms) {
                 s.1 = s.1.clone() + t.value.clone().detach().mul_scalar(w);
@@ -270,19 +227,13 @@ impl Sums {
     }
 
     fn read_loss(&self) -> f64 {
-        self.loss
-            .as_ref()
-            .map(|l| l.clone().into_scalar::<f32>() as f64)
-            .unwrap_or(0.0)
+        self.loss.as_ref().map(|l| l.clone().into_scalar::<f32>() as f64).unwrap_or(0.0)
     }
 
     fn read(&self, n: usize) -> (f64, BTreeMap<String, f64>) {
         let n = n.max(1) as f64;
-        let terms = self
-            .terms
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone().into_scalar::<f32>() as f64 / n))
-            .collect();
+        let terms =
+            self.terms.iter().map(|(k, v)| (k.to_string(), v.clone().into_scalar::<f32>() as f64 / n)).collect();
         (self.read_loss() / n, terms)
     }
 }
@@ -292,33 +243,21 @@ pub const IWAE_SAMPLES: usize = 100;
 
 /// Mean importance-sampled `log p(x)` (nats per item, K = [`IWAE_SAMPLES`]) of a VAE with a
 /// likelihood loss over a view; `None` for other models.
-pub fn mean_log_likelihood(
-    model: &Autoencoder,
-    view: &View,
-    workers: usize,
-    device: &Device,
-) -> Option<f64> {
+pub fn mean_log_likelihood(model: &Autoencoder, view: &View, workers: usize, device: &Device) -> Option<f64> {
     // K copies of each item are decoded at once: keep K x batch near 5000 rows.
     let batch = (5000 / IWAE_SAMPLES).max(1);
     let mut total = 0.0;
     for b in BatchStream::new(view.clone(), (0..view.len()).collect(), batch, workers) {
         let x = to_tensor(b, device);
-        total += ae_models::likelihood::importance_log_likelihood(model, x, IWAE_SAMPLES)?
-            .sum()
-            .into_scalar::<f32>() as f64;
+        total +=
+            ae_models::likelihood::importance_log_likelihood(model, x, IWAE_SAMPLES)?.sum().into_scalar::<f32>() as f64;
     }
     Some(total / view.len().max(1) as f64)
 }
 
 /// Evaluates a model (on a non-autodiff device) on a view: mean objective without corruption,
 /// mean squared error, mean terms.
-pub fn evaluate(
-    model: &Autoencoder,
-    view: &View,
-    batch_size: usize,
-    workers: usize,
-    device: &Device,
-) -> Evaluation {
+pub fn evaluate(model: &Autoencoder, view: &View, batch_size: usize, workers: usize, device: &Device) -> Evaluation {
     let stream = BatchStream::new(view.clone(), (0..view.len()).collect(), batch_size, workers);
     let mut sums = Sums::default();
     let mut se: Option<Tensor<1>> = None;
@@ -334,13 +273,6 @@ pub fn evaluate(
         });
     }
     let (loss, terms) = sums.read(view.len());
-    let mse = se.map(|s| s.into_scalar::<f32>() as f64).unwrap_or(0.0)
-        / (view.len().max(1) * view.item_len()) as f64;
-    Evaluation {
-        items: view.len(),
-        loss,
-        mse,
-        terms,
-        extra: BTreeMap::new(),
-    }
+    let mse = se.map(|s| s.into_scalar::<f32>() as f64).unwrap_or(0.0) / (view.len().max(1) * view.item_len()) as f64;
+    Evaluation { items: view.len(), loss, mse, terms, extra: BTreeMap::new() }
 }

@@ -8,21 +8,12 @@ use common::*;
 fn run_config(name: &str, extra: &[&str]) -> serde_json::Value {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    let mut args = vec![
-        "--config",
-        name,
-        "--backend",
-        "flex",
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ];
+    let mut args = vec!["--config", name, "--backend", "flex", "--out", out.to_str().unwrap(), "--quiet"];
     args.extend(extra);
     let t = std::time::Instant::now();
     let o = ae_train(tmp.path(), &args);
     assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     let m = metrics(&out);
     println!(
         "{name}: test MSE {:.6}, test loss {:.6}, {} epochs, first/last train loss {:.6} / {:.6}, training {:.1} s, command {:.1} s",

@@ -42,14 +42,7 @@ fn wgpu_and_flex_agree_on_a_short_training_run() {
     for backend in ["wgpu", "flex"] {
         let out = tmp.path().join(backend);
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_ae-train"))
-            .args([
-                "--config",
-                cfg.to_str().unwrap(),
-                "--backend",
-                backend,
-                "--out",
-                out.to_str().unwrap(),
-            ])
+            .args(["--config", cfg.to_str().unwrap(), "--backend", backend, "--out", out.to_str().unwrap()])
             .env("AE_DATA_DIR", data_dir())
             // Kernel autotuning is for speed, and costs minutes on a software adapter.
             .env("CUBECL_AUTOTUNE_LEVEL", "minimal")
@@ -65,16 +58,9 @@ fn wgpu_and_flex_agree_on_a_short_training_run() {
     for (a, b) in wgpu.0.iter().zip(&flex.0) {
         for key in ["train_loss", "val_loss"] {
             let (x, y) = (a[key].as_f64().unwrap(), b[key].as_f64().unwrap());
-            assert!(
-                (x - y).abs() < 1e-4,
-                "epoch {}: {key} wgpu {x} vs flex {y}",
-                a["epoch"]
-            );
+            assert!((x - y).abs() < 1e-4, "epoch {}: {key} wgpu {x} vs flex {y}", a["epoch"]);
         }
     }
-    let (x, y) = (
-        wgpu.1["test"]["mse"].as_f64().unwrap(),
-        flex.1["test"]["mse"].as_f64().unwrap(),
-    );
+    let (x, y) = (wgpu.1["test"]["mse"].as_f64().unwrap(), flex.1["test"]["mse"].as_f64().unwrap());
     assert!((x - y).abs() < 1e-4, "test MSE wgpu {x} vs flex {y}");
 }

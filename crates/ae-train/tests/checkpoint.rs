@@ -39,12 +39,7 @@ fn meta(hash: &str) -> CheckpointMeta {
 }
 
 fn outputs(model: &Autoencoder, x: &Tensor<2>) -> Vec<f32> {
-    model
-        .forward(x.clone(), None)
-        .reconstruction
-        .into_data()
-        .try_into_vec::<f32>()
-        .unwrap()
+    model.forward(x.clone(), None).reconstruction.into_data().try_into_vec::<f32>().unwrap()
 }
 
 #[test]
@@ -72,9 +67,7 @@ fn save_then_load_gives_identical_outputs_and_optimizer_state() {
     assert_eq!(outputs(&loaded, &x), outputs(&model, &x));
 
     // The restored optimizer continues exactly as the original would.
-    let mut optim2 = ckpt
-        .load_optimizer(optimizer(&train_config()), &path)
-        .unwrap();
+    let mut optim2 = ckpt.load_optimizer(optimizer(&train_config()), &path).unwrap();
     let step = |m: Autoencoder, o: &mut burn::optim::ModuleOptimizer| {
         let loss = m.forward(x.clone(), None).loss;
         let grads = GradientsParams::from_grads(loss.backward(), &m);
@@ -97,49 +90,25 @@ fn bad_checkpoints_are_refused_by_name() {
     let bytes = std::fs::read(&path).unwrap();
 
     // Another architecture's hash.
-    let e = checkpoint::read(&path)
-        .unwrap()
-        .load_model(cfg.init(6, &device).unwrap(), "h2", &path)
-        .unwrap_err();
+    let e = checkpoint::read(&path).unwrap().load_model(cfg.init(6, &device).unwrap(), "h2", &path).unwrap_err();
     assert!(e.message.contains("different model"), "{}", e.message);
     // Truncated.
     let cut = tmp.path().join("cut.ckpt");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let e = checkpoint::read(&cut).err().unwrap();
-    assert!(
-        e.message.contains("cut.ckpt") && e.message.contains("truncated"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.contains("cut.ckpt") && e.message.contains("truncated"), "{}", e.message);
     // Not a checkpoint.
     let junk = tmp.path().join("junk.ckpt");
     std::fs::write(&junk, b"hello world, not a checkpoint").unwrap();
-    assert!(
-        checkpoint::read(&junk)
-            .err()
-            .unwrap()
-            .message
-            .contains("AECKPT magic")
-    );
+    assert!(checkpoint::read(&junk).err().unwrap().message.contains("AECKPT magic"));
     // A future layout version.
     let mut future = bytes.clone();
     future[7] = 9;
     let fut = tmp.path().join("future.ckpt");
     std::fs::write(&fut, &future).unwrap();
-    assert!(
-        checkpoint::read(&fut)
-            .err()
-            .unwrap()
-            .message
-            .contains("layout version 9")
-    );
+    assert!(checkpoint::read(&fut).err().unwrap().message.contains("layout version 9"));
     // Weights of another shape under the same hash still fail cleanly, not with a panic.
-    let other = AutoencoderConfig::dense(DenseConfig::new(vec![5], 2))
-        .init(6, &device)
-        .unwrap();
-    let e = checkpoint::read(&path)
-        .unwrap()
-        .load_model(other, "h1", &path)
-        .unwrap_err();
+    let other = AutoencoderConfig::dense(DenseConfig::new(vec![5], 2)).init(6, &device).unwrap();
+    let e = checkpoint::read(&path).unwrap().load_model(other, "h1", &path).unwrap_err();
     assert!(e.message.contains("do not fit"), "{}", e.message);
 }

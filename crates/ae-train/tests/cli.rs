@@ -17,10 +17,7 @@ fn unknown_flag_and_bad_backend_value_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
     let o = ae_train(tmp.path(), &["--config", "quickstart.toml", "--bogus"]);
     assert_eq!(o.status.code(), Some(2));
-    let o = ae_train(
-        tmp.path(),
-        &["--config", "quickstart.toml", "--backend", "cuda"],
-    );
+    let o = ae_train(tmp.path(), &["--config", "quickstart.toml", "--backend", "cuda"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cuda"), "{}", stderr(&o));
 }
@@ -31,10 +28,7 @@ fn missing_config_names_the_places_looked() {
     let o = ae_train(tmp.path(), &["--config", "nope.toml"]);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
-    assert!(
-        e.starts_with("error: config file not found: nope.toml"),
-        "{e}"
-    );
+    assert!(e.starts_with("error: config file not found: nope.toml"), "{e}");
     assert!(e.contains("configs/nope.toml"), "{e}");
 }
 
@@ -46,31 +40,13 @@ fn config_errors_name_file_key_and_line_without_panicking() {
     let o = ae_train(tmp.path(), &["--config", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
-    assert!(
-        e.contains("bad.toml: key `model.network` (line 10): unknown field `code_size`"),
-        "{e}"
-    );
-    assert!(
-        !e.contains("panicked") && !e.contains("RUST_BACKTRACE"),
-        "{e}"
-    );
+    assert!(e.contains("bad.toml: key `model.network` (line 10): unknown field `code_size`"), "{e}");
+    assert!(!e.contains("panicked") && !e.contains("RUST_BACKTRACE"), "{e}");
     // A bad override is reported as such.
     let p = write_config(tmp.path(), "good.toml", MNIST_SMALL);
-    let o = ae_train(
-        tmp.path(),
-        &[
-            "--config",
-            p.to_str().unwrap(),
-            "--set",
-            "train.learning_rate=0",
-        ],
-    );
+    let o = ae_train(tmp.path(), &["--config", p.to_str().unwrap(), "--set", "train.learning_rate=0"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("key `train.learning_rate`"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("key `train.learning_rate`"), "{}", stderr(&o));
     // Nothing was written for a config that failed validation.
     assert!(!tmp.path().join("runs").exists());
 }
@@ -97,50 +73,24 @@ fn config_names_resolve_in_the_configs_folder() {
     // `--config quickstart.toml` from any folder finds configs/quickstart.toml; a failing
     // override shows that it was found and parsed.
     let tmp = tempfile::tempdir().unwrap();
-    let o = ae_train(
-        tmp.path(),
-        &["--config", "quickstart.toml", "--set", "train.epochs=0"],
-    );
+    let o = ae_train(tmp.path(), &["--config", "quickstart.toml", "--set", "train.epochs=0"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("configs/quickstart.toml: key `train.epochs`"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("configs/quickstart.toml: key `train.epochs`"), "{}", stderr(&o));
 }
 
 #[test]
 fn trains_on_real_mnist_with_falling_loss_and_a_complete_run_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let p = write_config(tmp.path(), "m.toml", MNIST_SMALL);
-    let o = ae_train(
-        tmp.path(),
-        &["--config", p.to_str().unwrap(), "--backend", "flex"],
-    );
+    let o = ae_train(tmp.path(), &["--config", p.to_str().unwrap(), "--backend", "flex"]);
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
     let run = tmp.path().join("runs/mnist_small");
     let m = metrics(&run);
     assert_eq!(m.len(), 3);
-    let losses: Vec<f64> = m
-        .iter()
-        .map(|l| l["train_loss"].as_f64().unwrap())
-        .collect();
-    assert!(
-        losses[2] < losses[0] * 0.8,
-        "training loss did not fall: {losses:?}"
-    );
-    for key in [
-        "epoch",
-        "train_loss",
-        "val_loss",
-        "seconds",
-        "samples_per_s",
-    ] {
-        assert!(
-            m[0].get(key).is_some_and(|v| !v.is_null()),
-            "metrics line lacks {key}: {}",
-            m[0]
-        );
+    let losses: Vec<f64> = m.iter().map(|l| l["train_loss"].as_f64().unwrap()).collect();
+    assert!(losses[2] < losses[0] * 0.8, "training loss did not fall: {losses:?}");
+    for key in ["epoch", "train_loss", "val_loss", "seconds", "samples_per_s"] {
+        assert!(m[0].get(key).is_some_and(|v| !v.is_null()), "metrics line lacks {key}: {}", m[0]);
     }
     for f in [
         "config.toml",
@@ -153,8 +103,7 @@ fn trains_on_real_mnist_with_falling_loss_and_a_complete_run_folder() {
     ] {
         assert!(run.join(f).is_file(), "run folder lacks {f}");
     }
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["backend"], "flex");
     assert_eq!(summary["items"]["train"], 1800);
     assert_eq!(summary["items"]["val"], 200);
@@ -166,30 +115,16 @@ fn trains_on_real_mnist_with_falling_loss_and_a_complete_run_folder() {
     assert_eq!((img.width(), img.height()), (10 * 60 + 4, 2 * 60 + 4));
     // The resolved config parses again and names the same experiment.
     let resolved = std::fs::read_to_string(run.join("config.toml")).unwrap();
-    assert!(
-        resolved.contains("name = \"mnist_small\"") && resolved.contains("val_fraction = 0.1"),
-        "{resolved}"
-    );
+    assert!(resolved.contains("name = \"mnist_small\"") && resolved.contains("val_fraction = 0.1"), "{resolved}");
 
     // The folder is not overwritten by accident...
-    let o = ae_train(
-        tmp.path(),
-        &["--config", p.to_str().unwrap(), "--backend", "flex"],
-    );
+    let o = ae_train(tmp.path(), &["--config", p.to_str().unwrap(), "--backend", "flex"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("already holds a run"), "{}", stderr(&o));
     // ...and --resume continues it where it stopped, with the same history.
     let o = ae_train(
         tmp.path(),
-        &[
-            "--config",
-            p.to_str().unwrap(),
-            "--backend",
-            "flex",
-            "--resume",
-            "--set",
-            "train.epochs=4",
-        ],
+        &["--config", p.to_str().unwrap(), "--backend", "flex", "--resume", "--set", "train.epochs=4"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let m2 = metrics(&run);
@@ -235,10 +170,7 @@ fn divergence_stops_with_epoch_and_step_and_exit_1() {
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let e = stderr(&o);
-    assert!(
-        e.contains("training diverged") && e.contains("in epoch 1") && e.contains("at step"),
-        "{e}"
-    );
+    assert!(e.contains("training diverged") && e.contains("in epoch 1") && e.contains("at step"), "{e}");
     assert!(!tmp.path().join("runs/satellite_2d/summary.json").exists());
 }
 
@@ -271,8 +203,7 @@ fn early_stopping_keeps_the_best_model() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let run = tmp.path().join("runs/mnist_small");
     let m = metrics(&run);
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["stopped_early"], true);
     let vals: Vec<f64> = m.iter().map(|l| l["val_loss"].as_f64().unwrap()).collect();
     let best = vals.iter().cloned().fold(f64::INFINITY, f64::min);
@@ -305,9 +236,6 @@ fn sgd_with_momentum_trains() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let m = metrics(&tmp.path().join("runs/mnist_small"));
-    let losses: Vec<f64> = m
-        .iter()
-        .map(|l| l["train_loss"].as_f64().unwrap())
-        .collect();
+    let losses: Vec<f64> = m.iter().map(|l| l["train_loss"].as_f64().unwrap()).collect();
     assert!(losses[2] < losses[0] * 0.7, "{losses:?}");
 }

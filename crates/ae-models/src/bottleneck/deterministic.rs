@@ -19,10 +19,7 @@ pub struct DeterministicBottleneck {
 impl DeterministicBottleneck {
     /// A bottleneck from `features` inputs to `code` units.
     pub fn new(features: usize, code: usize, activation: Activation, device: &Device) -> Self {
-        Self {
-            linear: LinearConfig::new(features, code).init(device),
-            activation,
-        }
+        Self { linear: LinearConfig::new(features, code).init(device), activation }
     }
 
     /// The code of a batch of features.

@@ -54,10 +54,7 @@ impl GaussianBottleneck {
 
     /// The posterior of each item.
     pub fn posterior(&self, features: Tensor<2>) -> Posterior {
-        Posterior {
-            mu: self.mu.forward(features.clone()),
-            log_var: self.log_var.forward(features),
-        }
+        Posterior { mu: self.mu.forward(features.clone()), log_var: self.log_var.forward(features) }
     }
 
     /// A reparameterised sample of each item's posterior and the (unweighted) mean KL divergence.

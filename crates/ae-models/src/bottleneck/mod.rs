@@ -1,5 +1,6 @@
 //! The bottleneck axis: what the code is and how it is made from the encoder's features.
 
+pub mod binary;
 pub mod deterministic;
 pub mod gaussian;
 pub mod top_k;
@@ -8,6 +9,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+pub use binary::{Binarization, BinaryBottleneck};
 pub use deterministic::DeterministicBottleneck;
 pub use gaussian::GaussianBottleneck;
 pub use top_k::TopKBottleneck;
@@ -44,6 +46,19 @@ pub enum BottleneckConfig {
         #[serde(default = "half")]
         anneal: f64,
     },
+    /// A binary code for semantic hashing: sigmoid units pushed to 0/1.
+    Binary {
+        /// `noise` (Gaussian noise before the sigmoid) or `straight_through` (rounding).
+        #[serde(default)]
+        method: Binarization,
+        /// Standard deviation of the pre-sigmoid noise (`noise` method).
+        #[serde(default = "default_noise")]
+        noise: f64,
+    },
+}
+
+fn default_noise() -> f64 {
+    4.0
 }
 
 fn half() -> f64 {
@@ -61,29 +76,26 @@ impl BottleneckConfig {
             if (0.0..=1.0).contains(&v) {
                 Ok(())
             } else {
-                Err(ConfigError::new(
-                    key,
-                    format!("must be a fraction of training in [0, 1], got {v}"),
-                ))
+                Err(ConfigError::new(key, format!("must be a fraction of training in [0, 1], got {v}")))
             }
         };
         match self {
             BottleneckConfig::Deterministic => Ok(()),
             BottleneckConfig::Gaussian { beta, warmup } => {
                 if !(beta.is_finite() && *beta >= 0.0) {
-                    return Err(ConfigError::new(
-                        "beta",
-                        format!("must be a finite number >= 0, got {beta}"),
-                    ));
+                    return Err(ConfigError::new("beta", format!("must be a finite number >= 0, got {beta}")));
                 }
                 fraction("warmup", *warmup)
             }
+            BottleneckConfig::Binary { noise, .. } => {
+                if !(noise.is_finite() && *noise >= 0.0) {
+                    return Err(ConfigError::new("noise", format!("must be a finite number >= 0, got {noise}")));
+                }
+                Ok(())
+            }
             BottleneckConfig::TopK { k, k_start, anneal } => {
                 if *k == 0 || *k > code {
-                    return Err(ConfigError::new(
-                        "k",
-                        format!("must be between 1 and the code width {code}, got {k}"),
-                    ));
+                    return Err(ConfigError::new("k", format!("must be between 1 and the code width {code}, got {k}")));
                 }
                 if let Some(s) = k_start {
                     if *s < *k || *s > code {
@@ -104,28 +116,20 @@ impl BottleneckConfig {
     }
 
     /// Builds the bottleneck from `features` encoder features to a `code`-wide code.
-    pub fn init(
-        &self,
-        features: usize,
-        code: usize,
-        activation: Activation,
-        device: &Device,
-    ) -> Bottleneck {
+    pub fn init(&self, features: usize, code: usize, activation: Activation, device: &Device) -> Bottleneck {
         match self {
-            BottleneckConfig::Deterministic => Bottleneck::Deterministic(
-                DeterministicBottleneck::new(features, code, activation, device),
-            ),
-            BottleneckConfig::Gaussian { beta, warmup } => Bottleneck::Gaussian(
-                GaussianBottleneck::new(features, code, *beta, *warmup, device),
-            ),
-            BottleneckConfig::TopK { k, k_start, anneal } => Bottleneck::TopK(TopKBottleneck::new(
-                features,
-                code,
-                *k,
-                k_start.unwrap_or(code),
-                *anneal,
-                device,
-            )),
+            BottleneckConfig::Deterministic => {
+                Bottleneck::Deterministic(DeterministicBottleneck::new(features, code, activation, device))
+            }
+            BottleneckConfig::Gaussian { beta, warmup } => {
+                Bottleneck::Gaussian(GaussianBottleneck::new(features, code, *beta, *warmup, device))
+            }
+            BottleneckConfig::TopK { k, k_start, anneal } => {
+                Bottleneck::TopK(TopKBottleneck::new(features, code, *k, k_start.unwrap_or(code), *anneal, device))
+            }
+            BottleneckConfig::Binary { method, noise } => {
+                Bottleneck::Binary(BinaryBottleneck::new(features, code, *method, *noise, device))
+            }
         }
     }
 }
@@ -148,6 +152,8 @@ pub enum Bottleneck {
     Gaussian(GaussianBottleneck),
     /// A k-sparse code.
     TopK(TopKBottleneck),
+    /// A binary code.
+    Binary(BinaryBottleneck),
 }
 
 impl Bottleneck {
@@ -155,21 +161,13 @@ impl Bottleneck {
     /// stochastic), with the bottleneck's loss terms.
     pub fn forward(&self, features: Tensor<2>, schedule: Schedule) -> CodeOutput {
         match self {
-            Bottleneck::Deterministic(b) => CodeOutput {
-                code: b.forward(features),
-                terms: Vec::new(),
-            },
+            Bottleneck::Deterministic(b) => CodeOutput { code: b.forward(features), terms: Vec::new() },
             Bottleneck::Gaussian(b) => {
                 let (code, kl) = b.sample(features);
-                CodeOutput {
-                    code,
-                    terms: vec![LossTerm::new("kl", kl.mul_scalar(b.kl_weight(schedule)))],
-                }
+                CodeOutput { code, terms: vec![LossTerm::new("kl", kl.mul_scalar(b.kl_weight(schedule)))] }
             }
-            Bottleneck::TopK(b) => CodeOutput {
-                code: b.forward(features, schedule),
-                terms: Vec::new(),
-            },
+            Bottleneck::TopK(b) => CodeOutput { code: b.forward(features, schedule), terms: Vec::new() },
+            Bottleneck::Binary(b) => CodeOutput { code: b.forward(features), terms: Vec::new() },
         }
     }
 
@@ -179,6 +177,7 @@ impl Bottleneck {
             Bottleneck::Deterministic(b) => b.forward(features),
             Bottleneck::Gaussian(b) => b.encode(features),
             Bottleneck::TopK(b) => b.forward(features, Schedule::END),
+            Bottleneck::Binary(b) => b.encode(features),
         }
     }
 
@@ -188,6 +187,7 @@ impl Bottleneck {
             Bottleneck::Deterministic(b) => b.linear.weight.dims()[1],
             Bottleneck::Gaussian(b) => b.mu.weight.dims()[1],
             Bottleneck::TopK(b) => b.linear.weight.dims()[1],
+            Bottleneck::Binary(b) => b.linear.weight.dims()[1],
         }
     }
 }

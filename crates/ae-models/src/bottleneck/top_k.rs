@@ -26,20 +26,8 @@ pub struct TopKBottleneck {
 
 impl TopKBottleneck {
     /// A bottleneck from `features` to `code` units keeping `k` (from `k_start`, annealed).
-    pub fn new(
-        features: usize,
-        code: usize,
-        k: usize,
-        k_start: usize,
-        anneal: f64,
-        device: &Device,
-    ) -> Self {
-        Self {
-            linear: LinearConfig::new(features, code).init(device),
-            k,
-            k_start,
-            anneal,
-        }
+    pub fn new(features: usize, code: usize, k: usize, k_start: usize, anneal: f64, device: &Device) -> Self {
+        Self { linear: LinearConfig::new(features, code).init(device), k, k_start, anneal }
     }
 
     /// The number of units kept at this point of training.

@@ -48,19 +48,13 @@ impl DenseConfig {
     /// Checks every width for an input of `input` features.
     pub fn validate(&self, input: usize) -> Result<(), ConfigError> {
         if input == 0 {
-            return Err(ConfigError::new(
-                "input",
-                "the data has 0 features per item",
-            ));
+            return Err(ConfigError::new("input", "the data has 0 features per item"));
         }
         if self.code == 0 {
             return Err(ConfigError::new("code", "the code needs at least 1 unit"));
         }
         if let Some(i) = self.hidden.iter().position(|&w| w == 0) {
-            return Err(ConfigError::new(
-                format!("hidden[{i}]"),
-                "a hidden layer needs at least 1 unit",
-            ));
+            return Err(ConfigError::new(format!("hidden[{i}]"), "a hidden layer needs at least 1 unit"));
         }
         Ok(())
     }
@@ -69,27 +63,17 @@ impl DenseConfig {
     pub fn init(&self, input: usize, device: &Device) -> (DenseEncoder, DenseDecoder) {
         let mut widths = vec![input];
         widths.extend(&self.hidden);
-        let encoder = DenseEncoder {
-            layers: chain(&widths, device),
-            activation: self.activation,
-            input,
-        };
+        let encoder = DenseEncoder { layers: chain(&widths, device), activation: self.activation, input };
         let mut back: Vec<usize> = vec![self.code];
         back.extend(self.hidden.iter().rev());
         back.push(input);
-        let decoder = DenseDecoder {
-            layers: chain(&back, device),
-            activation: self.activation,
-        };
+        let decoder = DenseDecoder { layers: chain(&back, device), activation: self.activation };
         (encoder, decoder)
     }
 }
 
 fn chain(widths: &[usize], device: &Device) -> Vec<Linear> {
-    widths
-        .windows(2)
-        .map(|w| LinearConfig::new(w[0], w[1]).init(device))
-        .collect()
+    widths.windows(2).map(|w| LinearConfig::new(w[0], w[1]).init(device)).collect()
 }
 
 /// Dense encoder: every layer followed by the hidden activation.
@@ -116,10 +100,7 @@ impl DenseEncoder {
 
     /// Width of the output features (the input width when there are no layers).
     pub fn features(&self) -> usize {
-        self.layers
-            .last()
-            .map(|l| l.weight.dims()[1])
-            .unwrap_or(self.input)
+        self.layers.last().map(|l| l.weight.dims()[1]).unwrap_or(self.input)
     }
 }
 

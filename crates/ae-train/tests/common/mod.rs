@@ -8,14 +8,8 @@ use std::process::{Command, Output};
 pub fn data_dir() -> PathBuf {
     let root = std::env::var_os("AE_DATA_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets")
-        });
-    assert!(
-        root.is_dir(),
-        "real datasets not found at {}: set AE_DATA_DIR",
-        root.display()
-    );
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets"));
+    assert!(root.is_dir(), "real datasets not found at {}: set AE_DATA_DIR", root.display());
     root
 }
 
