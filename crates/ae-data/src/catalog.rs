@@ -37,6 +37,15 @@ pub fn is_known(name: &str) -> bool {
     NAMES.contains(&name)
 }
 
+/// The shape of one item of a dataset, known without loading it.
+pub fn item_shape(name: &str) -> Option<Vec<usize>> {
+    match name {
+        "shapes" | "mnist" | "fashion-mnist" => Some(vec![1, 28, 28]),
+        "satellite" => Some(vec![satellite::FEATURES]),
+        _ => None,
+    }
+}
+
 /// The folder and files a dataset is read from (empty for generated data).
 pub fn expected_files(name: &str, root: &Path) -> Vec<PathBuf> {
     let idx_files = |dir: &str| {

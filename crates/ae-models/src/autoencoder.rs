@@ -45,35 +45,56 @@ impl AutoencoderConfig {
         }
     }
 
-    /// Checks every axis for inputs of `input` features; the error names the key, e.g.
+    /// Checks every axis for flat inputs of `input` features; the error names the key, e.g.
     /// `network.code`.
     pub fn validate(&self, input: usize) -> Result<(), ConfigError> {
-        self.network.validate(input).map_err(|e| e.within("network"))?;
-        self.bottleneck.validate(self.network.code_size()).map_err(|e| e.within("bottleneck"))?;
+        self.validate_for_shape(&[input])
+    }
+
+    /// Checks every axis for items of `shape` (`[features]`, or `[channels, height, width]` for
+    /// images).
+    pub fn validate_for_shape(&self, shape: &[usize]) -> Result<(), ConfigError> {
+        if shape.iter().product::<usize>() == 0 {
+            return Err(ConfigError::new(
+                "network",
+                format!("the data's items have shape {shape:?}: nothing to encode"),
+            ));
+        }
+        self.network.validate(shape).map_err(|e| e.within("network"))?;
+        let code = self.network.code_size(shape).map_err(|e| e.within("network"))?;
+        self.bottleneck.validate(code).map_err(|e| e.within("bottleneck"))?;
         self.penalty.validate().map_err(|e| e.within("penalty"))?;
         self.corruption.validate().map_err(|e| e.within("corruption"))?;
         self.loss.validate(self.output_activation())?;
-        let code_activation = self.network.dense().code_activation;
-        if self.penalty.kl_sparsity.is_some() {
-            if code_activation.range() != (Some(0.0), Some(1.0))
-                || !matches!(self.bottleneck, BottleneckConfig::Deterministic)
-            {
-                return Err(ConfigError::new(
-                    "penalty.kl_sparsity",
-                    format!(
-                        "KL sparsity compares mean activations with rho in (0, 1): it needs a deterministic code with code_activation = \"sigmoid\" (it is \"{}\")",
-                        code_activation.name()
-                    ),
-                ));
-            }
-        }
-        if self.penalty.contractive > 0.0 && !matches!(self.bottleneck, BottleneckConfig::Deterministic) {
+        let deterministic = matches!(self.bottleneck, BottleneckConfig::Deterministic);
+        let identity = matches!(self.bottleneck, BottleneckConfig::Identity);
+        if identity == self.network.has_code_layer() {
             return Err(ConfigError::new(
-                "penalty.contractive",
-                "the contractive penalty needs a deterministic bottleneck",
+                "bottleneck.kind",
+                if identity {
+                    "the identity bottleneck keeps the encoder's output as the code: it needs a convolutional network without network.code"
+                } else {
+                    "this network has no code layer (no network.code): use bottleneck kind \"identity\", or set network.code"
+                },
             ));
         }
-        if !matches!(self.bottleneck, BottleneckConfig::Deterministic) && code_activation != Activation::Linear {
+        let code_activation = self.network.code_activation();
+        if self.penalty.kl_sparsity.is_some() && (code_activation.range() != (Some(0.0), Some(1.0)) || !deterministic) {
+            return Err(ConfigError::new(
+                "penalty.kl_sparsity",
+                format!(
+                    "KL sparsity compares mean activations with rho in (0, 1): it needs a deterministic code with code_activation = \"sigmoid\" (it is \"{}\")",
+                    code_activation.name()
+                ),
+            ));
+        }
+        if self.penalty.contractive > 0.0 && !(deterministic && matches!(self.network, NetworkConfig::Dense(_))) {
+            return Err(ConfigError::new(
+                "penalty.contractive",
+                "the contractive penalty needs a dense network with a deterministic bottleneck",
+            ));
+        }
+        if !deterministic && code_activation != Activation::Linear {
             return Err(ConfigError::new(
                 "network.code_activation",
                 format!(
@@ -87,17 +108,22 @@ impl AutoencoderConfig {
 
     /// The activation of the reconstruction.
     pub fn output_activation(&self) -> Activation {
-        self.network.dense().output_activation
+        self.network.output_activation()
     }
 
-    /// Validates, then builds the model for inputs of `input` features on `device`.
+    /// Validates, then builds the model for flat inputs of `input` features on `device`.
     ///
     /// For training, pass an autodiff device (`device.autodiff()`).
     pub fn init(&self, input: usize, device: &Device) -> Result<Autoencoder, ConfigError> {
-        self.validate(input)?;
-        let (encoder, decoder) = self.network.init(input, device);
-        let dense = self.network.dense();
-        let bottleneck = self.bottleneck.init(encoder.features(), dense.code, dense.code_activation, device);
+        self.init_for_shape(&[input], device)
+    }
+
+    /// Validates, then builds the model for items of `shape` on `device`.
+    pub fn init_for_shape(&self, shape: &[usize], device: &Device) -> Result<Autoencoder, ConfigError> {
+        self.validate_for_shape(shape)?;
+        let (encoder, decoder) = self.network.init(shape, device);
+        let code = self.network.code_size(shape)?;
+        let bottleneck = self.bottleneck.init(encoder.features(), code, self.network.code_activation(), device);
         Ok(Autoencoder {
             encoder,
             bottleneck,
@@ -106,7 +132,7 @@ impl AutoencoderConfig {
             penalty: self.penalty.clone(),
             corruption: self.corruption.clone(),
             loss: self.loss.clone(),
-            input,
+            input: shape.iter().product(),
         })
     }
 }

@@ -15,7 +15,9 @@ use crate::network::Encoder;
 /// The Jacobian of the code with respect to the input, `[batch, code, input]`, or `None` when the
 /// model is not a dense encoder with a deterministic code.
 pub fn encoder_jacobian(model: &Autoencoder, x: Tensor<2>) -> Option<Tensor<3>> {
-    let Encoder::Dense(enc) = &model.encoder;
+    let Encoder::Dense(enc) = &model.encoder else {
+        return None;
+    };
     let Bottleneck::Deterministic(code_layer) = &model.bottleneck else {
         return None;
     };

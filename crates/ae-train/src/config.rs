@@ -328,11 +328,9 @@ pub fn validate(c: &ExperimentConfig) -> std::result::Result<(), (String, String
     if t.log_every == 0 {
         return err("train.log_every", "must be at least 1".into());
     }
-    // Model checks that do not need the data's width (validated again with it at build time).
-    c.model
-        .validate(1)
-        .or_else(|e| if e.key == "network.input" { Ok(()) } else { Err(e) })
-        .map_err(|e| (format!("model.{}", e.key), e.message))?;
+    // The model against the shape of the dataset's items (known without loading it).
+    let shape = ae_data::catalog::item_shape(&c.data.dataset).expect("known dataset");
+    c.model.validate_for_shape(&shape).map_err(|e| (format!("model.{}", e.key), e.message))?;
     if c.model.loss.needs_unit_targets() && c.data.normalize.is_some_and(|n| n != Normalization::Unit) {
         return err(
             "data.normalize",
@@ -371,7 +369,7 @@ learning_rate = 1e-3
         let c = parse(GOOD, Path::new("x.toml"), &[]).unwrap();
         assert_eq!(c.train.optimizer, OptimizerKind::Adam);
         assert_eq!(c.data.val_fraction, 0.1);
-        assert_eq!(c.model.network.code_size(), 4);
+        assert_eq!(c.model.network.dense().code, 4);
     }
 
     #[test]

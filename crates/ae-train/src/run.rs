@@ -116,9 +116,9 @@ pub fn data_root(config: &ExperimentConfig) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("datasets"))
 }
 
-/// Hash identifying the architecture (model config and input width).
-pub fn config_hash(config: &ExperimentConfig, input: usize) -> String {
-    checkpoint::hash(&format!("{}\ninput={input}", toml::to_string(&config.model).expect("model config serialises")))
+/// Hash identifying the architecture (model config and item shape).
+pub fn config_hash(config: &ExperimentConfig, shape: &[usize]) -> String {
+    checkpoint::hash(&format!("{}\nshape={shape:?}", toml::to_string(&config.model).expect("model config serialises")))
 }
 
 /// Runs training as requested and returns the summary written to `summary.json`.
@@ -157,8 +157,8 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
 
     // Model and optimizer, fresh or from the last checkpoint.
     let device: Device = backend.device.clone();
-    let hash = config_hash(&cfg, input);
-    let mut model = init_model(&cfg, input, &device.clone().autodiff())
+    let hash = config_hash(&cfg, &item_shape);
+    let mut model = init_model(&cfg, &item_shape, &device.clone().autodiff())
         .map_err(|e| AppError::usage(format!("{}: key `model.{}`: {}", loaded.path.display(), e.key, e.message)))?;
     let mut optim = trainer::optimizer(&cfg.train);
     let mut start = None;
@@ -181,12 +181,7 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
     progress.line(&format!(
         "{}: {} on {} ({} train / {} val / {} test items of {input} values), {parameters} parameters, backend {} [{}]",
         cfg.name,
-        std::iter::once(&input)
-            .chain(&cfg.model.network.dense().hidden)
-            .chain([&cfg.model.network.code_size()])
-            .map(|h| h.to_string())
-            .collect::<Vec<_>>()
-            .join("-"),
+        describe_network(&cfg, &item_shape),
         cfg.data.dataset,
         data.train.len(),
         data.val.as_ref().map_or(0, |v| v.len()),
@@ -262,16 +257,33 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
 /// so that the same seed starts from the same weights on every backend.
 pub fn init_model(
     cfg: &ExperimentConfig,
-    input: usize,
+    shape: &[usize],
     device: &Device,
 ) -> std::result::Result<Autoencoder, ae_models::ConfigError> {
-    let target = cfg.model.init(input, device)?;
+    let target = cfg.model.init_for_shape(shape, device)?;
     let Some(cpu) = backend::init_device() else {
         return Ok(target);
     };
     cpu.seed(cfg.train.seed);
-    let initial = cfg.model.init(input, &cpu)?.into_record();
+    let initial = cfg.model.init_for_shape(shape, &cpu)?.into_record();
     Ok(target.try_load_record(initial).expect("a record of the same config fits its model"))
+}
+
+/// A one-line description of the network, e.g. `784-400-20 dense` or `1x28x28 conv [16, 32] -> 16`.
+fn describe_network(cfg: &ExperimentConfig, shape: &[usize]) -> String {
+    let code = cfg.model.network.code_size(shape).map(|c| c.to_string()).unwrap_or_default();
+    match &cfg.model.network {
+        ae_models::network::NetworkConfig::Dense(d) => {
+            let input = shape.iter().product::<usize>().to_string();
+            let widths: Vec<String> =
+                std::iter::once(input).chain(d.hidden.iter().map(|h| h.to_string())).chain([code]).collect();
+            format!("{} dense", widths.join("-"))
+        }
+        ae_models::network::NetworkConfig::Conv(c) => {
+            let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+            format!("{} conv {:?} -> code {code}", dims.join("x"), c.channels)
+        }
+    }
 }
 
 /// Writes the first 10 items of `view` above their reconstructions.

@@ -25,6 +25,8 @@ pub enum BottleneckConfig {
     /// A plain code: one linear layer and the code activation.
     #[default]
     Deterministic,
+    /// The encoder's output itself is the code (a convolutional network's last feature map).
+    Identity,
     /// A variational code: Gaussian posterior, reparameterised samples, KL to N(0, I).
     Gaussian {
         /// Weight of the KL term (1: the ELBO; > 1: beta-VAE).
@@ -80,7 +82,7 @@ impl BottleneckConfig {
             }
         };
         match self {
-            BottleneckConfig::Deterministic => Ok(()),
+            BottleneckConfig::Deterministic | BottleneckConfig::Identity => Ok(()),
             BottleneckConfig::Gaussian { beta, warmup } => {
                 if !(beta.is_finite() && *beta >= 0.0) {
                     return Err(ConfigError::new("beta", format!("must be a finite number >= 0, got {beta}")));
@@ -121,6 +123,7 @@ impl BottleneckConfig {
             BottleneckConfig::Deterministic => {
                 Bottleneck::Deterministic(DeterministicBottleneck::new(features, code, activation, device))
             }
+            BottleneckConfig::Identity => Bottleneck::Identity(IdentityBottleneck { width: features }),
             BottleneckConfig::Gaussian { beta, warmup } => {
                 Bottleneck::Gaussian(GaussianBottleneck::new(features, code, *beta, *warmup, device))
             }
@@ -132,6 +135,14 @@ impl BottleneckConfig {
             }
         }
     }
+}
+
+/// The identity bottleneck: no parameters, the code is the encoder's output.
+#[derive(Module, Debug)]
+pub struct IdentityBottleneck {
+    /// Width of the code.
+    #[module(skip)]
+    pub width: usize,
 }
 
 /// What a bottleneck gives back for a batch.
@@ -148,6 +159,8 @@ pub struct CodeOutput {
 pub enum Bottleneck {
     /// A plain code.
     Deterministic(DeterministicBottleneck),
+    /// The features themselves.
+    Identity(IdentityBottleneck),
     /// A variational code.
     Gaussian(GaussianBottleneck),
     /// A k-sparse code.
@@ -168,6 +181,7 @@ impl Bottleneck {
             }
             Bottleneck::TopK(b) => CodeOutput { code: b.forward(features, schedule), terms: Vec::new() },
             Bottleneck::Binary(b) => CodeOutput { code: b.forward(features), terms: Vec::new() },
+            Bottleneck::Identity(_) => CodeOutput { code: features, terms: Vec::new() },
         }
     }
 
@@ -178,6 +192,7 @@ impl Bottleneck {
             Bottleneck::Gaussian(b) => b.encode(features),
             Bottleneck::TopK(b) => b.forward(features, Schedule::END),
             Bottleneck::Binary(b) => b.encode(features),
+            Bottleneck::Identity(_) => features,
         }
     }
 
@@ -188,6 +203,7 @@ impl Bottleneck {
             Bottleneck::Gaussian(b) => b.mu.weight.dims()[1],
             Bottleneck::TopK(b) => b.linear.weight.dims()[1],
             Bottleneck::Binary(b) => b.linear.weight.dims()[1],
+            Bottleneck::Identity(b) => b.width,
         }
     }
 }

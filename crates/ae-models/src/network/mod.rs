@@ -2,18 +2,21 @@
 //!
 //! Every network takes and returns flat batches `[batch, features]`; a network that needs another
 //! shape (images, series) reshapes inside, so the rest of the model never depends on it. The
-//! encoder ends at the last hidden layer: turning its features into the code is the
-//! [bottleneck](crate::bottleneck)'s job, so any network combines with any bottleneck.
+//! encoder ends at its last hidden layer (or feature map): turning its features into the code is
+//! the [bottleneck](crate::bottleneck)'s job, so any network combines with any bottleneck.
 
+pub mod conv;
 pub mod dense;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+pub use conv::{ConvConfig, ConvDecoder, ConvEncoder, Upsampling};
 pub use dense::{DenseConfig, DenseDecoder, DenseEncoder};
 
 use crate::ConfigError;
+use crate::activation::Activation;
 
 /// Which network to build, with its settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,51 +24,109 @@ use crate::ConfigError;
 pub enum NetworkConfig {
     /// A multilayer perceptron with a mirrored decoder.
     Dense(DenseConfig),
+    /// Convolutions with a mirrored transposed-convolution or upsampling decoder.
+    Conv(ConvConfig),
 }
 
 impl NetworkConfig {
-    /// The dense settings (the only network so far).
+    /// The dense settings. Panics for another network (for code that built a dense one).
     pub fn dense(&self) -> &DenseConfig {
         match self {
             NetworkConfig::Dense(d) => d,
+            _ => panic!("not a dense network"),
         }
     }
 
-    /// Mutable access to the dense settings.
+    /// Mutable access to the dense settings. Panics for another network.
     pub fn dense_mut(&mut self) -> &mut DenseConfig {
         match self {
             NetworkConfig::Dense(d) => d,
+            _ => panic!("not a dense network"),
         }
     }
 
-    /// Width of the code the bottleneck must produce.
-    pub fn code_size(&self) -> usize {
-        self.dense().code
-    }
-
-    /// Checks the settings for an input of `input` features.
-    pub fn validate(&self, input: usize) -> Result<(), ConfigError> {
+    /// Width of the encoder's output for items of `shape` (what the bottleneck receives).
+    pub fn features(&self, shape: &[usize]) -> Result<usize, ConfigError> {
         match self {
-            NetworkConfig::Dense(d) => d.validate(input),
+            NetworkConfig::Dense(d) => Ok(d.hidden.last().copied().unwrap_or(shape.iter().product())),
+            NetworkConfig::Conv(c) => c.features(shape),
         }
     }
 
-    /// Builds the encoder and decoder for inputs of `input` features.
-    pub fn init(&self, input: usize, device: &Device) -> (Encoder, Decoder) {
+    /// Width of the code for items of `shape`: the configured code, or (a convolutional network
+    /// without one) the flattened last feature map.
+    pub fn code_size(&self, shape: &[usize]) -> Result<usize, ConfigError> {
+        match self {
+            NetworkConfig::Dense(d) => Ok(d.code),
+            NetworkConfig::Conv(c) => match c.code {
+                Some(code) => Ok(code),
+                None => c.features(shape),
+            },
+        }
+    }
+
+    /// Whether the network defines a code width of its own (false: the code is the encoder's output).
+    pub fn has_code_layer(&self) -> bool {
+        match self {
+            NetworkConfig::Dense(_) => true,
+            NetworkConfig::Conv(c) => c.code.is_some(),
+        }
+    }
+
+    /// Activation of the hidden layers.
+    pub fn activation(&self) -> Activation {
+        match self {
+            NetworkConfig::Dense(d) => d.activation,
+            NetworkConfig::Conv(c) => c.activation,
+        }
+    }
+
+    /// Activation of the code layer.
+    pub fn code_activation(&self) -> Activation {
+        match self {
+            NetworkConfig::Dense(d) => d.code_activation,
+            NetworkConfig::Conv(c) => c.code_activation,
+        }
+    }
+
+    /// Activation of the reconstruction.
+    pub fn output_activation(&self) -> Activation {
+        match self {
+            NetworkConfig::Dense(d) => d.output_activation,
+            NetworkConfig::Conv(c) => c.output_activation,
+        }
+    }
+
+    /// Checks the settings for items of `shape`.
+    pub fn validate(&self, shape: &[usize]) -> Result<(), ConfigError> {
+        match self {
+            NetworkConfig::Dense(d) => d.validate(shape.iter().product()),
+            NetworkConfig::Conv(c) => c.validate(shape),
+        }
+    }
+
+    /// Builds the encoder and decoder for items of `shape`.
+    pub fn init(&self, shape: &[usize], device: &Device) -> (Encoder, Decoder) {
         match self {
             NetworkConfig::Dense(d) => {
-                let (e, dec) = d.init(input, device);
+                let (e, dec) = d.init(shape.iter().product(), device);
                 (Encoder::Dense(e), Decoder::Dense(dec))
+            }
+            NetworkConfig::Conv(c) => {
+                let (e, dec) = c.init(shape, device);
+                (Encoder::Conv(e), Decoder::Conv(dec))
             }
         }
     }
 }
 
-/// The encoder half of a network: input to features (the last hidden layer).
+/// The encoder half of a network: input to features.
 #[derive(Module, Debug)]
 pub enum Encoder {
     /// Dense layers.
     Dense(DenseEncoder),
+    /// Convolutions.
+    Conv(ConvEncoder),
 }
 
 impl Encoder {
@@ -73,6 +134,7 @@ impl Encoder {
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         match self {
             Encoder::Dense(e) => e.forward(x),
+            Encoder::Conv(e) => e.forward(x),
         }
     }
 
@@ -80,6 +142,7 @@ impl Encoder {
     pub fn features(&self) -> usize {
         match self {
             Encoder::Dense(e) => e.features(),
+            Encoder::Conv(e) => e.features(),
         }
     }
 }
@@ -89,6 +152,8 @@ impl Encoder {
 pub enum Decoder {
     /// Dense layers.
     Dense(DenseDecoder),
+    /// Transposed convolutions or upsampling.
+    Conv(ConvDecoder),
 }
 
 impl Decoder {
@@ -96,6 +161,7 @@ impl Decoder {
     pub fn forward(&self, code: Tensor<2>) -> Tensor<2> {
         match self {
             Decoder::Dense(d) => d.forward(code),
+            Decoder::Conv(d) => d.forward(code),
         }
     }
 }

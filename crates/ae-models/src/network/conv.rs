@@ -1,0 +1,344 @@
+//! Convolutional encoder (Conv2d stack) and mirrored decoder (ConvTranspose2d, or nearest
+//! upsampling + Conv2d) for images of any size and 1 or more channels.
+//!
+//! The encoder maps `[batch, c*h*w]` (reshaped to `[batch, c, h, w]`) through `channels.len()`
+//! convolutions, each followed by optional batch norm and the activation, and flattens the last
+//! feature map. The decoder mirrors it: an optional dense projection from the code back to the
+//! last feature map's size, then one layer per encoder layer, sized so that every feature map is
+//! restored exactly (ConvTranspose2d's output padding is computed per layer).
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::ConfigError;
+use crate::activation::Activation;
+
+/// How the decoder grows feature maps back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Upsampling {
+    /// Transposed convolutions.
+    #[default]
+    Transpose,
+    /// Nearest-neighbour upsampling to the mirrored size, then a stride-1 convolution.
+    Upsample,
+}
+
+/// Settings of a convolutional network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConvConfig {
+    /// Output channels of each encoder convolution, input side first.
+    pub channels: Vec<usize>,
+    /// Kernel size of every encoder convolution.
+    #[serde(default = "three")]
+    pub kernel: usize,
+    /// Stride of every encoder convolution.
+    #[serde(default = "two")]
+    pub stride: usize,
+    /// Zero padding of every encoder convolution.
+    #[serde(default = "one")]
+    pub padding: usize,
+    /// Kernel size of the decoder's layers (default: `kernel`; e.g. 4 with stride 2 and padding 1
+    /// doubles a map exactly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoder_kernel: Option<usize>,
+    /// `transpose` or `upsample`.
+    #[serde(default)]
+    pub upsampling: Upsampling,
+    /// Batch normalisation after every convolution but the decoder's last.
+    #[serde(default)]
+    pub batch_norm: bool,
+    /// Width of a dense code after the feature maps; without it the code is the flattened last
+    /// feature map (use the `identity` bottleneck then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<usize>,
+    /// Activation after each convolution (and the dense projection).
+    #[serde(default)]
+    pub activation: Activation,
+    /// Activation of a dense code.
+    #[serde(default = "linear")]
+    pub code_activation: Activation,
+    /// Activation of the reconstruction.
+    #[serde(default = "linear")]
+    pub output_activation: Activation,
+}
+
+fn three() -> usize {
+    3
+}
+fn two() -> usize {
+    2
+}
+fn one() -> usize {
+    1
+}
+fn linear() -> Activation {
+    Activation::Linear
+}
+
+/// An image shape `[channels, height, width]`.
+pub type ImageShape = [usize; 3];
+
+impl ConvConfig {
+    /// The image shape of items of `shape`, or an error naming what is wrong.
+    pub fn image_shape(shape: &[usize]) -> Result<ImageShape, ConfigError> {
+        match shape {
+            [c, h, w] if *c > 0 && *h > 0 && *w > 0 => Ok([*c, *h, *w]),
+            _ => Err(ConfigError::new(
+                "kind",
+                format!(
+                    "a convolutional network needs image items [channels, height, width]; the data's items are {shape:?}"
+                ),
+            )),
+        }
+    }
+
+    /// Height and width of every feature map, input first.
+    pub fn map_sizes(&self, h: usize, w: usize) -> Result<Vec<[usize; 2]>, ConfigError> {
+        let mut sizes = vec![[h, w]];
+        for (i, _) in self.channels.iter().enumerate() {
+            let [ph, pw] = sizes[i];
+            let out = |s: usize| (s + 2 * self.padding).checked_sub(self.kernel).map(|v| v / self.stride + 1);
+            match (out(ph), out(pw)) {
+                (Some(a), Some(b)) if a > 0 && b > 0 => sizes.push([a, b]),
+                _ => {
+                    return Err(ConfigError::new(
+                        "channels",
+                        format!(
+                            "layer {i} would shrink a {ph}x{pw} map below 1x1 (kernel {}, stride {}, padding {})",
+                            self.kernel, self.stride, self.padding
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(sizes)
+    }
+
+    /// Width of the flattened last feature map.
+    pub fn features(&self, shape: &[usize]) -> Result<usize, ConfigError> {
+        let [_, h, w] = Self::image_shape(shape)?;
+        let [fh, fw] = *self.map_sizes(h, w)?.last().expect("at least the input size");
+        Ok(self.channels.last().copied().unwrap_or(shape[0]) * fh * fw)
+    }
+
+    /// Checks the settings for items of `shape`.
+    pub fn validate(&self, shape: &[usize]) -> Result<(), ConfigError> {
+        Self::image_shape(shape)?;
+        if self.channels.is_empty() {
+            return Err(ConfigError::new("channels", "needs at least one convolution"));
+        }
+        if let Some(i) = self.channels.iter().position(|&c| c == 0) {
+            return Err(ConfigError::new(format!("channels[{i}]"), "a convolution needs at least 1 channel"));
+        }
+        if self.kernel == 0 || self.stride == 0 {
+            return Err(ConfigError::new("kernel", "kernel and stride must be at least 1"));
+        }
+        if self.code == Some(0) {
+            return Err(ConfigError::new("code", "the code needs at least 1 unit"));
+        }
+        let [_, h, w] = Self::image_shape(shape)?;
+        let sizes = self.map_sizes(h, w)?;
+        if self.upsampling == Upsampling::Transpose {
+            for l in (1..sizes.len()).rev() {
+                self.output_padding(sizes[l], sizes[l - 1]).map_err(|m| ConfigError::new("decoder_kernel", m))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn decoder_kernel(&self) -> usize {
+        self.decoder_kernel.unwrap_or(self.kernel)
+    }
+
+    /// The output padding that makes a transposed convolution map `from` to exactly `to`.
+    fn output_padding(&self, from: [usize; 2], to: [usize; 2]) -> Result<[usize; 2], String> {
+        let k = self.decoder_kernel();
+        let mut pad = [0; 2];
+        for d in 0..2 {
+            let base = ((from[d] - 1) * self.stride + k) as i64 - 2 * self.padding as i64;
+            let op = to[d] as i64 - base;
+            if op < 0 || op >= self.stride.max(1) as i64 {
+                return Err(format!(
+                    "a transposed convolution (kernel {k}, stride {}, padding {}) cannot grow {} back to {}; try decoder_kernel = {} or upsampling = \"upsample\"",
+                    self.stride,
+                    self.padding,
+                    from[d],
+                    to[d],
+                    self.stride + 2 * self.padding
+                ));
+            }
+            pad[d] = op as usize;
+        }
+        Ok(pad)
+    }
+
+    /// Builds the encoder and decoder for items of `shape` (with a dense code of `code` units, the
+    /// decoder starts with a projection back to the last feature map).
+    pub fn init(&self, shape: &[usize], device: &Device) -> (ConvEncoder, ConvDecoder) {
+        let [c, h, w] = Self::image_shape(shape).expect("validated");
+        let sizes = self.map_sizes(h, w).expect("validated");
+        let mut ins = vec![c];
+        ins.extend(&self.channels);
+        let pad = PaddingConfig2d::Explicit(self.padding, self.padding, self.padding, self.padding);
+        let convs = ins
+            .windows(2)
+            .map(|io| {
+                Conv2dConfig::new([io[0], io[1]], [self.kernel; 2])
+                    .with_stride([self.stride; 2])
+                    .with_padding(pad.clone())
+                    .init(device)
+            })
+            .collect();
+        let norm = |ch: usize| BatchNormConfig::new(ch).init(device);
+        let enc_norms = if self.batch_norm { self.channels.iter().map(|&ch| norm(ch)).collect() } else { Vec::new() };
+        let last = *sizes.last().expect("sizes");
+        let top = *self.channels.last().expect("validated");
+        let features = top * last[0] * last[1];
+        let encoder = ConvEncoder { convs, norms: enc_norms, activation: self.activation, shape: [c, h, w], features };
+
+        let project = self.code.map(|code| LinearConfig::new(code, features).init(device));
+        let mut layers = Vec::new();
+        let mut dec_norms = Vec::new();
+        for l in (1..sizes.len()).rev() {
+            let (cin, cout) = (ins[l], ins[l - 1]);
+            layers.push(match self.upsampling {
+                Upsampling::Transpose => {
+                    let op = self.output_padding(sizes[l], sizes[l - 1]).expect("validated");
+                    DecoderLayer::Transpose(
+                        ConvTranspose2dConfig::new([cin, cout], [self.decoder_kernel(); 2])
+                            .with_stride([self.stride; 2])
+                            .with_padding([self.padding; 2])
+                            .with_padding_out(op)
+                            .init(device),
+                    )
+                }
+                Upsampling::Upsample => DecoderLayer::Upsample(
+                    Conv2dConfig::new([cin, cout], [self.decoder_kernel(); 2])
+                        .with_padding(PaddingConfig2d::Same)
+                        .init(device),
+                ),
+            });
+            if self.batch_norm && l > 1 {
+                dec_norms.push(norm(cout));
+            }
+        }
+        let decoder = ConvDecoder {
+            project,
+            layers,
+            norms: dec_norms,
+            activation: self.activation,
+            sizes: sizes.iter().rev().copied().collect(),
+            top,
+        };
+        (encoder, decoder)
+    }
+}
+
+/// Convolutional encoder.
+#[derive(Module, Debug)]
+pub struct ConvEncoder {
+    /// The convolutions, input side first.
+    pub convs: Vec<Conv2d>,
+    /// Batch norms after each convolution (empty without batch norm).
+    pub norms: Vec<BatchNorm>,
+    /// Activation after each convolution.
+    #[module(skip)]
+    pub activation: Activation,
+    /// Item shape `[c, h, w]`.
+    #[module(skip)]
+    pub shape: ImageShape,
+    /// Width of the flattened last feature map.
+    #[module(skip)]
+    pub features: usize,
+}
+
+impl ConvEncoder {
+    /// Maps `[batch, c*h*w]` to the flattened last feature map `[batch, features]`.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let n = x.dims()[0];
+        let [c, h, w] = self.shape;
+        let mut m: Tensor<4> = x.reshape([n, c, h, w]);
+        for (i, conv) in self.convs.iter().enumerate() {
+            m = conv.forward(m);
+            if let Some(bn) = self.norms.get(i) {
+                m = bn.forward(m);
+            }
+            m = self.activation.apply(m);
+        }
+        m.flatten(1, 3)
+    }
+
+    /// Width of the flattened last feature map.
+    pub fn features(&self) -> usize {
+        self.features
+    }
+}
+
+/// One decoder layer.
+#[derive(Module, Debug)]
+pub enum DecoderLayer {
+    /// A transposed convolution.
+    Transpose(ConvTranspose2d),
+    /// Nearest upsampling to the target size, then this convolution.
+    Upsample(Conv2d),
+}
+
+/// Convolutional decoder.
+#[derive(Module, Debug)]
+pub struct ConvDecoder {
+    /// Dense projection from the code to the last feature map (absent without a dense code).
+    pub project: Option<Linear>,
+    /// The layers, code side first.
+    pub layers: Vec<DecoderLayer>,
+    /// Batch norms after every layer but the last (empty without batch norm).
+    pub norms: Vec<BatchNorm>,
+    /// Activation after every layer but the last.
+    #[module(skip)]
+    pub activation: Activation,
+    /// Feature-map sizes from the code side to the image.
+    #[module(skip)]
+    pub sizes: Vec<[usize; 2]>,
+    /// Channels of the last encoder feature map.
+    #[module(skip)]
+    pub top: usize,
+}
+
+impl ConvDecoder {
+    /// Maps `[batch, code]` to `[batch, c*h*w]` pre-activation outputs.
+    pub fn forward(&self, code: Tensor<2>) -> Tensor<2> {
+        let n = code.dims()[0];
+        let flat = match &self.project {
+            Some(p) => self.activation.apply(p.forward(code)),
+            None => code,
+        };
+        let [h, w] = self.sizes[0];
+        let mut m: Tensor<4> = flat.reshape([n, self.top, h, w]);
+        let last = self.layers.len() - 1;
+        for (i, layer) in self.layers.iter().enumerate() {
+            m = match layer {
+                DecoderLayer::Transpose(t) => t.forward(m),
+                DecoderLayer::Upsample(conv) => {
+                    let up = interpolate(
+                        m,
+                        InterpolateOptions::new(InterpolateMode::Nearest).with_output_size(self.sizes[i + 1]),
+                    );
+                    conv.forward(up)
+                }
+            };
+            if i < last {
+                if let Some(bn) = self.norms.get(i) {
+                    m = bn.forward(m);
+                }
+                m = self.activation.apply(m);
+            }
+        }
+        m.flatten(1, 3)
+    }
+}
