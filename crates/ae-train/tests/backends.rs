@@ -6,23 +6,6 @@ mod common;
 
 use common::*;
 
-const AGREE: &str = r#"
-name = "agree"
-[data]
-dataset = "mnist"
-limit = 600
-[model.network]
-kind = "dense"
-hidden = [64]
-code = 8
-output_activation = "sigmoid"
-[train]
-epochs = 2
-batch_size = 50
-learning_rate = 2e-3
-seed = 3
-"#;
-
 #[test]
 fn wgpu_and_flex_agree_on_a_short_training_run() {
     let tmp = tempfile::tempdir().unwrap();
@@ -37,12 +20,13 @@ fn wgpu_and_flex_agree_on_a_short_training_run() {
         eprintln!("skipping: no wgpu adapter here (install mesa-vulkan-drivers):\n{listing}");
         return;
     }
-    let cfg = write_config(tmp.path(), "agree.toml", AGREE);
+    let cfg = write_config(tmp.path(), "agree.toml", MNIST_SMALL);
     let mut runs = Vec::new();
     for backend in ["wgpu", "flex"] {
         let out = tmp.path().join(backend);
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_ae-train"))
             .args(["--config", cfg.to_str().unwrap(), "--backend", backend, "--out", out.to_str().unwrap()])
+            .args(["--set", "data.limit=600", "--set", "train.epochs=2"])
             .env("AE_DATA_DIR", data_dir())
             // Kernel autotuning is for speed, and costs minutes on a software adapter.
             .env("CUBECL_AUTOTUNE_LEVEL", "minimal")
