@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::normalize::Normalization;
-use crate::{DataError, Dataset, idx, satellite, shapes};
+use crate::{DataError, Dataset, idx, image_folder, satellite, shapes};
 
 /// Every dataset name a config can use.
-pub const NAMES: [&str; 4] = ["shapes", "mnist", "fashion-mnist", "satellite"];
+pub const NAMES: [&str; 5] = ["shapes", "mnist", "fashion-mnist", "satellite", "cifar10-test"];
 
 /// How to load a dataset.
 #[derive(Debug, Clone)]
@@ -42,6 +42,7 @@ pub fn item_shape(name: &str) -> Option<Vec<usize>> {
     match name {
         "shapes" | "mnist" | "fashion-mnist" => Some(vec![1, 28, 28]),
         "satellite" => Some(vec![satellite::FEATURES]),
+        "cifar10-test" => Some(vec![3, 32, 32]),
         _ => None,
     }
 }
@@ -63,13 +64,19 @@ pub fn expected_files(name: &str, root: &Path) -> Vec<PathBuf> {
         "mnist" => idx_files("mnist"),
         "fashion-mnist" => idx_files("fashion-mnist"),
         "satellite" => vec![root.join("satimage/sat.trn"), root.join("satimage/sat.tst")],
+        "cifar10-test" => vec![root.join("cifar10/test")],
         _ => Vec::new(),
     }
 }
 
 /// The command that downloads a dataset into the default root.
 pub fn fetch_command(name: &str) -> String {
-    format!("scripts/fetch-datasets.sh {name}")
+    match name {
+        "cifar10-test" => {
+            "none yet: copy the CIFAR-10 test images as cifar10/test/<class>/*.jpg (see datasets/README.md)".into()
+        }
+        _ => format!("scripts/fetch-datasets.sh {name}"),
+    }
 }
 
 /// Loads a dataset by name.
@@ -78,7 +85,7 @@ pub fn load(name: &str, opts: &LoadOptions) -> Result<Splits, DataError> {
         return Err(DataError::Unknown(name.to_string()));
     }
     let files = expected_files(name, &opts.root);
-    let missing: Vec<PathBuf> = files.iter().filter(|p| !p.is_file()).cloned().collect();
+    let missing: Vec<PathBuf> = files.iter().filter(|p| !p.exists()).cloned().collect();
     if !missing.is_empty() {
         return Err(DataError::Missing { name: name.to_string(), paths: missing, fetch: fetch_command(name) });
     }
@@ -102,6 +109,12 @@ pub fn load(name: &str, opts: &LoadOptions) -> Result<Splits, DataError> {
             (train, Some(test), Normalization::Unit)
         }
         "satellite" => (satellite::read(&files[0])?, Some(satellite::read(&files[1])?), Normalization::Zscore),
+        // The CIFAR-10 test set as one image per file (test/<class>/NNNN.jpg): one split only;
+        // configs carve a held-out part with data.test_fraction.
+        "cifar10-test" => {
+            let opts = image_folder::ImageFolderOptions { channels: 3, size: None };
+            (image_folder::read(&files[0], opts)?, None, Normalization::Unit)
+        }
         _ => unreachable!("checked by is_known"),
     };
     if let Some(limit) = opts.limit {

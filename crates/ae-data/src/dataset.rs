@@ -72,6 +72,25 @@ impl Dataset {
         }
     }
 
+    /// A new dataset of the items at `indices`, in that order.
+    pub fn subset(&self, indices: &[usize]) -> Dataset {
+        let d = self.item_len();
+        let features = match &self.features {
+            Features::U8(v) => {
+                Features::U8(indices.iter().flat_map(|&i| v[i * d..(i + 1) * d].iter().copied()).collect())
+            }
+            Features::F32(v) => {
+                Features::F32(indices.iter().flat_map(|&i| v[i * d..(i + 1) * d].iter().copied()).collect())
+            }
+        };
+        Dataset {
+            features,
+            item_shape: self.item_shape.clone(),
+            labels: self.labels.as_ref().map(|l| indices.iter().map(|&i| l[i]).collect()),
+            classes: self.classes.clone(),
+        }
+    }
+
     /// Keeps only the first `n` items.
     pub fn truncate(&mut self, n: usize) {
         if n >= self.len() {

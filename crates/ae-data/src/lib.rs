@@ -2,6 +2,7 @@
 //! and served in seeded, reproducible order by worker threads.
 //!
 //! - [`idx`]: MNIST / Fashion-MNIST IDX files, gzipped or not.
+//! - [`image_folder`]: class-per-folder images (the CIFAR-10 JPEG layout).
 //! - [`satellite`]: UCI Statlog (Landsat Satellite) `sat.trn` / `sat.tst`.
 //! - [`shapes`]: procedurally drawn shapes, for runs with no dataset on disk.
 //! - [`catalog`]: dataset names as configs use them, their files and how to fetch them.
@@ -16,6 +17,7 @@ pub mod catalog;
 pub mod dataset;
 pub mod error;
 pub mod idx;
+pub mod image_folder;
 pub mod normalize;
 pub mod rng;
 pub mod satellite;

@@ -59,3 +59,14 @@ fn limit_keeps_the_first_items() {
     assert_eq!(s.train.len(), 500);
     assert_eq!(s.test.unwrap().len(), 500);
 }
+
+#[test]
+fn cifar10_test_jpegs_1000_per_class() {
+    let s = load("cifar10-test", &opts()).unwrap();
+    assert_eq!(s.train.len(), 10000);
+    assert_eq!(s.train.item_shape, vec![3, 32, 32]);
+    assert_eq!(s.train.class_counts(), vec![1000; 10]);
+    assert_eq!(s.train.classes[0], "airplane");
+    assert_eq!(s.train.classes[9], "truck");
+    assert!(s.test.is_none());
+}

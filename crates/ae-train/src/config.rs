@@ -46,6 +46,10 @@ pub struct DataConfig {
     /// Fraction of the training split held out for validation (seeded), in [0, 1).
     #[serde(default = "default_val_fraction")]
     pub val_fraction: f64,
+    /// Carve a held-out test split of this fraction out of the training items (seeded), replacing
+    /// the dataset's own test split: for datasets shipped as one split (`cifar10-test`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_fraction: Option<f64>,
 }
 
 fn default_val_fraction() -> f64 {
@@ -299,6 +303,11 @@ pub fn validate(c: &ExperimentConfig) -> std::result::Result<(), (String, String
     }
     if c.data.limit == Some(0) {
         return err("data.limit", "must be at least 1".into());
+    }
+    if let Some(f) = c.data.test_fraction {
+        if !(f > 0.0 && f < 1.0) {
+            return err("data.test_fraction", format!("must be in (0, 1), got {f}"));
+        }
     }
     if !(0.0..1.0).contains(&c.data.val_fraction) {
         return err("data.val_fraction", format!("must be in [0, 1), got {}", c.data.val_fraction));

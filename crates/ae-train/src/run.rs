@@ -134,7 +134,14 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
 
     // Data: decoded once, normalised per batch with training statistics.
     let opts = LoadOptions { root: data_root(&cfg), limit: cfg.data.limit, seed: cfg.train.seed };
-    let splits = ae_data::load(&cfg.data.dataset, &opts)?;
+    let mut splits = ae_data::load(&cfg.data.dataset, &opts)?;
+    if let Some(fraction) = cfg.data.test_fraction {
+        // A seeded held-out test split carved from the training items (a stream of its own, so it
+        // does not coincide with the validation split).
+        let (keep, held) = ae_data::batch::split(splits.train.len(), fraction, cfg.train.seed ^ 0x7E57_5EED);
+        splits.test = Some(splits.train.subset(&held));
+        splits.train = splits.train.subset(&keep);
+    }
     let kind = cfg.data.normalize.unwrap_or(splits.default_normalization);
     if cfg.model.loss.needs_unit_targets() && kind != ae_data::Normalization::Unit {
         return Err(AppError::usage(format!(
