@@ -293,7 +293,8 @@ fn describe_network(cfg: &ExperimentConfig, shape: &[usize]) -> String {
     }
 }
 
-/// Writes the first 10 items of `view` above their reconstructions.
+/// Writes 10 items spread evenly over `view` (so sorted splits show several classes) above their
+/// reconstructions.
 fn save_reconstructions(
     path: &Path,
     model: &Autoencoder,
@@ -303,7 +304,8 @@ fn save_reconstructions(
     device: &Device,
 ) -> Result<()> {
     let n = view.len().min(10);
-    let batch = view.batch(&(0..n).collect::<Vec<_>>());
+    let positions: Vec<usize> = (0..n).map(|i| i * view.len() / n.max(1)).collect();
+    let batch = view.batch(&positions);
     let cols = batch.cols;
     let inputs: Vec<Vec<f32>> = batch.x.chunks(cols).map(|c| c.to_vec()).collect();
     let x = trainer::to_tensor(batch, device);
