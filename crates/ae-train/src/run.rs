@@ -1,10 +1,9 @@
 //! `ae-train --config ...`: one training run from config to run folder.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
-use ae_data::{LoadOptions, Normalizer, View};
+use ae_data::{Normalizer, View};
 use ae_models::Autoencoder;
 use burn::module::Module;
 use burn::tensor::Device;
@@ -13,6 +12,7 @@ use serde::Serialize;
 use crate::backend::{self, BackendChoice};
 use crate::checkpoint;
 use crate::config::{self, ExperimentConfig};
+use crate::data;
 use crate::error::{AppError, Result};
 use crate::fsio::{write_atomic, write_json};
 use crate::metrics::{EpochMetrics, Evaluation};
@@ -106,16 +106,6 @@ pub fn versions() -> Versions {
     Versions { ae_train: env!("CARGO_PKG_VERSION"), burn: "0.22.1" }
 }
 
-/// Where datasets are read from: the config's `data.root`, else `$AE_DATA_DIR`, else `datasets/`.
-pub fn data_root(config: &ExperimentConfig) -> PathBuf {
-    config
-        .data
-        .root
-        .clone()
-        .or_else(|| std::env::var_os("AE_DATA_DIR").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("datasets"))
-}
-
 /// Hash identifying the architecture (model config and item shape).
 pub fn config_hash(config: &ExperimentConfig, shape: &[usize]) -> String {
     checkpoint::hash(&format!("{}\nshape={shape:?}", toml::to_string(&config.model).expect("model config serialises")))
@@ -133,34 +123,10 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
     let mut progress = Progress::new(req.quiet);
 
     // Data: decoded once, normalised per batch with training statistics.
-    let opts = LoadOptions { root: data_root(&cfg), limit: cfg.data.limit, seed: cfg.train.seed };
-    let mut splits = ae_data::load(&cfg.data.dataset, &opts)?;
-    if let Some(fraction) = cfg.data.test_fraction {
-        // A seeded held-out test split carved from the training items (a stream of its own, so it
-        // does not coincide with the validation split).
-        let (keep, held) = ae_data::batch::split(splits.train.len(), fraction, cfg.train.seed ^ 0x7E57_5EED);
-        splits.test = Some(splits.train.subset(&held));
-        splits.train = splits.train.subset(&keep);
-    }
-    let kind = cfg.data.normalize.unwrap_or(splits.default_normalization);
-    if cfg.model.loss.needs_unit_targets() && kind != ae_data::Normalization::Unit {
-        return Err(AppError::usage(format!(
-            "{}: key `data.normalize`: model.loss `{}` needs targets in [0, 1], but dataset `{}` is normalised with `{kind:?}`; set data.normalize = \"unit\"",
-            loaded.path.display(),
-            cfg.model.loss.name(),
-            splits.name
-        )));
-    }
-    let normalizer = Arc::new(Normalizer::fit(kind, &splits.train));
-    let item_shape = splits.train.item_shape.clone();
-    let input = splits.train.item_len();
-    let train_set = Arc::new(splits.train);
-    let (train_idx, val_idx) = ae_data::batch::split(train_set.len(), cfg.data.val_fraction, cfg.train.seed);
-    let data = TrainData {
-        train: View::new(train_set.clone(), train_idx, normalizer.clone()),
-        val: (!val_idx.is_empty()).then(|| View::new(train_set.clone(), val_idx, normalizer.clone())),
-    };
-    let test = splits.test.map(|t| View::all(Arc::new(t), normalizer.clone()));
+    let prepared = data::prepare(&cfg, &loaded.path, None)?;
+    let (item_shape, input, normalizer) = (prepared.shape.clone(), prepared.item_len(), prepared.normalizer.clone());
+    let test = prepared.test;
+    let data = TrainData { train: prepared.train, val: prepared.val };
 
     // Model and optimizer, fresh or from the last checkpoint.
     let device: Device = backend.device.clone();

@@ -1,0 +1,76 @@
+//! From a config's `[data]` table to normalised train / validation / test views: the one place
+//! that decides where data comes from and how it is split, for training and for applying a
+//! trained model alike.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ae_data::{LoadOptions, Normalization, Normalizer, View};
+
+use crate::config::ExperimentConfig;
+use crate::error::{AppError, Result};
+
+/// A dataset ready for a model.
+pub struct PreparedData {
+    /// Training items (validation removed).
+    pub train: View,
+    /// Validation items, if `val_fraction > 0`.
+    pub val: Option<View>,
+    /// Test items, if the dataset has a test split (or `test_fraction` made one).
+    pub test: Option<View>,
+    /// Shape of one item.
+    pub shape: Vec<usize>,
+    /// The normalisation applied to every item.
+    pub normalizer: Arc<Normalizer>,
+}
+
+impl PreparedData {
+    /// Values per item.
+    pub fn item_len(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// Where datasets are read from: the config's `data.root`, else `$AE_DATA_DIR`, else `datasets/`.
+pub fn data_root(config: &ExperimentConfig) -> PathBuf {
+    config
+        .data
+        .root
+        .clone()
+        .or_else(|| std::env::var_os("AE_DATA_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("datasets"))
+}
+
+/// Loads and splits the config's dataset. The normaliser is fitted on the training split, unless
+/// `normalizer` (a trained model's saved one) is given. `config_path` names the config in errors.
+pub fn prepare(cfg: &ExperimentConfig, config_path: &Path, normalizer: Option<Normalizer>) -> Result<PreparedData> {
+    let opts = LoadOptions { root: data_root(cfg), limit: cfg.data.limit, seed: cfg.train.seed };
+    let mut splits = ae_data::load(&cfg.data.dataset, &opts)?;
+    if let Some(fraction) = cfg.data.test_fraction {
+        // A seeded held-out test split carved from the training items (a stream of its own, so it
+        // does not coincide with the validation split).
+        let (keep, held) = ae_data::batch::split(splits.train.len(), fraction, cfg.train.seed ^ 0x7E57_5EED);
+        splits.test = Some(splits.train.subset(&held));
+        splits.train = splits.train.subset(&keep);
+    }
+    let kind = cfg.data.normalize.unwrap_or(splits.default_normalization);
+    if cfg.model.loss.needs_unit_targets() && kind != Normalization::Unit {
+        return Err(AppError::usage(format!(
+            "{}: key `data.normalize`: model.loss `{}` needs targets in [0, 1], but dataset `{}` is normalised with `{kind:?}`; set data.normalize = \"unit\"",
+            config_path.display(),
+            cfg.model.loss.name(),
+            splits.name
+        )));
+    }
+    let normalizer = Arc::new(normalizer.unwrap_or_else(|| Normalizer::fit(kind, &splits.train)));
+    let shape = splits.train.item_shape.clone();
+    let train_set = Arc::new(splits.train);
+    let (train_idx, val_idx) = ae_data::batch::split(train_set.len(), cfg.data.val_fraction, cfg.train.seed);
+    Ok(PreparedData {
+        train: View::new(train_set.clone(), train_idx, normalizer.clone()),
+        val: (!val_idx.is_empty()).then(|| View::new(train_set.clone(), val_idx, normalizer.clone())),
+        test: splits.test.map(|t| View::all(Arc::new(t), normalizer.clone())),
+        shape,
+        normalizer,
+    })
+}
