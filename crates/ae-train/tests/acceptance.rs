@@ -5,13 +5,11 @@ mod common;
 
 use common::*;
 
-fn run_config(name: &str, extra: &[&str]) -> serde_json::Value {
+fn run_config(name: &str) -> serde_json::Value {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    let mut args = vec!["--config", name, "--backend", "flex", "--out", out.to_str().unwrap(), "--quiet"];
-    args.extend(extra);
     let t = std::time::Instant::now();
-    let o = ae_train(tmp.path(), &args);
+    let o = train(tmp.path(), name, &[], &["--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     let m = metrics(&out);
@@ -33,7 +31,7 @@ fn run_config(name: &str, extra: &[&str]) -> serde_json::Value {
 #[ignore = "acceptance: trains the seed config for 50 epochs; run by .ci/run"]
 fn satellite_2d_reaches_the_pytorch_reference() {
     // PyTorch reference (torch_reference.py satimage, same data, net, optimiser, epochs): 0.111.
-    let s = run_config("satellite_2d.toml", &[]);
+    let s = run_config("satellite_2d.toml");
     let mse = s["test"]["mse"].as_f64().unwrap();
     assert_eq!(s["items"]["train"], 4435);
     assert_eq!(s["items"]["test"], 2000);
@@ -44,7 +42,7 @@ fn satellite_2d_reaches_the_pytorch_reference() {
 #[ignore = "acceptance: trains the seed config for 10 epochs on 60,000 images; run by .ci/run"]
 fn mnist_2d_reaches_the_pytorch_reference() {
     // PyTorch reference (torch_reference.py mnist_2d): 0.0358.
-    let s = run_config("mnist_2d.toml", &[]);
+    let s = run_config("mnist_2d.toml");
     let mse = s["test"]["mse"].as_f64().unwrap();
     assert_eq!(s["items"]["train"], 60000);
     assert_eq!(s["items"]["test"], 10000);
@@ -54,7 +52,7 @@ fn mnist_2d_reaches_the_pytorch_reference() {
 #[test]
 #[ignore = "acceptance: the README's main job; run by .ci/run"]
 fn quickstart_reconstructs_the_generated_shapes() {
-    let s = run_config("quickstart.toml", &[]);
+    let s = run_config("quickstart.toml");
     // An untrained net outputs ~0.5 everywhere (MSE ~0.2 on these mostly-black images); the
     // trained one must reconstruct the shapes closely.
     let mse = s["test"]["mse"].as_f64().unwrap();

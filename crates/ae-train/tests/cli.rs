@@ -152,21 +152,11 @@ fn trains_on_real_mnist_with_falling_loss_and_a_complete_run_folder() {
 #[test]
 fn divergence_stops_with_epoch_and_step_and_exit_1() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = ae_train(
+    let o = train(
         tmp.path(),
-        &[
-            "--config",
-            "satellite_2d.toml",
-            "--backend",
-            "flex",
-            "--quiet",
-            "--set",
-            "train.optimizer=\"sgd\"",
-            "--set",
-            "train.learning_rate=10.0",
-            "--set",
-            "train.log_every=1",
-        ],
+        "satellite_2d.toml",
+        &["train.optimizer=\"sgd\"", "train.learning_rate=10.0", "train.log_every=1"],
+        &[],
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let e = stderr(&o);
@@ -180,26 +170,9 @@ fn early_stopping_keeps_the_best_model() {
     let p = write_config(tmp.path(), "m.toml", MNIST_SMALL);
     // 180 training images, a large learning rate: the validation loss stops improving long before
     // epoch 60, and patience 2 ends the run.
-    let o = ae_train(
-        tmp.path(),
-        &[
-            "--config",
-            p.to_str().unwrap(),
-            "--backend",
-            "flex",
-            "--quiet",
-            "--set",
-            "data.limit=200",
-            "--set",
-            "train.batch_size=20",
-            "--set",
-            "train.learning_rate=0.05",
-            "--set",
-            "train.epochs=60",
-            "--set",
-            "train.patience=2",
-        ],
-    );
+    let sets =
+        ["data.limit=200", "train.batch_size=20", "train.learning_rate=0.05", "train.epochs=60", "train.patience=2"];
+    let o = train(tmp.path(), p.to_str().unwrap(), &sets, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let run = tmp.path().join("runs/mnist_small");
     let m = metrics(&run);
@@ -218,22 +191,8 @@ fn early_stopping_keeps_the_best_model() {
 fn sgd_with_momentum_trains() {
     let tmp = tempfile::tempdir().unwrap();
     let p = write_config(tmp.path(), "m.toml", MNIST_SMALL);
-    let o = ae_train(
-        tmp.path(),
-        &[
-            "--config",
-            p.to_str().unwrap(),
-            "--backend",
-            "flex",
-            "--quiet",
-            "--set",
-            "train.optimizer=\"sgd\"",
-            "--set",
-            "train.momentum=0.9",
-            "--set",
-            "train.learning_rate=1.0",
-        ],
-    );
+    let sets = ["train.optimizer=\"sgd\"", "train.momentum=0.9", "train.learning_rate=1.0"];
+    let o = train(tmp.path(), p.to_str().unwrap(), &sets, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let m = metrics(&tmp.path().join("runs/mnist_small"));
     let losses: Vec<f64> = m.iter().map(|l| l["train_loss"].as_f64().unwrap()).collect();

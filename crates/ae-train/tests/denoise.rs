@@ -8,21 +8,11 @@ use common::*;
 fn denoise_reports_psnr_and_ssim_before_and_after() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    let o = ae_train(
+    let o = train(
         tmp.path(),
-        &[
-            "--config",
-            "denoising_cifar.toml",
-            "--backend",
-            "flex",
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
-            "--set",
-            "data.limit=500",
-            "--set",
-            "train.epochs=1",
-        ],
+        "denoising_cifar.toml",
+        &["data.limit=500", "train.epochs=1"],
+        &["--out", out.to_str().unwrap()],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = ae_train(tmp.path(), &["denoise", out.to_str().unwrap(), "--backend", "flex"]);
@@ -56,20 +46,7 @@ fn denoise_refuses_what_it_cannot_measure() {
     assert!(stderr(&o).contains("not a run folder"), "{}", stderr(&o));
     // A run without corruption needs --sigma; non-image data cannot be measured.
     let out = tmp.path().join("sat");
-    let o = ae_train(
-        tmp.path(),
-        &[
-            "--config",
-            "satellite_2d.toml",
-            "--backend",
-            "flex",
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
-            "--set",
-            "train.epochs=1",
-        ],
-    );
+    let o = train(tmp.path(), "satellite_2d.toml", &["train.epochs=1"], &["--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = ae_train(tmp.path(), &["denoise", out.to_str().unwrap(), "--backend", "flex"]);
     assert_eq!(o.status.code(), Some(2));

@@ -66,3 +66,13 @@ batch_size = 50
 learning_rate = 2e-3
 seed = 3
 "#;
+
+/// Trains `config` on the CPU backend, quietly, with `KEY=VALUE` overrides and extra flags.
+pub fn train(cwd: &Path, config: &str, sets: &[&str], extra: &[&str]) -> Output {
+    let mut args = vec!["--config", config, "--backend", "flex", "--quiet"];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    args.extend(extra);
+    ae_train(cwd, &args)
+}
