@@ -67,9 +67,17 @@ learning_rate = 2e-3
 seed = 3
 "#;
 
-/// Trains `config` on the CPU backend, quietly, with `KEY=VALUE` overrides and extra flags.
+/// A config of the project's `configs/` folder, by file name.
+pub fn shipped_config(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../configs").join(name)
+}
+
+/// Trains `config` (a path, or a file name in `configs/`) on the CPU backend, quietly, with
+/// `KEY=VALUE` overrides and extra flags.
 pub fn train(cwd: &Path, config: &str, sets: &[&str], extra: &[&str]) -> Output {
-    let mut args = vec!["--config", config, "--backend", "flex", "--quiet"];
+    let path = if config.contains('/') { PathBuf::from(config) } else { shipped_config(config) };
+    let path = path.to_string_lossy().into_owned();
+    let mut args = vec!["--config", path.as_str(), "--backend", "flex", "--quiet"];
     for s in sets {
         args.extend(["--set", s]);
     }
