@@ -172,6 +172,7 @@ pub fn wgpu_adapters() -> Vec<Adapter> {
     Vec::new()
 }
 
+#[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
 fn is_software_name(name: &str) -> bool {
     let n = name.to_lowercase();
     ["llvmpipe", "lavapipe", "swiftshader", "softpipe", "software"].iter().any(|s| n.contains(s))

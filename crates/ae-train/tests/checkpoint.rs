@@ -6,7 +6,7 @@ use ae_train::checkpoint::{self, CheckpointMeta, FORMAT_VERSION};
 use ae_train::config::{OptimizerKind, TrainConfig};
 use ae_train::trainer::optimizer;
 use burn::optim::GradientsParams;
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Distribution, Tensor};
 
 fn train_config() -> TrainConfig {
     TrainConfig {
@@ -44,7 +44,7 @@ fn outputs(model: &Autoencoder, x: &Tensor<2>) -> Vec<f32> {
 
 #[test]
 fn save_then_load_gives_identical_outputs_and_optimizer_state() {
-    let device = Device::flex().autodiff();
+    let device = ae_train::backend::init_device().expect("a CPU backend").autodiff();
     device.seed(5);
     let cfg = AutoencoderConfig::dense(DenseConfig::new(vec![16], 4));
     let mut model = cfg.init(12, &device).unwrap();
@@ -80,7 +80,7 @@ fn save_then_load_gives_identical_outputs_and_optimizer_state() {
 
 #[test]
 fn bad_checkpoints_are_refused_by_name() {
-    let device = Device::flex().autodiff();
+    let device = ae_train::backend::init_device().expect("a CPU backend").autodiff();
     let cfg = AutoencoderConfig::dense(DenseConfig::new(vec![8], 2));
     let model = cfg.init(6, &device).unwrap();
     let optim = optimizer(&train_config());
