@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::normalize::Normalization;
-use crate::{DataError, Dataset, idx, image_folder, satellite, shapes};
+use crate::{DataError, Dataset, idx, image_folder, satellite, shapes, ucr};
 
 /// Every dataset name a config can use.
-pub const NAMES: [&str; 5] = ["shapes", "mnist", "fashion-mnist", "satellite", "cifar10-test"];
+pub const NAMES: [&str; 6] = ["shapes", "mnist", "fashion-mnist", "satellite", "cifar10-test", "ecg5000"];
 
 /// How to load a dataset.
 #[derive(Debug, Clone)]
@@ -43,6 +43,7 @@ pub fn item_shape(name: &str) -> Option<Vec<usize>> {
         "shapes" | "mnist" | "fashion-mnist" => Some(vec![1, 28, 28]),
         "satellite" => Some(vec![satellite::FEATURES]),
         "cifar10-test" => Some(vec![3, 32, 32]),
+        "ecg5000" => Some(vec![1, 140]),
         _ => None,
     }
 }
@@ -65,6 +66,7 @@ pub fn expected_files(name: &str, root: &Path) -> Vec<PathBuf> {
         "fashion-mnist" => idx_files("fashion-mnist"),
         "satellite" => vec![root.join("satimage/sat.trn"), root.join("satimage/sat.tst")],
         "cifar10-test" => vec![root.join("cifar10/test")],
+        "ecg5000" => vec![root.join("ecg5000/ECG5000_TRAIN.txt")],
         _ => Vec::new(),
     }
 }
@@ -111,6 +113,8 @@ pub fn load(name: &str, opts: &LoadOptions) -> Result<Splits, DataError> {
         "satellite" => (satellite::read(&files[0])?, Some(satellite::read(&files[1])?), Normalization::Zscore),
         // The CIFAR-10 test set as one image per file (test/<class>/NNNN.jpg): one split only;
         // configs carve a held-out part with data.test_fraction.
+        // UCR ECG5000, training file only (500 heartbeats of 140 samples): one split.
+        "ecg5000" => (ucr::read(&files[0])?, None, Normalization::Zscore),
         "cifar10-test" => {
             let opts = image_folder::ImageFolderOptions { channels: 3, size: None };
             (image_folder::read(&files[0], opts)?, None, Normalization::Unit)

@@ -4,6 +4,7 @@
 //! - [`idx`]: MNIST / Fashion-MNIST IDX files, gzipped or not.
 //! - [`image_folder`]: class-per-folder images (the CIFAR-10 JPEG layout).
 //! - [`satellite`]: UCI Statlog (Landsat Satellite) `sat.trn` / `sat.tst`.
+//! - [`ucr`]: UCR time-series text files (ECG5000).
 //! - [`shapes`]: procedurally drawn shapes, for runs with no dataset on disk.
 //! - [`catalog`]: dataset names as configs use them, their files and how to fetch them.
 //! - [`normalize`]: per-feature affine normalisation fitted on training data.
@@ -22,6 +23,7 @@ pub mod normalize;
 pub mod rng;
 pub mod satellite;
 pub mod shapes;
+pub mod ucr;
 
 pub use batch::{Batch, BatchStream, View};
 pub use catalog::{LoadOptions, Splits, load};

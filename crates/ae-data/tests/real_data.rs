@@ -70,3 +70,12 @@ fn cifar10_test_jpegs_1000_per_class() {
     assert_eq!(s.train.classes[9], "truck");
     assert!(s.test.is_none());
 }
+
+#[test]
+fn ecg5000_heartbeats() {
+    let s = load("ecg5000", &opts()).unwrap();
+    assert_eq!(s.train.len(), 500);
+    assert_eq!(s.train.item_shape, vec![1, 140]);
+    assert_eq!(s.train.classes, vec!["1", "2", "3", "4", "5"]);
+    assert_eq!(s.train.class_counts(), vec![292, 177, 10, 19, 2]);
+}

@@ -44,6 +44,12 @@ pub struct Cli {
 pub enum Command {
     /// List the backends compiled in and the GPU adapters found.
     Backends,
+    /// Datasets: what is there.
+    Data {
+        /// What to do.
+        #[command(subcommand)]
+        command: DataCommand,
+    },
     /// Corrupt a split with the run's noise, denoise it, report PSNR and SSIM before and after
     /// (denoise.json, denoise.png: noisy / denoised / clean rows).
     Denoise {
@@ -64,6 +70,37 @@ pub enum Command {
     },
 }
 
+/// `ae-train data ...` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Print one JSON object: items per split, item shape, classes, items per class.
+    Info {
+        /// Dataset name (shapes, mnist, fashion-mnist, satellite, cifar10-test, ecg5000).
+        name: String,
+        /// Folder holding the datasets (default: $AE_DATA_DIR, else datasets/).
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
+}
+
+/// The JSON description of a dataset's splits.
+pub fn data_info(name: &str, root: &std::path::Path) -> Result<serde_json::Value> {
+    let splits = ae_data::load(name, &ae_data::LoadOptions { root: root.to_path_buf(), limit: None, seed: 0 })?;
+    let split = |d: &ae_data::Dataset| serde_json::json!({ "items": d.len(), "per_class": d.class_counts() });
+    let mut out = serde_json::json!({
+        "name": name,
+        "root": root,
+        "item_shape": splits.train.item_shape,
+        "classes": splits.train.classes.len(),
+        "class_names": splits.train.classes,
+        "splits": { "train": split(&splits.train) },
+    });
+    if let Some(t) = &splits.test {
+        out["splits"]["test"] = split(t);
+    }
+    Ok(out)
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
@@ -79,6 +116,13 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             let auto = backend::resolve(BackendChoice::Auto)?;
             println!("auto selects: {} [{}]", auto.name, auto.description);
+            Ok(())
+        }
+        Some(Command::Data { command: DataCommand::Info { name, root } }) => {
+            let root = root
+                .or_else(|| std::env::var_os("AE_DATA_DIR").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("datasets"));
+            println!("{}", data_info(&name, &root)?);
             Ok(())
         }
         Some(Command::Denoise { run, backend, split, sigma, seed }) => {

@@ -198,3 +198,21 @@ fn sgd_with_momentum_trains() {
     let losses: Vec<f64> = m.iter().map(|l| l["train_loss"].as_f64().unwrap()).collect();
     assert!(losses[2] < losses[0] * 0.7, "{losses:?}");
 }
+
+#[test]
+fn data_info_prints_counts_per_split_and_class() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ae_train(tmp.path(), &["data", "info", "satellite"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["item_shape"], serde_json::json!([36]));
+    assert_eq!(v["classes"], 6);
+    assert_eq!(v["splits"]["train"]["items"], 4435);
+    assert_eq!(v["splits"]["test"]["per_class"], serde_json::json!([461, 224, 397, 211, 237, 470]));
+    let o = ae_train(tmp.path(), &["data", "info", "mnits"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown dataset `mnits`"), "{}", stderr(&o));
+    let o = ae_train(tmp.path(), &["data", "info", "mnist", "--root", tmp.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("scripts/fetch-datasets.sh mnist"), "{}", stderr(&o));
+}
