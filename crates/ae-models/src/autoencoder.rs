@@ -94,6 +94,17 @@ impl AutoencoderConfig {
                 "the contractive penalty needs a dense network with a deterministic bottleneck",
             ));
         }
+        let tied = matches!(&self.network, NetworkConfig::Dense(d) if d.tied);
+        let single_layer_code = matches!(
+            self.bottleneck,
+            BottleneckConfig::Deterministic | BottleneckConfig::TopK { .. } | BottleneckConfig::Binary { .. }
+        );
+        if tied && !single_layer_code {
+            return Err(ConfigError::new(
+                "network.tied",
+                "tied weights mirror a single code layer: use a deterministic, top_k or binary bottleneck",
+            ));
+        }
         if !deterministic && code_activation != Activation::Linear {
             return Err(ConfigError::new(
                 "network.code_activation",
@@ -202,7 +213,31 @@ impl Autoencoder {
 
     /// The reconstruction of each code, `[batch, code] -> [batch, input]`.
     pub fn decode(&self, code: Tensor<2>) -> Tensor<2> {
-        self.output_activation.apply(self.decoder.forward(code))
+        self.output_activation.apply(self.decode_logits(code))
+    }
+
+    /// The decoder's pre-activation output for each code (tied weights resolved).
+    pub fn decode_logits(&self, code: Tensor<2>) -> Tensor<2> {
+        match &self.decoder {
+            Decoder::Dense(d) if d.is_tied() => d.forward_tied(code, &self.tied_weights()),
+            d => d.forward(code),
+        }
+    }
+
+    /// The weights a tied decoder uses, code side first: the code layer's, then the encoder's
+    /// layers from the last to the first.
+    fn tied_weights(&self) -> Vec<Tensor<2>> {
+        let code_layer = match &self.bottleneck {
+            Bottleneck::Deterministic(b) => Some(b.linear.weight.val()),
+            Bottleneck::TopK(b) => Some(b.linear.weight.val()),
+            Bottleneck::Binary(b) => Some(b.linear.weight.val()),
+            Bottleneck::Gaussian(_) | Bottleneck::Identity(_) => None,
+        };
+        let encoder: Vec<Tensor<2>> = match &self.encoder {
+            Encoder::Dense(e) => e.layers.iter().rev().map(|l| l.weight.val()).collect(),
+            Encoder::Conv(_) => Vec::new(),
+        };
+        code_layer.into_iter().chain(encoder).collect()
     }
 
     /// Decodes `n` codes drawn from the prior N(0, I) (meaningful for a VAE): `[n, input]`.
@@ -228,7 +263,7 @@ impl Autoencoder {
         let contract_at = input.clone();
         let features = self.encoder.forward(input);
         let code_out = self.bottleneck.forward(features, schedule);
-        let logits = self.decoder.forward(code_out.code.clone());
+        let logits = self.decode_logits(code_out.code.clone());
         let reconstruction = self.output_activation.apply(logits.clone());
         let mut terms =
             vec![LossTerm::new("reconstruction", self.loss.mean(logits.clone(), reconstruction.clone(), target))];
@@ -246,7 +281,7 @@ impl Autoencoder {
 
     /// Reconstruction loss of each item (no corruption, no penalties): `[batch]`.
     pub fn per_sample_loss(&self, x: Tensor<2>) -> Tensor<1> {
-        let logits = self.decoder.forward(self.encode(x.clone()));
+        let logits = self.decode_logits(self.encode(x.clone()));
         let reconstruction = self.output_activation.apply(logits.clone());
         self.loss.per_sample(logits, reconstruction, x)
     }

@@ -32,7 +32,7 @@ pub fn importance_log_likelihood(model: &Autoencoder, x: Tensor<2>, k: usize) ->
     // log q(z|x) = sum_j -[log(2 pi) + log_var_j + eps_j^2] / 2, since z - mu = eps * sigma.
     let log_q = (log_var + eps.square()).mul_scalar(0.5).add_scalar(half_log_2pi).sum_dim(1).neg();
     let log_prior = z.clone().square().mul_scalar(0.5).add_scalar(half_log_2pi).sum_dim(1).neg();
-    let logits = model.decoder.forward(z);
+    let logits = model.decode_logits(z);
     let recon = model.output_activation.apply(logits.clone());
     let log_px = model.loss.per_sample(logits, recon, tile(x, d)).neg().unsqueeze_dim::<2>(1);
     let w = (log_px + log_prior - log_q).reshape([k, n]);

@@ -1,6 +1,6 @@
 //! Dense (fully connected) encoder and mirrored decoder of any depth.
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,10 @@ pub struct DenseConfig {
     /// Activation of the reconstruction (`sigmoid` for data in [0, 1], `linear` for z-scores).
     #[serde(default = "linear")]
     pub output_activation: Activation,
+    /// Tie the decoder's weights to the transposes of the encoder's (and the code layer's): the
+    /// decoder then owns only its biases.
+    #[serde(default)]
+    pub tied: bool,
 }
 
 fn linear() -> Activation {
@@ -42,6 +46,7 @@ impl DenseConfig {
             activation: Activation::Relu,
             code_activation: Activation::Linear,
             output_activation: Activation::Linear,
+            tied: false,
         }
     }
 
@@ -67,7 +72,12 @@ impl DenseConfig {
         let mut back: Vec<usize> = vec![self.code];
         back.extend(self.hidden.iter().rev());
         back.push(input);
-        let decoder = DenseDecoder { layers: chain(&back, device), activation: self.activation };
+        let decoder = if self.tied {
+            let biases = back[1..].iter().map(|&w| Param::from_tensor(Tensor::zeros([w], device))).collect();
+            DenseDecoder { layers: Vec::new(), biases, activation: self.activation }
+        } else {
+            DenseDecoder { layers: chain(&back, device), biases: Vec::new(), activation: self.activation }
+        };
         (encoder, decoder)
     }
 }
@@ -105,17 +115,39 @@ impl DenseEncoder {
 }
 
 /// Dense decoder: the hidden activation after every layer but the last, which returns logits.
+/// Untied, it owns its layers; tied, only the biases of each layer, its weights being the
+/// transposed encoder weights handed to [`DenseDecoder::forward_tied`].
 #[derive(Module, Debug)]
 pub struct DenseDecoder {
-    /// The layers, code side first.
+    /// The layers, code side first (empty when tied).
     pub layers: Vec<Linear>,
+    /// Biases of each layer, code side first (tied decoders only).
+    pub biases: Vec<Param<Tensor<1>>>,
     /// Activation after each layer but the last.
     #[module(skip)]
     pub activation: Activation,
 }
 
 impl DenseDecoder {
-    /// Maps `[batch, code]` to `[batch, input]` pre-activation outputs.
+    /// Whether the weights are tied to the encoder's.
+    pub fn is_tied(&self) -> bool {
+        !self.biases.is_empty()
+    }
+
+    /// Tied pass: layer i computes `x W_i^T + b_i`, with `weights[i]` the encoder-side weight
+    /// `[out_i, in_i]` (Burn's `[d_input, d_output]` layout of the mirrored encoder layer).
+    pub fn forward_tied(&self, mut x: Tensor<2>, weights: &[Tensor<2>]) -> Tensor<2> {
+        let last = self.biases.len().saturating_sub(1);
+        for (i, (w, b)) in weights.iter().zip(&self.biases).enumerate() {
+            x = x.matmul(w.clone().transpose()) + b.val().unsqueeze_dim(0);
+            if i < last {
+                x = self.activation.apply(x);
+            }
+        }
+        x
+    }
+
+    /// Maps `[batch, code]` to `[batch, input]` pre-activation outputs (untied decoders).
     pub fn forward(&self, mut x: Tensor<2>) -> Tensor<2> {
         let last = self.layers.len().saturating_sub(1);
         for (i, layer) in self.layers.iter().enumerate() {
