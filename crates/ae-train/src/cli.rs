@@ -50,6 +50,18 @@ pub enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
+    /// Per-item reconstruction error of a split (reconstruct.csv, reconstruct.json) and the best
+    /// and worst reconstructions (reconstruct.png).
+    Reconstruct {
+        /// The run folder of a trained model.
+        run: PathBuf,
+        /// Backend to run on.
+        #[arg(long, value_enum)]
+        backend: Option<BackendChoice>,
+        /// The split to measure.
+        #[arg(long, value_enum, default_value = "test")]
+        split: crate::denoise::Split,
+    },
     /// Corrupt a split with the run's noise, denoise it, report PSNR and SSIM before and after
     /// (denoise.json, denoise.png: noisy / denoised / clean rows).
     Denoise {
@@ -123,6 +135,20 @@ pub fn run(cli: Cli) -> Result<()> {
                 .or_else(|| std::env::var_os("AE_DATA_DIR").map(PathBuf::from))
                 .unwrap_or_else(|| PathBuf::from("datasets"));
             println!("{}", data_info(&name, &root)?);
+            Ok(())
+        }
+        Some(Command::Reconstruct { run, backend, split }) => {
+            let r = crate::reconstruct::run(&run, backend, split)?;
+            println!(
+                "reconstruct {} ({:?} split, {} items, {}): mean error {:.6}, median {:.6}, max {:.6}; wrote reconstruct.csv, reconstruct.json, reconstruct.png",
+                r.run.display(),
+                r.split,
+                r.items,
+                r.loss,
+                r.mean_error,
+                r.median_error,
+                r.max_error
+            );
             Ok(())
         }
         Some(Command::Denoise { run, backend, split, sigma, seed }) => {

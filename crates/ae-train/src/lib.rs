@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod picture;
 pub mod progress;
 pub mod quality;
+pub mod reconstruct;
 pub mod run;
 pub mod run_dir;
 pub mod trained;

@@ -216,3 +216,28 @@ fn data_info_prints_counts_per_split_and_class() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("scripts/fetch-datasets.sh mnist"), "{}", stderr(&o));
 }
+
+#[test]
+fn reconstruct_writes_per_item_errors_matching_the_test_loss() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let p = write_config(tmp.path(), "m.toml", MNIST_SMALL);
+    let o = train(tmp.path(), p.to_str().unwrap(), &["train.epochs=1"], &["--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = ae_train(tmp.path(), &["reconstruct", out.to_str().unwrap(), "--backend", "flex"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(out.join("reconstruct.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows[0], "item,label,error");
+    assert_eq!(rows.len(), 2001);
+    // The mean of the per-item errors is the run's test MSE (the loss is MSE, items equally sized).
+    let mean: f64 =
+        rows[1..].iter().map(|r| r.rsplit(',').next().unwrap().parse::<f64>().unwrap()).sum::<f64>() / 2000.0;
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let test_mse = summary["test"]["mse"].as_f64().unwrap();
+    assert!((mean - test_mse).abs() < 1e-5 * test_mse.max(1.0), "{mean} vs {test_mse}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("reconstruct.json")).unwrap()).unwrap();
+    assert!(report["max_error"].as_f64().unwrap() >= report["median_error"].as_f64().unwrap());
+    assert!(image::open(out.join("reconstruct.png")).is_ok());
+}
