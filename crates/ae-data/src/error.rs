@@ -48,6 +48,21 @@ impl DataError {
         DataError::Format { path: path.into(), message: message.into() }
     }
 
+    /// The finite number in text cell `cell` at `line`, `column` (1-based) of `path`, or an error
+    /// naming the place.
+    pub fn number(cell: &str, path: &std::path::Path, line: usize, column: usize) -> Result<f32, DataError> {
+        let v: f32 = cell
+            .parse()
+            .map_err(|_| DataError::format(path, format!("line {line}, column {column}: `{cell}` is not a number")))?;
+        if !v.is_finite() {
+            return Err(DataError::format(
+                path,
+                format!("line {line}, column {column}: `{cell}` is not a finite number"),
+            ));
+        }
+        Ok(v)
+    }
+
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         DataError::Io { path: path.into(), source }

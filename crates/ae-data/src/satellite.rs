@@ -48,16 +48,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Dataset, DataError> {
             ));
         }
         for (c, cell) in cells[..FEATURES].iter().enumerate() {
-            let v: f32 = cell.parse().map_err(|_| {
-                DataError::format(path, format!("line {line_no}, column {}: `{cell}` is not a number", c + 1))
-            })?;
-            if !v.is_finite() {
-                return Err(DataError::format(
-                    path,
-                    format!("line {line_no}, column {}: `{cell}` is not a finite number", c + 1),
-                ));
-            }
-            features.push(v);
+            features.push(DataError::number(cell, path, line_no, c + 1)?);
         }
         let class = cells[FEATURES];
         let label =

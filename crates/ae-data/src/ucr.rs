@@ -32,16 +32,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Dataset, DataError> {
             })?;
         let start = values.len();
         for (c, cell) in cells.enumerate() {
-            let v: f32 = cell.parse().map_err(|_| {
-                DataError::format(path, format!("line {line_no}, column {}: `{cell}` is not a number", c + 2))
-            })?;
-            if !v.is_finite() {
-                return Err(DataError::format(
-                    path,
-                    format!("line {line_no}, column {}: `{cell}` is not a finite number", c + 2),
-                ));
-            }
-            values.push(v);
+            values.push(DataError::number(cell, path, line_no, c + 2)?);
         }
         let n = values.len() - start;
         match length {

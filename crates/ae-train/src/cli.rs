@@ -60,7 +60,7 @@ pub enum Command {
         backend: Option<BackendChoice>,
         /// The split to measure.
         #[arg(long, value_enum, default_value = "test")]
-        split: crate::denoise::Split,
+        split: crate::data::Split,
     },
     /// Corrupt a split with the run's noise, denoise it, report PSNR and SSIM before and after
     /// (denoise.json, denoise.png: noisy / denoised / clean rows).
@@ -72,7 +72,7 @@ pub enum Command {
         backend: Option<BackendChoice>,
         /// The split to measure.
         #[arg(long, value_enum, default_value = "test")]
-        split: crate::denoise::Split,
+        split: crate::data::Split,
         /// Gaussian noise of this sigma instead of the run's corruption.
         #[arg(long)]
         sigma: Option<f64>,

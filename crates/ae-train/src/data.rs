@@ -6,9 +6,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ae_data::{LoadOptions, Normalization, Normalizer, View};
+use serde::Serialize;
 
 use crate::config::ExperimentConfig;
 use crate::error::{AppError, Result};
+
+/// Which split to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Split {
+    /// The held-out test split.
+    Test,
+    /// The validation split.
+    Val,
+    /// The training split.
+    Train,
+}
 
 /// A dataset ready for a model.
 pub struct PreparedData {
@@ -25,6 +38,15 @@ pub struct PreparedData {
 }
 
 impl PreparedData {
+    /// The view of a split, if the data has it.
+    pub fn split(&self, split: Split) -> Option<&View> {
+        match split {
+            Split::Test => self.test.as_ref(),
+            Split::Val => self.val.as_ref(),
+            Split::Train => Some(&self.train),
+        }
+    }
+
     /// Values per item.
     pub fn item_len(&self) -> usize {
         self.shape.iter().product()

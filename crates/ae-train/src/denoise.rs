@@ -8,24 +8,13 @@ use ae_models::corruption::CorruptionConfig;
 use serde::Serialize;
 
 use crate::backend::BackendChoice;
+use crate::data::Split;
 use crate::error::{AppError, Result};
 use crate::fsio::write_json;
 use crate::picture;
 use crate::quality::{psnr, ssim};
 use crate::trained;
 use crate::trainer::to_tensor;
-
-/// Which split to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Split {
-    /// The held-out test split.
-    Test,
-    /// The validation split.
-    Val,
-    /// The training split.
-    Train,
-}
 
 /// `denoise.json`.
 #[derive(Debug, Clone, Serialize)]
@@ -81,12 +70,10 @@ pub fn run(
             t.data.normalizer.kind
         )));
     }
-    let view: &View = match split {
-        Split::Test => t.data.test.as_ref(),
-        Split::Val => t.data.val.as_ref(),
-        Split::Train => Some(&t.data.train),
-    }
-    .ok_or_else(|| AppError::usage(format!("{}: the run's data has no {split:?} split", run.display())))?;
+    let view: &View = t
+        .data
+        .split(split)
+        .ok_or_else(|| AppError::usage(format!("{}: the run's data has no {split:?} split", run.display())))?;
     let shape = [t.data.shape[0], t.data.shape[1], t.data.shape[2]];
     let device = &t.backend.device;
     device.seed(seed);

@@ -7,7 +7,7 @@ use ae_data::BatchStream;
 use serde::Serialize;
 
 use crate::backend::BackendChoice;
-use crate::denoise::Split;
+use crate::data::Split;
 use crate::error::{AppError, Result};
 use crate::fsio::{write_atomic, write_json};
 use crate::picture;
@@ -37,12 +37,10 @@ pub struct ReconstructReport {
 /// `reconstruct.png` (rows: the 8 best inputs, their reconstructions, the 8 worst inputs, theirs).
 pub fn run(run: &Path, backend: Option<BackendChoice>, split: Split) -> Result<ReconstructReport> {
     let t = trained::load(run, backend)?;
-    let view = match split {
-        Split::Test => t.data.test.as_ref(),
-        Split::Val => t.data.val.as_ref(),
-        Split::Train => Some(&t.data.train),
-    }
-    .ok_or_else(|| AppError::usage(format!("{}: the run's data has no {split:?} split", run.display())))?;
+    let view = t
+        .data
+        .split(split)
+        .ok_or_else(|| AppError::usage(format!("{}: the run's data has no {split:?} split", run.display())))?;
     let device = &t.backend.device;
     let mut errors = Vec::with_capacity(view.len());
     let mut labels = Vec::with_capacity(view.len());
