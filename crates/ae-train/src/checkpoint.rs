@@ -47,6 +47,11 @@ pub struct CheckpointMeta {
 
 /// Writes a checkpoint atomically.
 pub fn save(path: &Path, meta: &CheckpointMeta, model: &Autoencoder, optim: &ModuleOptimizer) -> Result<()> {
+    write_atomic(path, &encode(path, meta, model, optim)?)
+}
+
+/// The bytes of a checkpoint (`path` names it in errors).
+pub fn encode(path: &Path, meta: &CheckpointMeta, model: &Autoencoder, optim: &ModuleOptimizer) -> Result<Vec<u8>> {
     let fail =
         |what: &str, e: String| AppError::runtime(format!("{}: cannot serialise the {what}: {e}", path.display()));
     let json = serde_json::to_vec(meta).map_err(|e| fail("metadata", e.to_string()))?;
@@ -58,7 +63,7 @@ pub fn save(path: &Path, meta: &CheckpointMeta, model: &Autoencoder, optim: &Mod
         out.extend_from_slice(&(section.len() as u64).to_le_bytes());
         out.extend_from_slice(section);
     }
-    write_atomic(path, &out)
+    Ok(out)
 }
 
 /// A checkpoint read back, not yet applied to a model.

@@ -19,6 +19,7 @@ use crate::checkpoint::{self, CheckpointMeta};
 use crate::config::{OptimizerKind, TrainConfig};
 use crate::early_stopping::{Monitor, Verdict};
 use crate::error::{AppError, Result};
+use crate::fsio::write_atomic;
 use crate::metrics::{EpochMetrics, Evaluation};
 use crate::progress::Progress;
 
@@ -114,7 +115,7 @@ pub fn fit(
         for (b, batch) in stream.enumerate() {
             let rows = batch.rows;
             let x = to_tensor(batch, &train_device);
-            let input = if model.corruption.is_none() { x.clone() } else { model.corrupt(x.clone()) };
+            let input = model.corrupt(x.clone());
             let out = model.forward_at(input, Some(x), Schedule::at(step, total_steps));
             sums.add(&out.loss, &out.terms, rows);
             let grads = GradientsParams::from_grads(out.loss.backward(), &model);
@@ -168,10 +169,12 @@ pub fn fit(
             stale_epochs: monitor.stale,
             history: history.clone(),
         };
+        // Serialised once, written to `last` (and `best` when it improved).
+        let bytes = checkpoint::encode(&plan.last, &meta, &model, &optim)?;
         if improved {
-            checkpoint::save(&plan.best, &meta, &model, &optim)?;
+            write_atomic(&plan.best, &bytes)?;
         }
-        checkpoint::save(&plan.last, &meta, &model, &optim)?;
+        write_atomic(&plan.last, &bytes)?;
         on_epoch(&history)?;
         progress.end_epoch(&metrics, if improved && data.val.is_some() { "  (best)" } else { "" });
         if verdict == Verdict::Stop && epoch_no < cfg.epochs {

@@ -112,11 +112,6 @@ impl BottleneckConfig {
         }
     }
 
-    /// Whether the code is a sample of a Gaussian posterior (a VAE).
-    pub fn is_variational(&self) -> bool {
-        matches!(self, BottleneckConfig::Gaussian { .. })
-    }
-
     /// Builds the bottleneck from `features` encoder features to a `code`-wide code.
     pub fn init(&self, features: usize, code: usize, activation: Activation, device: &Device) -> Bottleneck {
         match self {
