@@ -97,7 +97,10 @@ impl AutoencoderConfig {
         let tied = matches!(&self.network, NetworkConfig::Dense(d) if d.tied);
         let single_layer_code = matches!(
             self.bottleneck,
-            BottleneckConfig::Deterministic | BottleneckConfig::TopK { .. } | BottleneckConfig::Binary { .. }
+            BottleneckConfig::Deterministic
+                | BottleneckConfig::TopK { .. }
+                | BottleneckConfig::Binary { .. }
+                | BottleneckConfig::Adversarial { .. }
         );
         if tied && !single_layer_code {
             return Err(ConfigError::new(
@@ -231,6 +234,7 @@ impl Autoencoder {
             Bottleneck::Deterministic(b) => Some(b.linear.weight.val()),
             Bottleneck::TopK(b) => Some(b.linear.weight.val()),
             Bottleneck::Binary(b) => Some(b.linear.weight.val()),
+            Bottleneck::Adversarial(b) => Some(b.linear.weight.val()),
             Bottleneck::Gaussian(_) | Bottleneck::Identity(_) => None,
         };
         let encoder: Vec<Tensor<2>> = match &self.encoder {
@@ -240,10 +244,21 @@ impl Autoencoder {
         code_layer.into_iter().chain(encoder).collect()
     }
 
-    /// Decodes `n` codes drawn from the prior N(0, I) (meaningful for a VAE): `[n, input]`.
+    /// Decodes `n` codes drawn from the prior: the adversarial bottleneck's own prior, else
+    /// N(0, I) (the VAE's). Meaningful for generative models: `[n, input]`.
     pub fn sample_prior(&self, n: usize, device: &Device) -> Tensor<2> {
-        let code = self.bottleneck.code_width();
-        self.decode(Tensor::random([n, code], burn::tensor::Distribution::Normal(0.0, 1.0), device))
+        let code = match self.bottleneck.adversary() {
+            Some(a) => a.sample_prior(n, device),
+            None => {
+                Tensor::random([n, self.bottleneck.code_width()], burn::tensor::Distribution::Normal(0.0, 1.0), device)
+            }
+        };
+        self.decode(code)
+    }
+
+    /// Whether this model's prior is meaningful to sample from (a VAE or an AAE).
+    pub fn is_generative(&self) -> bool {
+        matches!(self.bottleneck, Bottleneck::Gaussian(_) | Bottleneck::Adversarial(_))
     }
 
     /// Applies the configured training corruption to a batch (identity when there is none).

@@ -2,8 +2,8 @@
 //!
 //! | axis | type | values today |
 //! |---|---|---|
-//! | network | [`network::NetworkConfig`] | dense MLP of any depth and activation |
-//! | bottleneck | [`bottleneck::BottleneckConfig`] | deterministic, Gaussian (VAE), top-k (k-sparse) |
+//! | network | [`network::NetworkConfig`] | dense MLP (optionally tied), convolutional |
+//! | bottleneck | [`bottleneck::BottleneckConfig`] | deterministic, identity, Gaussian (VAE), top-k (k-sparse), binary (hashing), adversarial (AAE) |
 //! | penalty | [`penalty::PenaltyConfig`] | L1 activity, KL sparsity, contractive |
 //! | corruption | [`corruption::CorruptionConfig`] | Gaussian, masking, salt-and-pepper, Cauchy |
 //! | loss | [`loss::ReconstructionLoss`] | MSE, BCE, MAE, correntropy, Bernoulli and Gaussian likelihoods |
@@ -38,6 +38,7 @@ pub mod loss;
 pub mod network;
 pub mod penalty;
 pub mod schedule;
+pub mod step;
 
 pub use autoencoder::{Autoencoder, AutoencoderConfig, ForwardOutput, LossTerm};
 pub use error::ConfigError;

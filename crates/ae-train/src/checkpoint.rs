@@ -1,12 +1,14 @@
 //! Checkpoints: model weights, optimizer state and training progress in one versioned file,
 //! written atomically.
 //!
-//! Layout: the 8-byte magic `AECKPT\0\x01`, then three length-prefixed (u64 little-endian)
-//! sections: JSON metadata ([`CheckpointMeta`]), the model's burnpack record, the optimizer's.
+//! Layout: the 8-byte magic `AECKPT\0\x02`, then four length-prefixed (u64 little-endian)
+//! sections: JSON metadata ([`CheckpointMeta`]), the model's burnpack record, the model
+//! optimizer's state, and the adversary optimizer's state (empty for models without one).
 
 use std::path::Path;
 
 use ae_models::Autoencoder;
+use ae_models::step::Optimizers;
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use burn::store::ModuleRecord;
@@ -17,10 +19,10 @@ use crate::error::{AppError, Result};
 use crate::fsio::write_atomic;
 use crate::metrics::EpochMetrics;
 
-const MAGIC: &[u8; 8] = b"AECKPT\0\x01";
+const MAGIC: &[u8; 8] = b"AECKPT\0\x02";
 
 /// Version of the checkpoint layout; bumped on any incompatible change.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Where training stood when the checkpoint was taken.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,20 +48,25 @@ pub struct CheckpointMeta {
 }
 
 /// Writes a checkpoint atomically.
-pub fn save(path: &Path, meta: &CheckpointMeta, model: &Autoencoder, optim: &ModuleOptimizer) -> Result<()> {
-    write_atomic(path, &encode(path, meta, model, optim)?)
+pub fn save(path: &Path, meta: &CheckpointMeta, model: &Autoencoder, optims: &Optimizers) -> Result<()> {
+    write_atomic(path, &encode(path, meta, model, optims)?)
 }
 
 /// The bytes of a checkpoint (`path` names it in errors).
-pub fn encode(path: &Path, meta: &CheckpointMeta, model: &Autoencoder, optim: &ModuleOptimizer) -> Result<Vec<u8>> {
+pub fn encode(path: &Path, meta: &CheckpointMeta, model: &Autoencoder, optims: &Optimizers) -> Result<Vec<u8>> {
     let fail =
         |what: &str, e: String| AppError::runtime(format!("{}: cannot serialise the {what}: {e}", path.display()));
     let json = serde_json::to_vec(meta).map_err(|e| fail("metadata", e.to_string()))?;
     let model_bytes = model.clone().into_record().into_bytes().map_err(|e| fail("model", format!("{e:?}")))?;
-    let optim_bytes = optim.into_bytes().map_err(|e| fail("optimizer state", format!("{e:?}")))?;
-    let mut out = Vec::with_capacity(8 + 24 + json.len() + model_bytes.len() + optim_bytes.len());
+    let optim_bytes = optims.model.into_bytes().map_err(|e| fail("optimizer state", format!("{e:?}")))?;
+    let adversary_bytes = match &optims.adversary {
+        Some(o) => o.into_bytes().map_err(|e| fail("adversary optimizer state", format!("{e:?}")))?.to_vec(),
+        None => Vec::new(),
+    };
+    let mut out =
+        Vec::with_capacity(8 + 32 + json.len() + model_bytes.len() + optim_bytes.len() + adversary_bytes.len());
     out.extend_from_slice(MAGIC);
-    for section in [&json[..], &model_bytes[..], &optim_bytes[..]] {
+    for section in [&json[..], &model_bytes[..], &optim_bytes[..], &adversary_bytes[..]] {
         out.extend_from_slice(&(section.len() as u64).to_le_bytes());
         out.extend_from_slice(section);
     }
@@ -72,6 +79,7 @@ pub struct Checkpoint {
     pub meta: CheckpointMeta,
     model: Vec<u8>,
     optim: Vec<u8>,
+    adversary: Vec<u8>,
 }
 
 /// Reads a checkpoint and checks its format version.
@@ -87,7 +95,7 @@ pub fn read(path: &Path) -> Result<Checkpoint> {
     }
     let mut sections = Vec::new();
     let mut at = 8usize;
-    for name in ["metadata", "model", "optimizer"] {
+    for name in ["metadata", "model", "optimizer", "adversary optimizer"] {
         let len = bytes.get(at..at + 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize);
         let end = len.and_then(|l| at.checked_add(8)?.checked_add(l)).filter(|&e| e <= bytes.len());
         let end = end.ok_or_else(|| bad(&format!("truncated in the {name} section")))?;
@@ -101,9 +109,10 @@ pub fn read(path: &Path) -> Result<Checkpoint> {
             meta.format_version
         )));
     }
-    let optim = sections.pop().expect("3 sections");
-    let model = sections.pop().expect("3 sections");
-    Ok(Checkpoint { meta, model, optim })
+    let adversary = sections.pop().expect("4 sections");
+    let optim = sections.pop().expect("4 sections");
+    let model = sections.pop().expect("4 sections");
+    Ok(Checkpoint { meta, model, optim, adversary })
 }
 
 impl Checkpoint {
@@ -124,11 +133,24 @@ impl Checkpoint {
             .map_err(|e| AppError::runtime(format!("{}: weights do not fit the model: {e:?}", path.display())))
     }
 
-    /// Loads the optimizer state into `optim`.
-    pub fn load_optimizer(&self, optim: ModuleOptimizer, path: &Path) -> Result<ModuleOptimizer> {
-        optim
-            .from_bytes(Bytes::from_bytes_vec(self.optim.clone()))
-            .map_err(|e| AppError::runtime(format!("{}: corrupt optimizer state: {e:?}", path.display())))
+    /// Loads the optimizers' state into `optims` (built for the same model).
+    pub fn load_optimizers(&self, optims: Optimizers, path: &Path) -> Result<Optimizers> {
+        let load = |o: ModuleOptimizer, bytes: &[u8], what: &str| {
+            o.from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+                .map_err(|e| AppError::runtime(format!("{}: corrupt {what} state: {e:?}", path.display())))
+        };
+        let model = load(optims.model, &self.optim, "optimizer")?;
+        let adversary = match optims.adversary {
+            Some(_) if self.adversary.is_empty() => {
+                return Err(AppError::runtime(format!(
+                    "{}: the checkpoint holds no adversary optimizer state, but this model has a discriminator",
+                    path.display()
+                )));
+            }
+            Some(o) => Some(load(o, &self.adversary, "adversary optimizer")?),
+            None => None,
+        };
+        Ok(Optimizers { model, adversary })
     }
 }
 

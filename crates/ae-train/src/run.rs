@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use ae_data::{Normalizer, View};
 use ae_models::Autoencoder;
+use ae_models::step::Optimizers;
 use burn::module::Module;
 use burn::tensor::Device;
 use serde::Serialize;
@@ -133,13 +134,13 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
     let hash = config_hash(&cfg, &item_shape);
     let mut model = init_model(&cfg, &item_shape, &device.clone().autodiff())
         .map_err(|e| AppError::usage(format!("{}: key `model.{}`: {}", loaded.path.display(), e.key, e.message)))?;
-    let mut optim = trainer::optimizer(&cfg.train);
+    let mut optims = Optimizers::new(&model, || trainer::optimizer(&cfg.train));
     let mut start = None;
     if req.resume {
         let path = run.last_checkpoint();
         let ckpt = checkpoint::read(&path)?;
         model = ckpt.load_model(model, &hash, &path)?;
-        optim = ckpt.load_optimizer(optim, &path)?;
+        optims = ckpt.load_optimizers(optims, &path)?;
         progress.line(&format!(
             "resuming {} after epoch {} (step {})",
             run.path.display(),
@@ -179,7 +180,7 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
         write_atomic(&metrics_path, text.as_bytes())
     };
     let outcome =
-        trainer::fit(model, optim, &data, &cfg.train, &device, &plan, start, &mut progress, &mut write_metrics)?;
+        trainer::fit(model, optims, &data, &cfg.train, &device, &plan, start, &mut progress, &mut write_metrics)?;
 
     // Final weights, test metrics, pictures, summary.
     let model = outcome.model.valid();

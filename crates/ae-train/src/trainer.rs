@@ -9,10 +9,9 @@ use ae_data::batch::epoch_order;
 use ae_data::{Batch, BatchStream, View};
 use ae_models::Autoencoder;
 use ae_models::schedule::Schedule;
+use ae_models::step::{Optimizers, train_step};
 use burn::module::Module;
-use burn::optim::{
-    AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig, decay::WeightDecayConfig, momentum::MomentumConfig,
-};
+use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig, decay::WeightDecayConfig, momentum::MomentumConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::checkpoint::{self, CheckpointMeta};
@@ -82,7 +81,7 @@ pub struct FitOutcome {
 #[allow(clippy::too_many_arguments)]
 pub fn fit(
     mut model: Autoencoder,
-    mut optim: ModuleOptimizer,
+    mut optims: Optimizers,
     data: &TrainData,
     cfg: &TrainConfig,
     device: &Device,
@@ -115,11 +114,9 @@ pub fn fit(
         for (b, batch) in stream.enumerate() {
             let rows = batch.rows;
             let x = to_tensor(batch, &train_device);
-            let input = model.corrupt(x.clone());
-            let out = model.forward_at(input, Some(x), Schedule::at(step, total_steps));
+            let out;
+            (model, out) = train_step(model, &mut optims, x, Schedule::at(step, total_steps), cfg.learning_rate);
             sums.add(&out.loss, &out.terms, rows);
-            let grads = GradientsParams::from_grads(out.loss.backward(), &model);
-            model = optim.step(cfg.learning_rate, model, grads);
             step += 1;
             seen += rows;
             let mut shown = None;
@@ -170,7 +167,7 @@ pub fn fit(
             history: history.clone(),
         };
         // Serialised once, written to `last` (and `best` when it improved).
-        let bytes = checkpoint::encode(&plan.last, &meta, &model, &optim)?;
+        let bytes = checkpoint::encode(&plan.last, &meta, &model, &optims)?;
         if improved {
             write_atomic(&plan.best, &bytes)?;
         }

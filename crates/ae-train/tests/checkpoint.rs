@@ -1,11 +1,13 @@
 //! Checkpoints round-trip exactly, and bad ones are refused with clear errors.
 
+use ae_models::bottleneck::{BottleneckConfig, Prior};
 use ae_models::network::DenseConfig;
+use ae_models::schedule::Schedule;
+use ae_models::step::{Optimizers, train_step};
 use ae_models::{Autoencoder, AutoencoderConfig};
 use ae_train::checkpoint::{self, CheckpointMeta, FORMAT_VERSION};
 use ae_train::config::{OptimizerKind, TrainConfig};
 use ae_train::trainer::optimizer;
-use burn::optim::GradientsParams;
 use burn::tensor::{Distribution, Tensor};
 
 fn train_config() -> TrainConfig {
@@ -46,18 +48,25 @@ fn outputs(model: &Autoencoder, x: &Tensor<2>) -> Vec<f32> {
 fn save_then_load_gives_identical_outputs_and_optimizer_state() {
     let device = ae_train::backend::init_device().expect("a CPU backend").autodiff();
     device.seed(5);
-    let cfg = AutoencoderConfig::dense(DenseConfig::new(vec![16], 4));
+    // An adversarial model: both optimizers (autoencoder and discriminator) must round-trip.
+    let mut cfg = AutoencoderConfig::dense(DenseConfig::new(vec![16], 4));
+    cfg.bottleneck = BottleneckConfig::Adversarial {
+        discriminator: vec![8],
+        prior: Prior::Normal,
+        scale: 1.0,
+        weight: 1.0,
+        learning_rate: None,
+    };
     let mut model = cfg.init(12, &device).unwrap();
-    let mut optim = optimizer(&train_config());
+    let mut optims = Optimizers::new(&model, || optimizer(&train_config()));
+    assert!(optims.adversary.is_some());
     let x = Tensor::<2>::random([8, 12], Distribution::Uniform(0.0, 1.0), &device);
     for _ in 0..3 {
-        let loss = model.forward(x.clone(), None).loss;
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(1e-2, model, grads);
+        model = train_step(model, &mut optims, x.clone(), Schedule::END, 1e-2).0;
     }
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("c.ckpt");
-    checkpoint::save(&path, &meta("abc"), &model, &optim).unwrap();
+    checkpoint::save(&path, &meta("abc"), &model, &optims).unwrap();
 
     let ckpt = checkpoint::read(&path).unwrap();
     assert_eq!(ckpt.meta, meta("abc"));
@@ -66,16 +75,21 @@ fn save_then_load_gives_identical_outputs_and_optimizer_state() {
     let loaded = ckpt.load_model(fresh, "abc", &path).unwrap();
     assert_eq!(outputs(&loaded, &x), outputs(&model, &x));
 
-    // The restored optimizer continues exactly as the original would.
-    let mut optim2 = ckpt.load_optimizer(optimizer(&train_config()), &path).unwrap();
-    let step = |m: Autoencoder, o: &mut burn::optim::ModuleOptimizer| {
-        let loss = m.forward(x.clone(), None).loss;
-        let grads = GradientsParams::from_grads(loss.backward(), &m);
-        o.step(1e-2, m, grads)
+    // The restored optimizers continue exactly as the originals would (same prior draws too).
+    let mut optims2 = ckpt.load_optimizers(Optimizers::new(&loaded, || optimizer(&train_config())), &path).unwrap();
+    let step = |m: Autoencoder, o: &mut Optimizers| {
+        device.seed(9);
+        let m = train_step(m, o, x.clone(), Schedule::END, 1e-2).0;
+        train_step(m, o, x.clone(), Schedule::END, 1e-2).0
     };
-    let a = step(model, &mut optim);
-    let b = step(loaded, &mut optim2);
+    let a = step(model, &mut optims);
+    let b = step(loaded, &mut optims2);
     assert_eq!(outputs(&a, &x), outputs(&b, &x));
+    let d = |m: &Autoencoder| {
+        let code = m.encode(x.clone());
+        m.bottleneck.adversary().unwrap().discriminator.forward(code, false).into_data().try_into_vec::<f32>().unwrap()
+    };
+    assert_eq!(d(&a), d(&b));
 }
 
 #[test]
@@ -83,10 +97,10 @@ fn bad_checkpoints_are_refused_by_name() {
     let device = ae_train::backend::init_device().expect("a CPU backend").autodiff();
     let cfg = AutoencoderConfig::dense(DenseConfig::new(vec![8], 2));
     let model = cfg.init(6, &device).unwrap();
-    let optim = optimizer(&train_config());
+    let optims = Optimizers::new(&model, || optimizer(&train_config()));
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("good.ckpt");
-    checkpoint::save(&path, &meta("h1"), &model, &optim).unwrap();
+    checkpoint::save(&path, &meta("h1"), &model, &optims).unwrap();
     let bytes = std::fs::read(&path).unwrap();
 
     // Another architecture's hash.

@@ -1,5 +1,6 @@
 //! The bottleneck axis: what the code is and how it is made from the encoder's features.
 
+pub mod adversarial;
 pub mod binary;
 pub mod deterministic;
 pub mod gaussian;
@@ -9,6 +10,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+pub use adversarial::{AdversarialBottleneck, Discriminator, Prior};
 pub use binary::{Binarization, BinaryBottleneck};
 pub use deterministic::DeterministicBottleneck;
 pub use gaussian::GaussianBottleneck;
@@ -57,6 +59,29 @@ pub enum BottleneckConfig {
         #[serde(default = "default_noise")]
         noise: f64,
     },
+    /// An adversarial code (AAE): a linear code matched to a prior by a discriminator that has
+    /// its own optimizer; updates alternate between the autoencoder and the discriminator.
+    Adversarial {
+        /// Hidden widths of the discriminator (ReLU).
+        #[serde(default = "default_discriminator")]
+        discriminator: Vec<usize>,
+        /// The distribution codes are matched to: `normal`, `uniform` or `mixture`.
+        #[serde(default)]
+        prior: Prior,
+        /// Scale of the prior (standard deviation, half-width or circle radius).
+        #[serde(default = "one")]
+        scale: f64,
+        /// Weight of the adversarial term in the autoencoder's objective.
+        #[serde(default = "one")]
+        weight: f64,
+        /// Learning rate of the discriminator's optimizer (default: `train.learning_rate`).
+        #[serde(default)]
+        learning_rate: Option<f64>,
+    },
+}
+
+fn default_discriminator() -> Vec<usize> {
+    vec![256, 256]
 }
 
 fn default_noise() -> f64 {
@@ -95,6 +120,9 @@ impl BottleneckConfig {
                 }
                 Ok(())
             }
+            BottleneckConfig::Adversarial { discriminator, scale, weight, learning_rate, .. } => {
+                adversarial::validate(discriminator, *scale, *weight, *learning_rate)
+            }
             BottleneckConfig::TopK { k, k_start, anneal } => {
                 if *k == 0 || *k > code {
                     return Err(ConfigError::new("k", format!("must be between 1 and the code width {code}, got {k}")));
@@ -127,6 +155,18 @@ impl BottleneckConfig {
             }
             BottleneckConfig::Binary { method, noise } => {
                 Bottleneck::Binary(BinaryBottleneck::new(features, code, *method, *noise, device))
+            }
+            BottleneckConfig::Adversarial { discriminator, prior, scale, weight, learning_rate } => {
+                Bottleneck::Adversarial(AdversarialBottleneck::new(
+                    features,
+                    code,
+                    discriminator,
+                    *prior,
+                    *scale,
+                    *weight,
+                    *learning_rate,
+                    device,
+                ))
             }
         }
     }
@@ -162,6 +202,8 @@ pub enum Bottleneck {
     TopK(TopKBottleneck),
     /// A binary code.
     Binary(BinaryBottleneck),
+    /// An adversarial code.
+    Adversarial(AdversarialBottleneck),
 }
 
 impl Bottleneck {
@@ -177,6 +219,11 @@ impl Bottleneck {
             Bottleneck::TopK(b) => CodeOutput { code: b.forward(features, schedule), terms: Vec::new() },
             Bottleneck::Binary(b) => CodeOutput { code: b.forward(features), terms: Vec::new() },
             Bottleneck::Identity(_) => CodeOutput { code: features, terms: Vec::new() },
+            Bottleneck::Adversarial(b) => {
+                let code = b.forward(features);
+                let g = b.generator_loss(code.clone());
+                CodeOutput { code, terms: vec![LossTerm::new("adversarial", g)] }
+            }
         }
     }
 
@@ -188,6 +235,7 @@ impl Bottleneck {
             Bottleneck::TopK(b) => b.forward(features, Schedule::END),
             Bottleneck::Binary(b) => b.encode(features),
             Bottleneck::Identity(_) => features,
+            Bottleneck::Adversarial(b) => b.forward(features),
         }
     }
 
@@ -199,6 +247,15 @@ impl Bottleneck {
             Bottleneck::TopK(b) => b.linear.weight.dims()[1],
             Bottleneck::Binary(b) => b.linear.weight.dims()[1],
             Bottleneck::Identity(b) => b.width,
+            Bottleneck::Adversarial(b) => b.linear.weight.dims()[1],
+        }
+    }
+
+    /// The adversary, if this bottleneck trains one (its own optimizer updates it).
+    pub fn adversary(&self) -> Option<&AdversarialBottleneck> {
+        match self {
+            Bottleneck::Adversarial(b) => Some(b),
+            _ => None,
         }
     }
 }
