@@ -58,10 +58,10 @@ fn check_rate(p: f64) -> Result<(), ConfigError> {
 }
 
 fn check_clip(clip: &Option<[f64; 2]>, key: &str) -> Result<(), ConfigError> {
-    if let Some([lo, hi]) = clip {
-        if !(lo < hi) {
-            return Err(ConfigError::new(key, format!("needs low < high, got [{lo}, {hi}]")));
-        }
+    if let Some([lo, hi]) = clip
+        && lo.partial_cmp(hi) != Some(std::cmp::Ordering::Less)
+    {
+        return Err(ConfigError::new(key, format!("needs low < high, got [{lo}, {hi}]")));
     }
     Ok(())
 }

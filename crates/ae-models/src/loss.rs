@@ -75,10 +75,10 @@ impl ReconstructionLoss {
                 ),
             ));
         }
-        if let ReconstructionLoss::Gaussian { sigma } | ReconstructionLoss::Correntropy { sigma } = self {
-            if !(sigma.is_finite() && *sigma > 0.0) {
-                return Err(ConfigError::new("loss.sigma", format!("must be a finite number > 0, got {sigma}")));
-            }
+        if let ReconstructionLoss::Gaussian { sigma } | ReconstructionLoss::Correntropy { sigma } = self
+            && !(sigma.is_finite() && *sigma > 0.0)
+        {
+            return Err(ConfigError::new("loss.sigma", format!("must be a finite number > 0, got {sigma}")));
         }
         Ok(())
     }

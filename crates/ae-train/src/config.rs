@@ -304,10 +304,10 @@ pub fn validate(c: &ExperimentConfig) -> std::result::Result<(), (String, String
     if c.data.limit == Some(0) {
         return err("data.limit", "must be at least 1".into());
     }
-    if let Some(f) = c.data.test_fraction {
-        if !(f > 0.0 && f < 1.0) {
-            return err("data.test_fraction", format!("must be in (0, 1), got {f}"));
-        }
+    if let Some(f) = c.data.test_fraction
+        && !(f > 0.0 && f < 1.0)
+    {
+        return err("data.test_fraction", format!("must be in (0, 1), got {f}"));
     }
     if !(0.0..1.0).contains(&c.data.val_fraction) {
         return err("data.val_fraction", format!("must be in [0, 1), got {}", c.data.val_fraction));

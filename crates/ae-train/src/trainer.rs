@@ -30,7 +30,7 @@ pub fn optimizer(t: &TrainConfig) -> ModuleOptimizer {
         OptimizerKind::Adam => AdamConfig::new().with_epsilon(1e-8).with_weight_decay(decay).init(),
         OptimizerKind::Sgd => {
             let momentum =
-                (t.momentum > 0.0).then(|| MomentumConfig { momentum: t.momentum, dampening: 0.0, nesterov: false });
+                (t.momentum > 0.0).then_some(MomentumConfig { momentum: t.momentum, dampening: 0.0, nesterov: false });
             SgdConfig::new().with_momentum(momentum).with_weight_decay(decay).init()
         }
     }
@@ -133,10 +133,7 @@ pub fn fit(
         if !train_loss.is_finite() {
             return Err(diverged(epoch_no, step, train_loss, plan));
         }
-        let val_loss = match &data.val {
-            Some(v) => Some(evaluate(&model.valid(), v, cfg.batch_size, cfg.workers, device).loss),
-            None => None,
-        };
+        let val_loss = data.val.as_ref().map(|v| evaluate(&model.valid(), v, cfg.batch_size, cfg.workers, device).loss);
         let seconds = started.elapsed().as_secs_f64();
         let metrics = EpochMetrics {
             epoch: epoch_no,

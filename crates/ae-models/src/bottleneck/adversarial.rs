@@ -131,6 +131,7 @@ pub struct AdversarialBottleneck {
 
 impl AdversarialBottleneck {
     /// A bottleneck from `features` to `code` units with a discriminator of `hidden` widths.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         features: usize,
         code: usize,
@@ -190,10 +191,10 @@ pub fn validate(hidden: &[usize], scale: f64, weight: f64, learning_rate: Option
     if !(weight.is_finite() && weight >= 0.0) {
         return Err(ConfigError::new("weight", format!("must be a finite number >= 0, got {weight}")));
     }
-    if let Some(lr) = learning_rate {
-        if !(lr.is_finite() && lr > 0.0) {
-            return Err(ConfigError::new("learning_rate", format!("must be a finite number > 0, got {lr}")));
-        }
+    if let Some(lr) = learning_rate
+        && !(lr.is_finite() && lr > 0.0)
+    {
+        return Err(ConfigError::new("learning_rate", format!("must be a finite number > 0, got {lr}")));
     }
     Ok(())
 }

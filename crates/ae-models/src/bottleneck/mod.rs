@@ -127,13 +127,13 @@ impl BottleneckConfig {
                 if *k == 0 || *k > code {
                     return Err(ConfigError::new("k", format!("must be between 1 and the code width {code}, got {k}")));
                 }
-                if let Some(s) = k_start {
-                    if *s < *k || *s > code {
-                        return Err(ConfigError::new(
-                            "k_start",
-                            format!("must be between k = {k} and the code width {code}, got {s}"),
-                        ));
-                    }
+                if let Some(s) = k_start
+                    && (*s < *k || *s > code)
+                {
+                    return Err(ConfigError::new(
+                        "k_start",
+                        format!("must be between k = {k} and the code width {code}, got {s}"),
+                    ));
                 }
                 fraction("anneal", *anneal)
             }
