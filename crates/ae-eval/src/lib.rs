@@ -13,6 +13,7 @@
 //! per row); class labels are `u16` (as in `ae_data::Dataset::labels`); binary labels for ranking
 //! are `bool` (`true` = positive, e.g. anomalous). Bad input is an [`EvalError`], never a panic.
 
+pub mod clustering;
 pub mod error;
 pub mod matrix;
 pub mod ranking;
