@@ -16,6 +16,7 @@
 pub mod clustering;
 pub mod error;
 pub mod matrix;
+pub mod neighbors;
 pub mod ranking;
 pub(crate) mod rng;
 
