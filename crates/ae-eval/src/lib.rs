@@ -17,6 +17,7 @@ pub mod clustering;
 pub mod error;
 pub mod matrix;
 pub mod neighbors;
+pub mod pca;
 pub mod ranking;
 pub(crate) mod rng;
 
