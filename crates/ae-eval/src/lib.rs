@@ -15,6 +15,7 @@
 
 pub mod clustering;
 pub mod error;
+pub mod linear;
 pub mod matrix;
 pub mod neighbors;
 pub mod pca;

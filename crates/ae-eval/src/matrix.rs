@@ -165,6 +165,33 @@ pub(crate) fn dgemm_atb(a: &[f64], k: usize, m: usize, b: &[f64], n: usize, out:
     }
 }
 
+/// `out (m x n) = a (m x k) * b (k x n)`, row-major `f64`.
+pub(crate) fn dgemm_ab(a: &[f64], m: usize, k: usize, b: &[f64], n: usize, out: &mut [f64]) {
+    assert!(a.len() == m * k && b.len() == k * n && out.len() == m * n, "dgemm_ab shapes");
+    if m == 0 || n == 0 {
+        return;
+    }
+    // SAFETY: as in `gemm_abt`, with plain row-major strides.
+    unsafe {
+        matrixmultiply::dgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            k as isize,
+            1,
+            b.as_ptr(),
+            n as isize,
+            1,
+            0.0,
+            out.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +231,14 @@ mod tests {
         for i in 0..3 {
             for j in 0..4 {
                 let dot: f64 = (0..13).map(|p| a64[p * 3 + i] * b64[p * 4 + j]).sum();
+                assert!((out[i * 4 + j] - dot).abs() < 1e-12);
+            }
+        }
+        // a64 as 3 x 13 times b64 as 13 x 4.
+        dgemm_ab(&a64, 3, 13, &b64, 4, &mut out);
+        for i in 0..3 {
+            for j in 0..4 {
+                let dot: f64 = (0..13).map(|p| a64[i * 13 + p] * b64[p * 4 + j]).sum();
                 assert!((out[i * 4 + j] - dot).abs() < 1e-12);
             }
         }
