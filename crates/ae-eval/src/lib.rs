@@ -19,6 +19,7 @@ pub mod linear;
 pub mod matrix;
 pub mod neighbors;
 pub mod pca;
+pub mod quantize;
 pub mod ranking;
 pub(crate) mod rng;
 
