@@ -13,12 +13,15 @@
 //! per row); class labels are `u16` (as in `ae_data::Dataset::labels`); binary labels for ranking
 //! are `bool` (`true` = positive, e.g. anomalous). Bad input is an [`EvalError`], never a panic.
 
+#![warn(missing_docs)]
+
 pub mod clustering;
 pub mod error;
 pub mod linear;
 pub mod matrix;
 pub mod neighbors;
 pub mod pca;
+pub mod plot;
 pub mod quantize;
 pub mod ranking;
 pub(crate) mod rng;

@@ -348,7 +348,7 @@ mod tests {
             let (mut a, mut b) = (params.clone(), params.clone());
             a[i] += 1e-6;
             b[i] -= 1e-6;
-            let numeric = (p.eval(&a, &mut vec![0.0; 12]) - p.eval(&b, &mut vec![0.0; 12])) / 2e-6;
+            let numeric = (p.eval(&a, &mut [0.0; 12]) - p.eval(&b, &mut [0.0; 12])) / 2e-6;
             assert!((numeric - g[i]).abs() < 1e-6, "parameter {i}: {numeric} vs {}", g[i]);
         }
     }

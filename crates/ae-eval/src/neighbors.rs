@@ -166,7 +166,7 @@ impl BinaryCodes {
         }
         let words = bits.div_ceil(64);
         let mut g = SplitMix64::new(seed, 0x4841_4d4d); // stream "HAMM"
-        let last_mask = if bits % 64 == 0 { u64::MAX } else { (1u64 << (bits % 64)) - 1 };
+        let last_mask = if bits.is_multiple_of(64) { u64::MAX } else { (1u64 << (bits % 64)) - 1 };
         let mut data = Vec::with_capacity(n * words);
         for _ in 0..n {
             for w in 0..words {

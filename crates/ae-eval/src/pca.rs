@@ -406,8 +406,8 @@ mod tests {
             assert!((p.explained_variance[i] / want_var[i] - 1.0).abs() < 1e-7, "{:?}", p.explained_variance);
             assert!((ratio[i] / want_ratio[i] - 1.0).abs() < 1e-7, "{ratio:?}");
         }
-        for j in 0..8 {
-            assert!((p.components[j] - want_c[j]).abs() < 1e-7, "{:?}", p.components);
+        for (got, want) in p.components.iter().zip(want_c) {
+            assert!((got - want).abs() < 1e-7, "{:?}", p.components);
         }
         // Projections are centred, with the explained variance; all 4 components rebuild the data.
         let z = p.transform(m).unwrap();

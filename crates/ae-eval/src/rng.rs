@@ -32,7 +32,8 @@ impl SplitMix64 {
         ((self.next_u64() as u128 * n as u128) >> 64) as usize
     }
 
-    /// A standard normal draw (Box-Muller).
+    /// A standard normal draw (Box-Muller); test data only.
+    #[cfg(test)]
     pub fn normal(&mut self) -> f64 {
         let u1 = 1.0 - self.next_f64();
         let u2 = self.next_f64();
