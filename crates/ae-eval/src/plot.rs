@@ -123,7 +123,7 @@ pub struct Scatter<'a> {
 pub struct Histogram<'a> {
     /// Legend name and values of each group.
     pub groups: &'a [(&'a str, &'a [f32])],
-    /// Number of equal-width bins over the range of all values and the threshold.
+    /// Number of equal-width bins (1 to 10000) over the range of all values and the threshold.
     pub bins: usize,
     /// Legend name and position of a vertical line.
     pub threshold: Option<(&'a str, f32)>,
@@ -199,11 +199,12 @@ fn render(
     write_atomic(path, &png)
 }
 
-/// A short axis label for `v`: up to 4 significant digits, trailing zeros dropped, scientific
-/// notation for very large or small magnitudes.
-fn tick(v: f64) -> String {
+/// A short axis label for `v` on an axis spanning `span`: up to 4 significant digits, trailing
+/// zeros dropped, scientific notation for very large or small magnitudes, and rounding noise
+/// (below a billionth of the span) shown as 0.
+fn tick(v: f64, span: f64) -> String {
     let a = v.abs();
-    if a == 0.0 {
+    if a == 0.0 || a < span.abs() * 1e-9 {
         return "0".into();
     }
     if !(1e-3..1e6).contains(&a) {
@@ -272,14 +273,15 @@ pub fn scatter(path: &Path, frame: &Frame, plot: &Scatter) -> Result<()> {
             .x_label_area_size(50)
             .y_label_area_size(70)
             .build_cartesian_2d(padded(x0, x1), padded(y0, y1))?;
+        let (x_span, y_span) = (x1 - x0, y1 - y0);
         chart
             .configure_mesh()
             .x_desc(frame.x_label)
             .y_desc(frame.y_label)
             .label_style((FAMILY, 14))
             .light_line_style(RGBColor(235, 235, 235))
-            .x_label_formatter(&|v| tick(*v))
-            .y_label_formatter(&|v| tick(*v))
+            .x_label_formatter(&|v| tick(*v, x_span))
+            .y_label_formatter(&|v| tick(*v, y_span))
             .draw()?;
         for (i, &l) in classes.iter().enumerate() {
             let colour = rgb(class_colour(i)).mix(0.6).filled();
@@ -290,10 +292,16 @@ pub fn scatter(path: &Path, frame: &Frame, plot: &Scatter) -> Result<()> {
         // The legend: one row per class (and the unlabelled group), shrinking to fit.
         let mut entries: Vec<(String, (u8, u8, u8))> =
             classes.iter().enumerate().map(|(i, &l)| (name(l), class_colour(i))).collect();
+        let fits = ((frame.height as usize).saturating_sub(90) / 10).max(3) - usize::from(plot.unlabelled.is_some());
+        if entries.len() > fits {
+            let hidden = entries.len() - (fits - 1);
+            entries.truncate(fits - 1);
+            entries.push((format!("... {hidden} more"), (255, 255, 255)));
+        }
         if let Some((n, _)) = plot.unlabelled {
             entries.push((n.to_string(), NEUTRAL));
         }
-        let row = (((frame.height as i32 - 80) / entries.len().max(1) as i32).clamp(8, 26)) as u32;
+        let row = (((frame.height as i32 - 80) / entries.len() as i32).clamp(10, 26)) as u32;
         let font_size = (row as f64 * 0.65).clamp(8.0, 15.0);
         side.draw(&Text::new("classes", (10, 40), (FAMILY, 16).into_font()))?;
         for (i, (label, colour)) in entries.iter().enumerate() {
@@ -309,8 +317,8 @@ pub fn scatter(path: &Path, frame: &Frame, plot: &Scatter) -> Result<()> {
 /// black vertical threshold line, and a legend. Fails on no groups or values, a NaN or infinite
 /// value, or zero bins.
 pub fn histogram(path: &Path, frame: &Frame, plot: &Histogram) -> Result<()> {
-    if plot.bins == 0 {
-        return Err(EvalError::input("histogram: bins must be at least 1"));
+    if !(1..=10_000).contains(&plot.bins) {
+        return Err(EvalError::input(format!("histogram: {} bins, must be 1 to 10000", plot.bins)));
     }
     for (name, values) in plot.groups {
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
@@ -351,14 +359,15 @@ pub fn histogram(path: &Path, frame: &Frame, plot: &Histogram) -> Result<()> {
             .x_label_area_size(50)
             .y_label_area_size(80)
             .build_cartesian_2d(padded(lo, hi), 0.0..top)?;
+        let (x_span, y_span) = (hi - lo, top);
         chart
             .configure_mesh()
             .x_desc(frame.x_label)
             .y_desc(frame.y_label)
             .label_style((FAMILY, 14))
             .light_line_style(RGBColor(235, 235, 235))
-            .x_label_formatter(&|v| tick(*v))
-            .y_label_formatter(&|v| tick(*v))
+            .x_label_formatter(&|v| tick(*v, x_span))
+            .y_label_formatter(&|v| tick(*v, y_span))
             .draw()?;
         for (g, ((name, _), h)) in plot.groups.iter().zip(&heights).enumerate() {
             let colour = rgb(class_colour(g));
@@ -375,7 +384,7 @@ pub fn histogram(path: &Path, frame: &Frame, plot: &Histogram) -> Result<()> {
             let t = t as f64;
             chart
                 .draw_series(std::iter::once(PathElement::new(vec![(t, 0.0), (t, top)], rgb(NEUTRAL).stroke_width(2))))?
-                .label(format!("{name} ({})", tick(t)))
+                .label(format!("{name} ({})", tick(t, 0.0)))
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], rgb(NEUTRAL).stroke_width(2)));
         }
         chart
@@ -413,9 +422,9 @@ pub fn line_chart(path: &Path, frame: &Frame, plot: &LineChart) -> Result<()> {
     render(path, frame, |root| {
         if plot.log_y {
             let (lo, hi) = if y1 > y0 { (y0 / 1.2, y1 * 1.2) } else { (y0 / 2.0, y1 * 2.0) };
-            draw_lines(&root, frame, plot, &kept, x_range, (lo..hi).log_scale())
+            draw_lines(&root, frame, plot, &kept, x_range, (lo..hi).log_scale(), 0.0)
         } else {
-            draw_lines(&root, frame, plot, &kept, x_range, padded(y0, y1))
+            draw_lines(&root, frame, plot, &kept, x_range, padded(y0, y1), y1 - y0)
         }
     })
 }
@@ -427,6 +436,7 @@ fn draw_lines<Y>(
     kept: &[Vec<(f64, f64)>],
     x_range: std::ops::Range<f64>,
     y_spec: Y,
+    y_span: f64,
 ) -> DrawResult
 where
     Y: AsRangedCoord<Value = f64>,
@@ -437,15 +447,16 @@ where
         .margin(15)
         .x_label_area_size(50)
         .y_label_area_size(80)
-        .build_cartesian_2d(x_range, y_spec)?;
+        .build_cartesian_2d(x_range.clone(), y_spec)?;
+    let x_span = x_range.end - x_range.start;
     chart
         .configure_mesh()
         .x_desc(frame.x_label)
         .y_desc(frame.y_label)
         .label_style((FAMILY, 14))
         .light_line_style(RGBColor(235, 235, 235))
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| tick(*v))
+        .x_label_formatter(&|v| tick(*v, x_span))
+        .y_label_formatter(&|v| tick(*v, y_span))
         .draw()?;
     for (i, (series, points)) in plot.series.iter().zip(kept).enumerate() {
         let colour = rgb(class_colour(i));
@@ -500,9 +511,13 @@ mod tests {
     fn tick_labels_are_short() {
         let cases = [(0.0, "0"), (5.0, "5"), (0.6000000000000001, "0.6"), (1234.5678, "1235"), (0.012345, "0.01235")];
         for (v, want) in cases {
-            assert_eq!(tick(v), want);
+            assert_eq!(tick(v, 1.0), want);
         }
-        assert_eq!((tick(-2.5), tick(1e-5), tick(3e7)), ("-2.5".into(), "1.00e-5".into(), "3.00e7".into()));
+        assert_eq!(
+            (tick(-2.5, 1.0), tick(1e-5, 0.0), tick(3e7, 1.0)),
+            ("-2.5".into(), "1.00e-5".into(), "3.00e7".into())
+        );
+        assert_eq!(tick(-2.220446049250313e-16, 2.0), "0");
     }
 
     #[test]
@@ -548,6 +563,10 @@ mod tests {
         let nan = [[f32::NAN, 0.0]];
         let bad = Scatter { points: &nan, labels: &[0], class_names: &[], unlabelled: None };
         assert!(scatter(&path, &Frame::new("", "", ""), &bad).is_err());
+        // More classes than the legend can list: the rest are counted, nothing panics.
+        let many: Vec<u16> = (0..600).collect();
+        let plot = Scatter { points: &points[..600], labels: &many, class_names: &[], unlabelled: None };
+        scatter(&path, &Frame::new("many", "x", "y"), &plot).unwrap();
         let empty = Scatter { points: &[], labels: &[], class_names: &[], unlabelled: None };
         assert!(scatter(&path, &Frame::new("", "", ""), &empty).unwrap_err().to_string().contains("no points"));
     }
