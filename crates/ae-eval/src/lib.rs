@@ -10,8 +10,11 @@
 //! - [`plot`]: PNG scatter plots, score histograms and loss curves, with an embedded font.
 //!
 //! Conventions: a matrix is a row-major `&[f32]` wrapped in a checked [`Matrix`] view (one item
-//! per row); class labels are `u16` (as in `ae_data::Dataset::labels`); binary labels for ranking
-//! are `bool` (`true` = positive, e.g. anomalous). Bad input is an [`EvalError`], never a panic.
+//! per row); class labels are `u16` (as in `ae_data::Dataset::labels`), except that NMI and ARI
+//! compare labelings of any hashable type (e.g. `u16` classes against `usize` k-means clusters);
+//! binary labels for ranking are `bool` (`true` = positive, e.g. anomalous). Bad input is an
+//! [`EvalError`], never a panic. Results are deterministic for given inputs and seeds, whatever
+//! the number of threads (rayon splits work into fixed blocks, summed in a fixed order).
 
 #![warn(missing_docs)]
 
