@@ -239,7 +239,7 @@ impl Autoencoder {
         };
         let encoder: Vec<Tensor<2>> = match &self.encoder {
             Encoder::Dense(e) => e.layers.iter().rev().map(|l| l.weight.val()).collect(),
-            Encoder::Conv(_) => Vec::new(),
+            Encoder::Conv(_) | Encoder::Sequence(_) => Vec::new(),
         };
         code_layer.into_iter().chain(encoder).collect()
     }

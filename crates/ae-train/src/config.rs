@@ -50,6 +50,10 @@ pub struct DataConfig {
     /// the dataset's own test split: for datasets shipped as one split (`cifar10-test`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_fraction: Option<f64>,
+    /// Train (and validate) only on items of these classes (label indices, e.g. `[0]`: one digit
+    /// as "normal" for anomaly detection); the test split keeps every class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<Vec<u16>>,
 }
 
 fn default_val_fraction() -> f64 {

@@ -75,6 +75,9 @@ pub fn prepare(cfg: &ExperimentConfig, config_path: &Path, normalizer: Option<No
         splits.test = Some(splits.train.subset(&held));
         splits.train = splits.train.subset(&keep);
     }
+    if let Some(classes) = &cfg.data.classes {
+        splits.train = keep_classes(splits.train, classes, &splits.name, config_path)?;
+    }
     let kind = cfg.data.normalize.unwrap_or(splits.default_normalization);
     if cfg.model.loss.needs_unit_targets() && kind != Normalization::Unit {
         return Err(AppError::usage(format!(
@@ -95,4 +98,23 @@ pub fn prepare(cfg: &ExperimentConfig, config_path: &Path, normalizer: Option<No
         shape,
         normalizer,
     })
+}
+
+/// The items of `data` whose label is one of `classes` (`data.classes`).
+fn keep_classes(data: ae_data::Dataset, classes: &[u16], name: &str, config_path: &Path) -> Result<ae_data::Dataset> {
+    let bad = |m: String| AppError::usage(format!("{}: key `data.classes`: {m}", config_path.display()));
+    let Some(labels) = &data.labels else {
+        return Err(bad(format!("dataset `{name}` has no labels to select classes by")));
+    };
+    if classes.is_empty() {
+        return Err(bad("name at least one class".into()));
+    }
+    if let Some(c) = classes.iter().find(|&&c| c as usize >= data.classes.len()) {
+        return Err(bad(format!("class {c} does not exist: dataset `{name}` has classes 0..{}", data.classes.len() - 1)));
+    }
+    let keep: Vec<usize> = (0..data.len()).filter(|&i| classes.contains(&labels[i])).collect();
+    if keep.is_empty() {
+        return Err(bad(format!("no training item of dataset `{name}` is in classes {classes:?}")));
+    }
+    Ok(data.subset(&keep))
 }

@@ -257,6 +257,10 @@ fn describe_network(cfg: &ExperimentConfig, shape: &[usize]) -> String {
             let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
             format!("{} conv {:?} -> code {code}", dims.join("x"), c.channels)
         }
+        ae_models::network::NetworkConfig::Sequence(s) => {
+            let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+            format!("{} lstm {} -> code {code}", dims.join("x"), s.hidden)
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod conv;
 pub mod dense;
+pub mod sequence;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use conv::{ConvConfig, ConvDecoder, ConvEncoder, Upsampling};
 pub use dense::{DenseConfig, DenseDecoder, DenseEncoder};
+pub use sequence::{SequenceConfig, SequenceDecoder, SequenceEncoder};
 
 use crate::ConfigError;
 use crate::activation::Activation;
@@ -26,6 +28,8 @@ pub enum NetworkConfig {
     Dense(DenseConfig),
     /// Convolutions with a mirrored transposed-convolution or upsampling decoder.
     Conv(ConvConfig),
+    /// LSTMs over series: the final hidden state encodes, the repeated code decodes.
+    Sequence(SequenceConfig),
 }
 
 impl NetworkConfig {
@@ -50,6 +54,7 @@ impl NetworkConfig {
         match self {
             NetworkConfig::Dense(d) => Ok(d.hidden.last().copied().unwrap_or(shape.iter().product())),
             NetworkConfig::Conv(c) => c.features(shape),
+            NetworkConfig::Sequence(s) => Ok(s.hidden),
         }
     }
 
@@ -62,6 +67,7 @@ impl NetworkConfig {
                 Some(code) => Ok(code),
                 None => c.features(shape),
             },
+            NetworkConfig::Sequence(s) => Ok(s.code),
         }
     }
 
@@ -70,6 +76,7 @@ impl NetworkConfig {
         match self {
             NetworkConfig::Dense(_) => true,
             NetworkConfig::Conv(c) => c.code.is_some(),
+            NetworkConfig::Sequence(_) => true,
         }
     }
 
@@ -78,6 +85,7 @@ impl NetworkConfig {
         match self {
             NetworkConfig::Dense(d) => d.activation,
             NetworkConfig::Conv(c) => c.activation,
+            NetworkConfig::Sequence(_) => Activation::Tanh,
         }
     }
 
@@ -86,6 +94,7 @@ impl NetworkConfig {
         match self {
             NetworkConfig::Dense(d) => d.code_activation,
             NetworkConfig::Conv(c) => c.code_activation,
+            NetworkConfig::Sequence(s) => s.code_activation,
         }
     }
 
@@ -94,6 +103,7 @@ impl NetworkConfig {
         match self {
             NetworkConfig::Dense(d) => d.output_activation,
             NetworkConfig::Conv(c) => c.output_activation,
+            NetworkConfig::Sequence(s) => s.output_activation,
         }
     }
 
@@ -102,6 +112,7 @@ impl NetworkConfig {
         match self {
             NetworkConfig::Dense(d) => d.validate(shape.iter().product()),
             NetworkConfig::Conv(c) => c.validate(shape),
+            NetworkConfig::Sequence(s) => s.validate(shape),
         }
     }
 
@@ -116,6 +127,10 @@ impl NetworkConfig {
                 let (e, dec) = c.init(shape, device);
                 (Encoder::Conv(e), Decoder::Conv(dec))
             }
+            NetworkConfig::Sequence(s) => {
+                let (e, dec) = s.init(shape, device);
+                (Encoder::Sequence(e), Decoder::Sequence(dec))
+            }
         }
     }
 }
@@ -127,6 +142,8 @@ pub enum Encoder {
     Dense(DenseEncoder),
     /// Convolutions.
     Conv(ConvEncoder),
+    /// An LSTM.
+    Sequence(SequenceEncoder),
 }
 
 impl Encoder {
@@ -135,6 +152,7 @@ impl Encoder {
         match self {
             Encoder::Dense(e) => e.forward(x),
             Encoder::Conv(e) => e.forward(x),
+            Encoder::Sequence(e) => e.forward(x),
         }
     }
 
@@ -143,6 +161,7 @@ impl Encoder {
         match self {
             Encoder::Dense(e) => e.features(),
             Encoder::Conv(e) => e.features(),
+            Encoder::Sequence(e) => e.features(),
         }
     }
 }
@@ -154,6 +173,8 @@ pub enum Decoder {
     Dense(DenseDecoder),
     /// Transposed convolutions or upsampling.
     Conv(ConvDecoder),
+    /// An LSTM fed the code at every step.
+    Sequence(SequenceDecoder),
 }
 
 impl Decoder {
@@ -162,6 +183,7 @@ impl Decoder {
         match self {
             Decoder::Dense(d) => d.forward(code),
             Decoder::Conv(d) => d.forward(code),
+            Decoder::Sequence(d) => d.forward(code),
         }
     }
 }

@@ -1,0 +1,137 @@
+//! Recurrent sequence network (the LSTM autoencoder of Srivastava et al. 2015 and the seeds'
+//! "sequence-to-sequence" autoencoder) for series of any length and 1 or more channels.
+//!
+//! Items are series `[channels, length]` (flattened channel-first, as the UCR loader gives them).
+//! The encoder reads the series step by step with an LSTM; its final hidden state is the
+//! feature vector the bottleneck turns into a code. The decoder repeats the code at every step as
+//! the input of a second LSTM and maps each step's hidden state to the channels with a shared
+//! linear layer, giving the series back in the same layout.
+
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig, Lstm, LstmConfig};
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::ConfigError;
+use crate::activation::Activation;
+
+/// Settings of a sequence network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SequenceConfig {
+    /// Hidden width of the encoder's and the decoder's LSTM.
+    pub hidden: usize,
+    /// Width of the code.
+    pub code: usize,
+    /// Activation of the code (deterministic bottleneck only).
+    #[serde(default = "linear")]
+    pub code_activation: Activation,
+    /// Activation of the reconstruction.
+    #[serde(default = "linear")]
+    pub output_activation: Activation,
+}
+
+fn linear() -> Activation {
+    Activation::Linear
+}
+
+impl SequenceConfig {
+    /// `[channels, length]` of items of `shape` (`[length]` means one channel).
+    pub fn series_shape(shape: &[usize]) -> Result<[usize; 2], ConfigError> {
+        match shape {
+            [l] if *l > 0 => Ok([1, *l]),
+            [c, l] if *c > 0 && *l > 0 => Ok([*c, *l]),
+            _ => Err(ConfigError::new(
+                "kind",
+                format!("a sequence network needs series items [channels, length]; the data's items are {shape:?}"),
+            )),
+        }
+    }
+
+    /// Checks the settings for items of `shape`.
+    pub fn validate(&self, shape: &[usize]) -> Result<(), ConfigError> {
+        Self::series_shape(shape)?;
+        if self.hidden == 0 {
+            return Err(ConfigError::new("hidden", "the LSTM needs at least 1 unit"));
+        }
+        if self.code == 0 {
+            return Err(ConfigError::new("code", "the code needs at least 1 unit"));
+        }
+        Ok(())
+    }
+
+    /// Builds the encoder and decoder for items of `shape` and a `code`-wide code.
+    pub fn init(&self, shape: &[usize], device: &Device) -> (SequenceEncoder, SequenceDecoder) {
+        let [channels, length] = Self::series_shape(shape).expect("validated");
+        let encoder = SequenceEncoder {
+            lstm: LstmConfig::new(channels, self.hidden, true).init(device),
+            channels,
+            length,
+            hidden: self.hidden,
+        };
+        let decoder = SequenceDecoder {
+            lstm: LstmConfig::new(self.code, self.hidden, true).init(device),
+            output: LinearConfig::new(self.hidden, channels).init(device),
+            channels,
+            length,
+        };
+        (encoder, decoder)
+    }
+}
+
+/// LSTM encoder: a series to the final hidden state.
+#[derive(Module, Debug)]
+pub struct SequenceEncoder {
+    /// Reads one step (all channels) at a time.
+    pub lstm: Lstm,
+    /// Channels per step.
+    #[module(skip)]
+    pub channels: usize,
+    /// Steps per series.
+    #[module(skip)]
+    pub length: usize,
+    /// Width of the hidden state (the features).
+    #[module(skip)]
+    pub hidden: usize,
+}
+
+impl SequenceEncoder {
+    /// Maps `[batch, channels*length]` to the final hidden state `[batch, hidden]`.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let n = x.dims()[0];
+        let steps = x.reshape([n, self.channels, self.length]).swap_dims(1, 2);
+        let (_, state) = self.lstm.forward(steps, None);
+        state.hidden
+    }
+
+    /// Width of the features handed to the bottleneck.
+    pub fn features(&self) -> usize {
+        self.hidden
+    }
+}
+
+/// LSTM decoder: the code, repeated at every step, to a series.
+#[derive(Module, Debug)]
+pub struct SequenceDecoder {
+    /// Reads the code at every step.
+    pub lstm: Lstm,
+    /// Each step's hidden state to its channels.
+    pub output: Linear,
+    /// Channels per step.
+    #[module(skip)]
+    pub channels: usize,
+    /// Steps per series.
+    #[module(skip)]
+    pub length: usize,
+}
+
+impl SequenceDecoder {
+    /// Maps `[batch, code]` to `[batch, channels*length]` pre-activation outputs.
+    pub fn forward(&self, code: Tensor<2>) -> Tensor<2> {
+        let [n, width] = code.dims();
+        let repeated = code.unsqueeze_dim::<3>(1).expand([n, self.length, width]);
+        let (hidden, _) = self.lstm.forward(repeated, None);
+        // [batch, length, channels] -> channel-first, flattened.
+        self.output.forward(hidden).swap_dims(1, 2).reshape([n, self.channels * self.length])
+    }
+}
