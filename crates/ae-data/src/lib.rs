@@ -2,6 +2,7 @@
 //! and served in seeded, reproducible order by worker threads.
 //!
 //! - [`idx`]: MNIST / Fashion-MNIST IDX files, gzipped or not.
+//! - [`cifar`]: CIFAR-10 binary batches, from the folder or straight from the `.tar.gz`.
 //! - [`image_folder`]: class-per-folder images (the CIFAR-10 JPEG layout).
 //! - [`satellite`]: UCI Statlog (Landsat Satellite) `sat.trn` / `sat.tst`.
 //! - [`ucr`]: UCR time-series text files (ECG5000).
@@ -15,6 +16,7 @@
 
 pub mod batch;
 pub mod catalog;
+pub mod cifar;
 pub mod dataset;
 pub mod error;
 pub mod idx;
