@@ -3,6 +3,7 @@
 //!
 //! - [`idx`]: MNIST / Fashion-MNIST IDX files, gzipped or not.
 //! - [`cifar`]: CIFAR-10 binary batches, from the folder or straight from the `.tar.gz`.
+//! - [`csv`]: generic delimited tables (numeric features, optional header and label column).
 //! - [`image_folder`]: class-per-folder images (the CIFAR-10 JPEG layout).
 //! - [`satellite`]: UCI Statlog (Landsat Satellite) `sat.trn` / `sat.tst`.
 //! - [`ucr`]: UCR time-series text files (ECG5000).
@@ -17,6 +18,7 @@
 pub mod batch;
 pub mod catalog;
 pub mod cifar;
+pub mod csv;
 pub mod dataset;
 pub mod error;
 pub mod idx;
