@@ -1,6 +1,7 @@
 //! Datasets for autoencoders: real file formats decoded once into memory, normalised per batch,
 //! and served in seeded, reproducible order by worker threads.
 //!
+//! - [`arff`]: Weka ARFF files (OpenML), numeric features and a nominal class.
 //! - [`idx`]: MNIST / Fashion-MNIST IDX files, gzipped or not.
 //! - [`cifar`]: CIFAR-10 binary batches, from the folder or straight from the `.tar.gz`.
 //! - [`csv`]: generic delimited tables (numeric features, optional header and label column).
@@ -15,6 +16,7 @@
 //! Nothing here depends on a tensor library: batches are `Vec<f32>` that the trainer hands to
 //! its device.
 
+pub mod arff;
 pub mod batch;
 pub mod catalog;
 pub mod cifar;

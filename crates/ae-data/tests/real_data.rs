@@ -79,3 +79,41 @@ fn ecg5000_heartbeats() {
     assert_eq!(s.train.classes, vec!["1", "2", "3", "4", "5"]);
     assert_eq!(s.train.class_counts(), vec![292, 177, 10, 19, 2]);
 }
+
+/// sat.trn rewritten as OpenML would serve it, ARFF and CSV export, loads to the same items.
+#[test]
+fn satellite_as_arff_and_openml_csv_matches_sat_trn() {
+    use ae_data::{arff, csv, satellite};
+    let sat = root().join("satimage/sat.trn");
+    let reference = satellite::read(&sat).unwrap();
+    let text = std::fs::read_to_string(&sat).unwrap();
+    let rows: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.trim().replace(' ', ",")).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut arff_text = String::from("% Statlog (Landsat Satellite)\r\n@RELATION satimage\r\n\r\n");
+    for i in 0..36 {
+        arff_text += &format!("@ATTRIBUTE 'A{i}' REAL\r\n");
+    }
+    arff_text += "@ATTRIBUTE 'class' {1,2,3,4,5,7}\r\n@DATA\r\n";
+    arff_text += &rows.join("\r\n");
+    let arff_path = dir.path().join("satimage.arff");
+    std::fs::write(&arff_path, &arff_text).unwrap();
+    let from_arff = arff::read(&arff_path, &Default::default()).unwrap();
+    assert_eq!(from_arff.len(), 4435);
+    assert_eq!(from_arff.features, reference.features);
+    assert_eq!(from_arff.labels, reference.labels);
+    assert_eq!(from_arff.classes, vec!["1", "2", "3", "4", "5", "7"]);
+
+    let header: Vec<String> = (0..36).map(|i| format!("\"A{i}\"")).chain(["\"class\"".into()]).collect();
+    let csv_path = dir.path().join("satimage.csv");
+    std::fs::write(&csv_path, format!("{}\n{}\n", header.join(","), rows.join("\n"))).unwrap();
+    let opts = csv::CsvOptions {
+        label: Some(csv::LabelColumn::Last),
+        class_order: csv::ClassOrder::Sorted,
+        ..Default::default()
+    };
+    let from_csv = csv::read_table(&csv_path, &opts).unwrap();
+    assert_eq!(from_csv.columns[35], "A35");
+    assert_eq!(from_csv.dataset.features, reference.features);
+    assert_eq!(from_csv.dataset.labels, reference.labels);
+    assert_eq!(from_csv.dataset.classes, from_arff.classes);
+}
