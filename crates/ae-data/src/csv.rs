@@ -207,8 +207,9 @@ pub fn parse_table(bytes: &[u8], path: &Path, opts: &CsvOptions) -> Result<Table
     })
 }
 
-/// The cells of the column named `name` as text, one per data row (the file must have a header).
-pub fn text_column(path: &Path, delimiter: u8, name: &str) -> Result<Vec<String>, DataError> {
+/// The cells of the column named `name` as text, with their 1-based line numbers, one per data
+/// row (the file must have a header).
+pub fn text_column(path: &Path, delimiter: u8, name: &str) -> Result<Vec<(usize, String)>, DataError> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
     let mut rows = Rows::new(&bytes, path, delimiter);
     let Some((_, header)) = rows.next()? else {
@@ -223,7 +224,7 @@ pub fn text_column(path: &Path, delimiter: u8, name: &str) -> Result<Vec<String>
                 format!("line {line}: {} cells, expected {} as in the header (line 1)", cells.len(), header.len()),
             ));
         }
-        out.push(cells.into_iter().nth(c).unwrap_or_default());
+        out.push((line, cells.into_iter().nth(c).unwrap_or_default()));
     }
     Ok(out)
 }

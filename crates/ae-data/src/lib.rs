@@ -2,6 +2,7 @@
 //! and served in seeded, reproducible order by worker threads.
 //!
 //! - [`arff`]: Weka ARFF files (OpenML), numeric features and a nominal class.
+//! - [`icelearning`]: ICELEARNING ice-core particle images (128x128 gray) and FlowCam features.
 //! - [`idx`]: MNIST / Fashion-MNIST IDX files, gzipped or not.
 //! - [`cifar`]: CIFAR-10 binary batches, from the folder or straight from the `.tar.gz`.
 //! - [`csv`]: generic delimited tables (numeric features, optional header and label column).
@@ -23,9 +24,11 @@ pub mod cifar;
 pub mod csv;
 pub mod dataset;
 pub mod error;
+pub mod icelearning;
 pub mod idx;
 pub mod image_folder;
 pub mod normalize;
+mod par;
 pub mod rng;
 pub mod satellite;
 pub mod shapes;
