@@ -117,3 +117,34 @@ fn satellite_as_arff_and_openml_csv_matches_sat_trn() {
     assert_eq!(from_csv.dataset.labels, reference.labels);
     assert_eq!(from_csv.dataset.classes, from_arff.classes);
 }
+
+/// The 9 real ICELEARNING sample images: 7 training images, one per class, and 2 GRIP images.
+#[test]
+fn icecore_samples_one_per_class() {
+    let s = load("icecore", &opts()).unwrap();
+    assert_eq!(s.train.len(), 7);
+    assert_eq!(s.train.item_shape, vec![1, 128, 128]);
+    assert_eq!(s.train.classes, vec!["camp", "corylus", "dust", "grim", "qrob", "qsub", "cont"]);
+    assert_eq!(s.train.class_counts(), vec![1; 7]);
+    let test = s.test.unwrap();
+    assert_eq!(test.len(), 2);
+    assert_eq!(test.labels, None);
+    // Real microscope images are not flat: every one has some contrast after resizing.
+    for d in [&s.train, &test] {
+        let mut item = vec![0.0; 128 * 128];
+        for i in 0..d.len() {
+            d.write_raw(i, &mut item);
+            let (lo, hi) = item.iter().fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+            assert!(hi - lo > 20.0, "item {i}: pixel range {lo}..{hi}");
+        }
+    }
+    // Padding keeps the aspect ratio: the same items, other pixels.
+    let padded = ae_data::icelearning::read(
+        &root().join("icecore-samples"),
+        &ae_data::icelearning::IceOptions { resize: ae_data::icelearning::Resize::Pad, ..Default::default() },
+    )
+    .unwrap();
+    let padded = padded.train.into_dataset();
+    assert_eq!(padded.labels, s.train.labels);
+    assert_ne!(padded.features, s.train.features);
+}
