@@ -10,6 +10,7 @@
 //! - [`satellite`]: UCI Statlog (Landsat Satellite) `sat.trn` / `sat.tst`.
 //! - [`ucr`]: UCR time-series text files (ECG5000).
 //! - [`shapes`]: procedurally drawn shapes, for runs with no dataset on disk.
+//! - [`source`]: a catalog name or a file/folder by path ([`Source`]), loaded by [`load_source`].
 //! - [`catalog`]: dataset names as configs use them, their files and how to fetch them.
 //! - [`normalize`]: per-feature affine normalisation fitted on training data.
 //! - [`batch`]: index views, seeded splits and prefetching batch streams.
@@ -32,6 +33,7 @@ mod par;
 pub mod rng;
 pub mod satellite;
 pub mod shapes;
+pub mod source;
 pub mod ucr;
 
 pub use batch::{Batch, BatchStream, View};
@@ -39,3 +41,4 @@ pub use catalog::{LoadOptions, Splits, load};
 pub use dataset::{Dataset, Features};
 pub use error::DataError;
 pub use normalize::{Normalization, Normalizer};
+pub use source::{Source, load_source, source_item_shape};
