@@ -12,6 +12,8 @@
 //! - [`shapes`]: procedurally drawn shapes, for runs with no dataset on disk.
 //! - [`source`]: a catalog name or a file/folder by path ([`Source`]), loaded by [`load_source`].
 //! - [`catalog`]: dataset names as configs use them, their files and how to fetch them.
+//! - [`fetch`]: downloads from the canonical URLs, checked against known digests, archives
+//!   extracted safely.
 //! - [`normalize`]: per-feature affine normalisation fitted on training data.
 //! - [`batch`]: index views, seeded splits and prefetching batch streams.
 //!
@@ -25,6 +27,7 @@ pub mod cifar;
 pub mod csv;
 pub mod dataset;
 pub mod error;
+pub mod fetch;
 pub mod icelearning;
 pub mod idx;
 pub mod image_folder;
