@@ -47,7 +47,9 @@ pub enum ClassOrder {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CsvOptions {
-    /// The field separator (`b','`, `b';'`, `b'\t'`...).
+    /// The field separator (`b','`, `b';'`, `b'\t'`...); in config text a one-character string
+    /// (`","`, `";"`, `"\t"`) or `"tab"`.
+    #[serde(with = "delimiter_text")]
     pub delimiter: u8,
     /// Whether the first row names the columns.
     pub has_header: bool,
@@ -71,6 +73,24 @@ impl Default for CsvOptions {
             class_order: ClassOrder::FirstSeen,
             allow_missing: false,
             columns: None,
+        }
+    }
+}
+
+/// The delimiter as config text: one ASCII character, or `tab`.
+mod delimiter_text {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(d: &u8, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&(*d as char).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.as_str() {
+            "tab" | "\\t" => Ok(b'\t'),
+            t if t.len() == 1 && t.is_ascii() && t != "\"" && t != "\n" && t != "\r" => Ok(t.as_bytes()[0]),
+            t => Err(D::Error::custom(format!("delimiter `{t}` is not one ASCII character (or `tab`)"))),
         }
     }
 }
@@ -443,6 +463,18 @@ mod tests {
 
     fn opts_index(i: usize) -> CsvOptions {
         CsvOptions { has_header: false, label: Some(LabelColumn::Index(i)), allow_missing: true, ..Default::default() }
+    }
+
+    #[test]
+    fn options_from_config_text() {
+        let o: CsvOptions = serde_json::from_str(r#"{"delimiter": ";", "label": {"name": "y"}}"#).unwrap();
+        assert_eq!((o.delimiter, o.label, o.has_header), (b';', Some(LabelColumn::Name("y".into())), true));
+        let o: CsvOptions = serde_json::from_str(r#"{"delimiter": "\t", "label": {"index": 0}}"#).unwrap();
+        assert_eq!((o.delimiter, o.label), (b'\t', Some(LabelColumn::Index(0))));
+        assert_eq!(serde_json::from_str::<CsvOptions>(r#"{"delimiter": "tab"}"#).unwrap().delimiter, b'\t');
+        let e = serde_json::from_str::<CsvOptions>(r#"{"delimiter": ";;"}"#).unwrap_err().to_string();
+        assert!(e.contains("delimiter `;;` is not one ASCII character"), "{e}");
+        assert!(serde_json::to_string(&CsvOptions::default()).unwrap().contains(r#""delimiter":",""#));
     }
 
     #[test]

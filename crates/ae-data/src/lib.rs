@@ -1,17 +1,17 @@
 //! Datasets for autoencoders: real file formats decoded once into memory, normalised per batch,
 //! and served in seeded, reproducible order by worker threads.
 //!
-//! - [`arff`]: Weka ARFF files (OpenML), numeric features and a nominal class.
-//! - [`icelearning`]: ICELEARNING ice-core particle images (128x128 gray) and FlowCam features.
 //! - [`idx`]: MNIST / Fashion-MNIST IDX files, gzipped or not.
 //! - [`cifar`]: CIFAR-10 binary batches, from the folder or straight from the `.tar.gz`.
-//! - [`csv`]: generic delimited tables (numeric features, optional header and label column).
 //! - [`image_folder`]: class-per-folder images (the CIFAR-10 JPEG layout).
 //! - [`satellite`]: UCI Statlog (Landsat Satellite) `sat.trn` / `sat.tst`.
 //! - [`ucr`]: UCR time-series text files (ECG5000).
+//! - [`csv`]: generic delimited tables (numeric features, optional header and label column).
+//! - [`arff`]: Weka ARFF files (OpenML), numeric features and a nominal class.
+//! - [`icelearning`]: ICELEARNING ice-core particle images (128x128 gray) and FlowCam features.
 //! - [`shapes`]: procedurally drawn shapes, for runs with no dataset on disk.
-//! - [`source`]: a catalog name or a file/folder by path ([`Source`]), loaded by [`load_source`].
 //! - [`catalog`]: dataset names as configs use them, their files and how to fetch them.
+//! - [`source`]: a catalog name or a file/folder by path ([`Source`]), loaded by [`load_source`].
 //! - [`fetch`]: downloads from the canonical URLs, checked against known digests, archives
 //!   extracted safely.
 //! - [`normalize`]: per-feature affine normalisation fitted on training data.

@@ -6,9 +6,10 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use ae_data::csv::{ClassOrder, CsvOptions, LabelColumn};
-use ae_data::{arff, cifar, csv, idx, satellite, ucr};
+use ae_data::{arff, cifar, csv, fetch, idx, satellite, ucr};
 use proptest::prelude::*;
 
 /// Applies `(position, byte, op)` edits (op 0: replace, 1: insert, 2: delete), then keeps at most
@@ -59,7 +60,17 @@ fn cifar_batch() -> Vec<u8> {
     (0..3u8).flat_map(|r| std::iter::once(r * 3).chain((0..cifar::IMAGE_BYTES).map(move |j| (j as u8) ^ r))).collect()
 }
 
-fn cifar_archive() -> Vec<u8> {
+fn cifar_archive() -> &'static [u8] {
+    static ARCHIVE: OnceLock<Vec<u8>> = OnceLock::new();
+    ARCHIVE.get_or_init(|| gzip(cifar_tar()))
+}
+
+fn cifar_tar() -> &'static [u8] {
+    static TAR: OnceLock<Vec<u8>> = OnceLock::new();
+    TAR.get_or_init(build_cifar_tar)
+}
+
+fn build_cifar_tar() -> Vec<u8> {
     let mut tar = tar::Builder::new(Vec::new());
     let batch = cifar_batch();
     for name in cifar::TRAIN_FILES.iter().chain([&cifar::TEST_FILE]) {
@@ -69,7 +80,39 @@ fn cifar_archive() -> Vec<u8> {
         h.set_cksum();
         tar.append_data(&mut h, format!("{}/{name}", cifar::FOLDER), &batch[..]).unwrap();
     }
-    gzip(&tar.into_inner().unwrap())
+    tar.into_inner().unwrap()
+}
+
+/// A small tar: a folder, two files, one nested.
+fn small_tar() -> &'static [u8] {
+    static TAR: OnceLock<Vec<u8>> = OnceLock::new();
+    TAR.get_or_init(|| {
+        let mut tar = tar::Builder::new(Vec::new());
+        for (name, data) in [("pkg/a.txt", &b"alpha"[..]), ("pkg/sub/b.txt", &b"beta beta"[..])] {
+            let mut h = tar::Header::new_ustar();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            tar.append_data(&mut h, name, data).unwrap();
+        }
+        tar.into_inner().unwrap()
+    })
+}
+
+/// Everything under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() && !p.is_symlink() {
+                stack.push(p.clone());
+            }
+            out.push(p);
+        }
+    }
+    out
 }
 
 const CSV: &str = "a,b,kind\n1,2.5,cat\n\n\"-3\",4e1,dog\r\n5,,cat\n";
@@ -131,7 +174,31 @@ proptest! {
     #[test]
     fn cifar_edited_batches_and_archives((e, cut) in edits()) {
         let _ = cifar::parse_batch(&mutate(&cifar_batch(), &e, cut), Path::new("b.bin"));
-        let _ = cifar::parse_archive(&mutate(&cifar_archive(), &e, cut)[..], Path::new("a.tar.gz"));
+        let _ = cifar::parse_archive(&mutate(cifar_archive(), &e, cut)[..], Path::new("a.tar.gz"));
+    }
+
+    /// Edits to the tar stream itself (headers, sizes, checksums), gzipped intact.
+    #[test]
+    fn cifar_edited_tar_inside_good_gzip((e, cut) in edits()) {
+        let _ = cifar::parse_archive(&gzip(&mutate(cifar_tar(), &e, cut))[..], Path::new("a.tar.gz"));
+    }
+
+    /// Extracting an edited archive never panics and never writes outside its folder.
+    #[test]
+    fn unpack_stays_inside((e, cut) in edits()) {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("a.tar.gz");
+        std::fs::write(&archive, gzip(&mutate(small_tar(), &e, cut))).unwrap();
+        let into = dir.path().join("into");
+        std::fs::create_dir(&into).unwrap();
+        let _ = fetch::unpack_tar_gz(&archive, &into);
+        let mut top: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        top.sort();
+        prop_assert_eq!(top, vec!["a.tar.gz", "into"]);
+        for entry in walk(&into) {
+            prop_assert!(!entry.is_symlink(), "{}", entry.display());
+        }
     }
 
     #[test]
@@ -169,7 +236,11 @@ fn fixtures_are_valid() {
     assert!(idx::parse(&idx_file()[..], Path::new("f"), None).is_ok());
     assert!(idx::parse(flate2::read::MultiGzDecoder::new(&gzip(&idx_file())[..]), Path::new("f"), None).is_ok());
     assert_eq!(cifar::parse_batch(&cifar_batch(), Path::new("b")).unwrap().1, vec![0, 3, 6]);
-    assert_eq!(cifar::parse_archive(&cifar_archive()[..], Path::new("a")).unwrap().train.len(), 15);
+    assert_eq!(cifar::parse_archive(cifar_archive(), Path::new("a")).unwrap().train.len(), 15);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.tar.gz"), gzip(small_tar())).unwrap();
+    let (top, n) = fetch::unpack_tar_gz(&dir.path().join("a.tar.gz"), dir.path()).unwrap();
+    assert_eq!((top, n), (vec![dir.path().join("pkg")], 2));
     let o = CsvOptions { label: Some(LabelColumn::Last), allow_missing: true, ..Default::default() };
     assert_eq!(csv::parse_table(CSV.as_bytes(), Path::new("t"), &o).unwrap().dataset.len(), 3);
     let o = arff::ArffOptions { allow_missing: true, ..Default::default() };
