@@ -1,11 +1,16 @@
-//! Times loading the real datasets: MNIST's training split (IDX, gzipped) and the CIFAR-10 test
-//! JPEGs. Run in release: `cargo run --release -p ae-data --example load_time [ROOT]`, ROOT
-//! defaulting to `$AE_DATA_DIR`, else `../shared/datasets` beside the repository.
+//! Times loading the real datasets: MNIST's training split (IDX, gzipped), the CIFAR-10 test
+//! JPEGs, and CIFAR-10 binary batches from the folder and from the `.tar.gz` (the real ones when
+//! ROOT has them, else full-size batches of random bytes written to a temporary folder).
+//! Run in release: `cargo run --release -p ae-data --example load_time [ROOT]`, ROOT defaulting
+//! to `$AE_DATA_DIR`, else `../shared/datasets` beside the repository.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use ae_data::{LoadOptions, idx, load};
+use std::io::Write;
+use std::path::Path;
+
+use ae_data::{LoadOptions, cifar, idx, load};
 
 /// Best and median of `runs` timings of `f`, in seconds.
 fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, f64, T) {
@@ -61,4 +66,60 @@ fn main() {
         best,
         median
     );
+
+    let real_folder = root.join(ae_data::catalog::CIFAR10_FOLDER);
+    let real_archive = root.join(ae_data::catalog::CIFAR10_ARCHIVE);
+    let tmp = tempfile::tempdir().expect("temporary folder");
+    let (folder, archive, what) = if real_folder.is_dir() && real_archive.is_file() {
+        (real_folder, real_archive, "real")
+    } else {
+        let (f, a) = synthetic_cifar(tmp.path());
+        (f, a, "synthetic full-size")
+    };
+    let (best, median, s) = time(3, || cifar::read_folder(&folder).expect("CIFAR-10 folder"));
+    println!(
+        "CIFAR-10 binary, {what}, from the folder ({} + {} items): best {:.3} s, median {:.3} s",
+        s.train.len(),
+        s.test.len(),
+        best,
+        median
+    );
+    let (best, median, s) = time(3, || cifar::read_archive(&archive).expect("CIFAR-10 archive"));
+    println!(
+        "CIFAR-10 binary, {what}, from the .tar.gz ({} + {} items): best {:.3} s, median {:.3} s",
+        s.train.len(),
+        s.test.len(),
+        best,
+        median
+    );
+}
+
+/// Six batches of 10000 records of pseudo-random bytes (labels 0..9), as a folder and a .tar.gz.
+fn synthetic_cifar(dir: &Path) -> (PathBuf, PathBuf) {
+    let folder = dir.join(cifar::FOLDER);
+    std::fs::create_dir_all(&folder).unwrap();
+    let archive = dir.join("cifar-10-binary.tar.gz");
+    let gz = flate2::write::GzEncoder::new(std::fs::File::create(&archive).unwrap(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    for name in cifar::TRAIN_FILES.iter().chain([&cifar::TEST_FILE]) {
+        let mut batch = Vec::with_capacity(10000 * cifar::RECORD_BYTES);
+        for r in 0..10000 {
+            batch.push((r % 10) as u8);
+            for _ in 0..cifar::IMAGE_BYTES / 8 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                batch.extend_from_slice(&state.to_le_bytes());
+            }
+        }
+        std::fs::write(folder.join(name), &batch).unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_size(batch.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, format!("{}/{name}", cifar::FOLDER), &batch[..]).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap().flush().unwrap();
+    (folder, archive)
 }
