@@ -440,7 +440,9 @@ pub fn file_digest(path: &Path, checksum: &Checksum) -> Result<String, DataError
 /// Extracts a `.tar.gz` into `into`: first into `into/.<archive name>.unpack`, then each
 /// top-level entry is moved into `into` (an existing one is an error). Returns the top-level
 /// paths created and the number of entries. Refuses (naming the entry) absolute paths, `..`
-/// components, links and special files; on any error nothing of the archive is left.
+/// components, links and special files; on any error while extracting nothing of the archive is
+/// left (a failing rename of one of several top-level entries, after extraction, leaves the ones
+/// already moved).
 pub fn unpack_tar_gz(archive: &Path, into: &Path) -> Result<(Vec<PathBuf>, usize), DataError> {
     let name = archive.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = into.join(format!(".{name}.unpack"));
