@@ -1,30 +1,47 @@
 #!/usr/bin/env bash
 # Downloads datasets into datasets/ (or $AE_DATA_DIR) from their canonical sources and checks
-# each file's SHA-256 before moving it into place (temp file, then rename).
-# Usage: scripts/fetch-datasets.sh [mnist|fashion-mnist|satellite|all]...
+# each file's SHA-256 (MD5 for CIFAR-10, whose publisher gives only that) before moving it into
+# place (temp file, then rename). The same table is in crates/ae-data/src/fetch.rs.
+# Usage: scripts/fetch-datasets.sh [mnist|fashion-mnist|satellite|cifar10|all]...
 set -euo pipefail
 root="${AE_DATA_DIR:-$(cd "$(dirname "$0")/.." && pwd)/datasets}"
 
-fetch() { # dir url sha256
-  local dir="$root/$1" url="$2" sum="$3" name
+fetch() { # dir url digest [sha256|md5]
+  local dir="$root/$1" url="$2" sum="$3" algo="${4:-sha256}" name
   name="$(basename "$url")"
   mkdir -p "$dir"
-  if [ -f "$dir/$name" ] && echo "$sum  $dir/$name" | sha256sum -c --quiet - 2>/dev/null; then
+  if [ -f "$dir/$name" ] && echo "$sum  $dir/$name" | "${algo}sum" -c --quiet - 2>/dev/null; then
     echo "ok       $1/$name"; return
   fi
   echo "fetching $url"
   local tmp="$dir/.$name.part"
-  curl -fL --retry 3 --progress-bar -o "$tmp" "$url"
-  if ! echo "$sum  $tmp" | sha256sum -c --quiet -; then
-    rm -f "$tmp"; echo "error: $url: SHA-256 mismatch (expected $sum)" >&2; exit 1
+  if ! curl -fL --retry 3 --progress-bar -o "$tmp" "$url"; then
+    rm -f "$tmp"; echo "error: $url: download failed" >&2; exit 1
+  fi
+  if ! echo "$sum  $tmp" | "${algo}sum" -c --quiet -; then
+    rm -f "$tmp"; echo "error: $url: $algo mismatch (expected $sum)" >&2; exit 1
   fi
   mv "$tmp" "$dir/$name"
   echo "ok       $1/$name"
 }
 
+unpack() { # dir archive folder-it-creates
+  local dir="$root/$1" tmp="$root/$1/.$2.unpack"
+  [ -d "$dir/$3" ] && { echo "ok       $1/$3"; return; }
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  # --no-same-owner, no absolute names, no links: what ae-data's fetch also refuses.
+  if tar -tzvf "$dir/$2" | grep -qE '^[lhbcp]' || tar -tzf "$dir/$2" | grep -qE '(^/|(^|/)\.\.(/|$))'; then
+    rm -rf "$tmp"; echo "error: $dir/$2: unsafe archive entry (absolute path, .., link or device)" >&2; exit 1
+  fi
+  tar -xzf "$dir/$2" -C "$tmp" --no-same-owner
+  mv "$tmp/$3" "$dir/$3" && rm -rf "$tmp"
+  echo "ok       $1/$3"
+}
+
 mnist=https://ossci-datasets.s3.amazonaws.com/mnist
 fashion=http://fashion-mnist.s3-website.eu-central-1.amazonaws.com
 uci=https://archive.ics.uci.edu/ml/machine-learning-databases/statlog/satimage
+cifar=https://www.cs.toronto.edu/~kriz
 for what in "${@:-all}"; do
   case "$what" in
     mnist|all)
@@ -43,7 +60,11 @@ for what in "${@:-all}"; do
       fetch satimage $uci/sat.trn 6da888aa398f4dd56a85bb7114f7206896a360b7af1d790450f64dbdb8493fc5
       fetch satimage $uci/sat.tst 0045be0391420a35a69e8d2b0a4ff4b032a4aa03feebba0d89b9aa3e2d42c212
       ;;&
-    mnist|fashion-mnist|satellite|all) ;;
-    *) echo "error: unknown dataset '$what' (mnist, fashion-mnist, satellite, all)" >&2; exit 2 ;;
+    cifar10|all)
+      fetch cifar10 $cifar/cifar-10-binary.tar.gz c32a1d4ab5d03f1284b67883e8d87530 md5
+      unpack cifar10 cifar-10-binary.tar.gz cifar-10-batches-bin
+      ;;&
+    mnist|fashion-mnist|satellite|cifar10|all) ;;
+    *) echo "error: unknown dataset '$what' (mnist, fashion-mnist, satellite, cifar10, all)" >&2; exit 2 ;;
   esac
 done

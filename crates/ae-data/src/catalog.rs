@@ -3,10 +3,20 @@
 use std::path::{Path, PathBuf};
 
 use crate::normalize::Normalization;
-use crate::{DataError, Dataset, idx, image_folder, satellite, shapes, ucr};
+use crate::{DataError, Dataset, cifar, icelearning, idx, image_folder, satellite, shapes, ucr};
 
 /// Every dataset name a config can use.
-pub const NAMES: [&str; 6] = ["shapes", "mnist", "fashion-mnist", "satellite", "cifar10-test", "ecg5000"];
+pub const NAMES: [&str; 8] =
+    ["shapes", "mnist", "fashion-mnist", "satellite", "cifar10", "cifar10-test", "ecg5000", "icecore"];
+
+/// Folder of the CIFAR-10 binary batches, under the root.
+pub const CIFAR10_FOLDER: &str = "cifar10/cifar-10-batches-bin";
+
+/// The downloaded CIFAR-10 archive, under the root (read without extracting it).
+pub const CIFAR10_ARCHIVE: &str = "cifar10/cifar-10-binary.tar.gz";
+
+/// Folder of the ICELEARNING ice-core data, under the root.
+pub const ICECORE_FOLDER: &str = "icecore-samples";
 
 /// How to load a dataset.
 #[derive(Debug, Clone)]
@@ -42,13 +52,15 @@ pub fn item_shape(name: &str) -> Option<Vec<usize>> {
     match name {
         "shapes" | "mnist" | "fashion-mnist" => Some(vec![1, 28, 28]),
         "satellite" => Some(vec![satellite::FEATURES]),
-        "cifar10-test" => Some(vec![3, 32, 32]),
+        "cifar10" | "cifar10-test" => Some(vec![3, 32, 32]),
         "ecg5000" => Some(vec![1, 140]),
+        "icecore" => Some(vec![1, icelearning::SIZE, icelearning::SIZE]),
         _ => None,
     }
 }
 
-/// The folder and files a dataset is read from (empty for generated data).
+/// The folder and files a dataset is read from (empty for generated data). For `cifar10` these
+/// are two alternatives: the extracted folder, else the archive.
 pub fn expected_files(name: &str, root: &Path) -> Vec<PathBuf> {
     let idx_files = |dir: &str| {
         [
@@ -65,10 +77,22 @@ pub fn expected_files(name: &str, root: &Path) -> Vec<PathBuf> {
         "mnist" => idx_files("mnist"),
         "fashion-mnist" => idx_files("fashion-mnist"),
         "satellite" => vec![root.join("satimage/sat.trn"), root.join("satimage/sat.tst")],
+        "cifar10" => vec![root.join(CIFAR10_FOLDER), root.join(CIFAR10_ARCHIVE)],
         "cifar10-test" => vec![root.join("cifar10/test")],
         "ecg5000" => vec![root.join("ecg5000/ECG5000_TRAIN.txt")],
+        "icecore" => vec![root.join(ICECORE_FOLDER)],
         _ => Vec::new(),
     }
+}
+
+/// The expected files of a dataset that are not there (for `cifar10`: both alternatives when
+/// neither is there, else none).
+pub fn missing_files(name: &str, root: &Path) -> Vec<PathBuf> {
+    let files = expected_files(name, root);
+    if name == "cifar10" {
+        return if files.iter().any(|p| p.exists()) { Vec::new() } else { files };
+    }
+    files.into_iter().filter(|p| !p.exists()).collect()
 }
 
 /// The command that downloads a dataset into the default root.
@@ -77,6 +101,10 @@ pub fn fetch_command(name: &str) -> String {
         "cifar10-test" => {
             "none yet: copy the CIFAR-10 test images as cifar10/test/<class>/*.jpg (see datasets/README.md)".into()
         }
+        "icecore" => "none: the ICELEARNING data (doi:10.5281/zenodo.7591282) is not downloadable by script; \
+                      put <class>.csv files and images, or the sample images, in icecore-samples/ \
+                      (see datasets/README.md)"
+            .into(),
         _ => format!("scripts/fetch-datasets.sh {name}"),
     }
 }
@@ -87,7 +115,7 @@ pub fn load(name: &str, opts: &LoadOptions) -> Result<Splits, DataError> {
         return Err(DataError::Unknown(name.to_string()));
     }
     let files = expected_files(name, &opts.root);
-    let missing: Vec<PathBuf> = files.iter().filter(|p| !p.exists()).cloned().collect();
+    let missing = missing_files(name, &opts.root);
     if !missing.is_empty() {
         return Err(DataError::Missing { name: name.to_string(), paths: missing, fetch: fetch_command(name) });
     }
@@ -118,6 +146,16 @@ pub fn load(name: &str, opts: &LoadOptions) -> Result<Splits, DataError> {
         "cifar10-test" => {
             let opts = image_folder::ImageFolderOptions { channels: 3, size: None };
             (image_folder::read(&files[0], opts)?, None, Normalization::Unit)
+        }
+        // The canonical binary batches: the extracted folder if there, else the archive itself.
+        "cifar10" => {
+            let s = if files[0].is_dir() { cifar::read_folder(&files[0])? } else { cifar::read_archive(&files[1])? };
+            (s.train, Some(s.test), Normalization::Unit)
+        }
+        // Ice-core particle images, 1x128x128 stretched; test: the unlabelled GRIP images.
+        "icecore" => {
+            let s = icelearning::read(&files[0], &icelearning::IceOptions::default())?;
+            (s.train.into_dataset(), s.test.map(icelearning::IceSplit::into_dataset), Normalization::Unit)
         }
         _ => unreachable!("checked by is_known"),
     };
@@ -159,6 +197,37 @@ mod tests {
         assert!(e.contains("scripts/fetch-datasets.sh mnist"), "{e}");
         let e = load("mnits", &opts).unwrap_err().to_string();
         assert!(e.contains("unknown dataset `mnits`"), "{e}");
+    }
+
+    #[test]
+    fn cifar10_is_missing_only_when_folder_and_archive_both_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = LoadOptions { root: dir.path().to_path_buf(), limit: None, seed: 0 };
+        let e = load("cifar10", &opts).unwrap_err().to_string();
+        assert!(e.contains("cifar10/cifar-10-batches-bin") && e.contains("cifar10/cifar-10-binary.tar.gz"), "{e}");
+        std::fs::create_dir_all(dir.path().join("cifar10")).unwrap();
+        std::fs::write(dir.path().join(CIFAR10_ARCHIVE), b"not gzip").unwrap();
+        assert!(missing_files("cifar10", dir.path()).is_empty());
+        let e = load("cifar10", &opts).unwrap_err().to_string();
+        assert!(e.contains("cifar-10-binary.tar.gz: corrupt or truncated archive"), "{e}");
+    }
+
+    #[test]
+    fn cifar10_loads_from_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join(CIFAR10_FOLDER);
+        std::fs::create_dir_all(&folder).unwrap();
+        for (k, f) in cifar::TRAIN_FILES.iter().chain([&cifar::TEST_FILE]).enumerate() {
+            let mut record = vec![k as u8];
+            record.extend(std::iter::repeat_n(k as u8 * 10, cifar::IMAGE_BYTES));
+            std::fs::write(folder.join(f), [record.clone(), record].concat()).unwrap();
+        }
+        let s = load("cifar10", &LoadOptions { root: dir.path().to_path_buf(), limit: Some(7), seed: 0 }).unwrap();
+        assert_eq!(s.train.len(), 7);
+        assert_eq!(s.train.labels, Some(vec![0, 0, 1, 1, 2, 2, 3]));
+        let test = s.test.unwrap();
+        assert_eq!((test.len(), test.features.get(5)), (2, 50.0));
+        assert_eq!(Some(s.train.item_shape), item_shape("cifar10"));
     }
 
     #[test]

@@ -50,7 +50,7 @@ impl Dataset {
     /// Number of items.
     pub fn len(&self) -> usize {
         let n = self.item_len();
-        if n == 0 { 0 } else { self.features.len() / n }
+        self.features.len().checked_div(n).unwrap_or(0)
     }
 
     /// Whether there are no items.

@@ -40,6 +40,14 @@ pub enum DataError {
     /// The options cannot be applied to this dataset.
     #[error("{0}")]
     Invalid(String),
+    /// A download failed: HTTP status, dropped connection, wrong checksum.
+    #[error("{url}: {message}")]
+    Fetch {
+        /// The URL.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl DataError {
@@ -61,6 +69,11 @@ impl DataError {
             ));
         }
         Ok(v)
+    }
+
+    /// A download error on `url`.
+    pub fn fetch(url: impl Into<String>, message: impl Into<String>) -> Self {
+        DataError::Fetch { url: url.into(), message: message.into() }
     }
 
     /// An I/O error on `path`.

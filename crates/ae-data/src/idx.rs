@@ -73,16 +73,16 @@ pub fn parse(mut r: impl Read, path: &Path, raw_len: Option<u64>) -> Result<IdxA
             format!("header declares dimensions {dims:?} ({expected} values), more than any IDX file holds"),
         ));
     }
-    if let Some(len) = raw_len {
-        if len < header + expected {
-            return Err(DataError::format(
-                path,
-                format!(
-                    "truncated: header declares {dims:?} = {expected} bytes of data, the file has {} after the header",
-                    len - header
-                ),
-            ));
-        }
+    if let Some(len) = raw_len
+        && len < header + expected
+    {
+        return Err(DataError::format(
+            path,
+            format!(
+                "truncated: header declares {dims:?} = {expected} bytes of data, the file has {} after the header",
+                len.saturating_sub(header)
+            ),
+        ));
     }
     // Grow as data arrives (take), so a lying header on a small gzip allocates nothing large.
     let mut data = Vec::new();

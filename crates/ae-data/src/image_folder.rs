@@ -8,11 +8,12 @@
 use std::path::{Path, PathBuf};
 
 use image::imageops::FilterType;
+use serde::{Deserialize, Serialize};
 
 use crate::{DataError, Dataset, Features};
 
 /// How to read an image folder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageFolderOptions {
     /// 1 (grayscale) or 3 (RGB).
     pub channels: usize,

@@ -15,7 +15,7 @@ pub const CLASSES: [&str; 4] = ["ring", "square", "triangle", "cross"];
 
 /// Draws `n` images with balanced classes (item `i` has class `i % 4`).
 pub fn generate(n: usize, seed: u64) -> Dataset {
-    let mut rng = SplitMix64::new(seed, 0x5A4E_5);
+    let mut rng = SplitMix64::new(seed, 0x0005_A4E5);
     let mut pixels = Vec::with_capacity(n * SIDE * SIDE);
     let mut labels = Vec::with_capacity(n);
     for i in 0..n {

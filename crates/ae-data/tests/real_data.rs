@@ -79,3 +79,72 @@ fn ecg5000_heartbeats() {
     assert_eq!(s.train.classes, vec!["1", "2", "3", "4", "5"]);
     assert_eq!(s.train.class_counts(), vec![292, 177, 10, 19, 2]);
 }
+
+/// sat.trn rewritten as OpenML would serve it, ARFF and CSV export, loads to the same items.
+#[test]
+fn satellite_as_arff_and_openml_csv_matches_sat_trn() {
+    use ae_data::{arff, csv, satellite};
+    let sat = root().join("satimage/sat.trn");
+    let reference = satellite::read(&sat).unwrap();
+    let text = std::fs::read_to_string(&sat).unwrap();
+    let rows: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.trim().replace(' ', ",")).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut arff_text = String::from("% Statlog (Landsat Satellite)\r\n@RELATION satimage\r\n\r\n");
+    for i in 0..36 {
+        arff_text += &format!("@ATTRIBUTE 'A{i}' REAL\r\n");
+    }
+    arff_text += "@ATTRIBUTE 'class' {1,2,3,4,5,7}\r\n@DATA\r\n";
+    arff_text += &rows.join("\r\n");
+    let arff_path = dir.path().join("satimage.arff");
+    std::fs::write(&arff_path, &arff_text).unwrap();
+    let from_arff = arff::read(&arff_path, &Default::default()).unwrap();
+    assert_eq!(from_arff.len(), 4435);
+    assert_eq!(from_arff.features, reference.features);
+    assert_eq!(from_arff.labels, reference.labels);
+    assert_eq!(from_arff.classes, vec!["1", "2", "3", "4", "5", "7"]);
+
+    let header: Vec<String> = (0..36).map(|i| format!("\"A{i}\"")).chain(["\"class\"".into()]).collect();
+    let csv_path = dir.path().join("satimage.csv");
+    std::fs::write(&csv_path, format!("{}\n{}\n", header.join(","), rows.join("\n"))).unwrap();
+    let opts = csv::CsvOptions {
+        label: Some(csv::LabelColumn::Last),
+        class_order: csv::ClassOrder::Sorted,
+        ..Default::default()
+    };
+    let from_csv = csv::read_table(&csv_path, &opts).unwrap();
+    assert_eq!(from_csv.columns[35], "A35");
+    assert_eq!(from_csv.dataset.features, reference.features);
+    assert_eq!(from_csv.dataset.labels, reference.labels);
+    assert_eq!(from_csv.dataset.classes, from_arff.classes);
+}
+
+/// The 9 real ICELEARNING sample images: 7 training images, one per class, and 2 GRIP images.
+#[test]
+fn icecore_samples_one_per_class() {
+    let s = load("icecore", &opts()).unwrap();
+    assert_eq!(s.train.len(), 7);
+    assert_eq!(s.train.item_shape, vec![1, 128, 128]);
+    assert_eq!(s.train.classes, vec!["camp", "corylus", "dust", "grim", "qrob", "qsub", "cont"]);
+    assert_eq!(s.train.class_counts(), vec![1; 7]);
+    let test = s.test.unwrap();
+    assert_eq!(test.len(), 2);
+    assert_eq!(test.labels, None);
+    // Real microscope images are not flat: every one has some contrast after resizing.
+    for d in [&s.train, &test] {
+        let mut item = vec![0.0; 128 * 128];
+        for i in 0..d.len() {
+            d.write_raw(i, &mut item);
+            let (lo, hi) = item.iter().fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+            assert!(hi - lo > 20.0, "item {i}: pixel range {lo}..{hi}");
+        }
+    }
+    // Padding keeps the aspect ratio: the same items, other pixels.
+    let padded = ae_data::icelearning::read(
+        &root().join("icecore-samples"),
+        &ae_data::icelearning::IceOptions { resize: ae_data::icelearning::Resize::Pad, ..Default::default() },
+    )
+    .unwrap();
+    let padded = padded.train.into_dataset();
+    assert_eq!(padded.labels, s.train.labels);
+    assert_ne!(padded.features, s.train.features);
+}
