@@ -3,12 +3,15 @@
 //!
 //! Items are series `[channels, length]` (flattened channel-first, as the UCR loader gives them).
 //! The encoder reads the series step by step with an LSTM; its final hidden state is the
-//! feature vector the bottleneck turns into a code. The decoder repeats the code at every step as
-//! the input of a second LSTM and maps each step's hidden state to the channels with a shared
-//! linear layer, giving the series back in the same layout.
+//! feature vector the bottleneck turns into a code. The decoder starts a second LSTM from a state
+//! computed from the code (`h0 = tanh(W_h code)`, `c0 = W_c code`), feeds it the code again at
+//! every step, and maps each step's hidden state to the channels with a shared linear layer. As
+//! in Srivastava et al., the decoder writes the series in reverse order (its first step is the
+//! series' last, the one the encoder read most recently), which shortens the paths gradients
+//! travel; the output is flipped back into the input's layout.
 
 use burn::module::Module;
-use burn::nn::{Linear, LinearConfig, Lstm, LstmConfig};
+use burn::nn::{Linear, LinearConfig, Lstm, LstmConfig, LstmState};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +73,7 @@ impl SequenceConfig {
             hidden: self.hidden,
         };
         let decoder = SequenceDecoder {
+            state: LinearConfig::new(self.code, 2 * self.hidden).init(device),
             lstm: LstmConfig::new(self.code, self.hidden, true).init(device),
             output: LinearConfig::new(self.hidden, channels).init(device),
             channels,
@@ -113,6 +117,8 @@ impl SequenceEncoder {
 /// LSTM decoder: the code, repeated at every step, to a series.
 #[derive(Module, Debug)]
 pub struct SequenceDecoder {
+    /// The code to the initial hidden and cell states.
+    pub state: Linear,
     /// Reads the code at every step.
     pub lstm: Lstm,
     /// Each step's hidden state to its channels.
@@ -129,9 +135,13 @@ impl SequenceDecoder {
     /// Maps `[batch, code]` to `[batch, channels*length]` pre-activation outputs.
     pub fn forward(&self, code: Tensor<2>) -> Tensor<2> {
         let [n, width] = code.dims();
+        let hidden = self.lstm.d_hidden;
+        let start = self.state.forward(code.clone());
+        let h0 = start.clone().slice([0..n, 0..hidden]).tanh();
+        let c0 = start.slice([0..n, hidden..2 * hidden]);
         let repeated = code.unsqueeze_dim::<3>(1).expand([n, self.length, width]);
-        let (hidden, _) = self.lstm.forward(repeated, None);
-        // [batch, length, channels] -> channel-first, flattened.
-        self.output.forward(hidden).swap_dims(1, 2).reshape([n, self.channels * self.length])
+        let (hidden, _) = self.lstm.forward(repeated, Some(LstmState::new(c0, h0)));
+        // Reverse order back to forward order, then [batch, length, channels] -> channel-first.
+        self.output.forward(hidden).flip([1]).swap_dims(1, 2).reshape([n, self.channels * self.length])
     }
 }
