@@ -50,6 +50,12 @@ pub struct DataConfig {
     /// the dataset's own test split: for datasets shipped as one split (`cifar10-test`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_fraction: Option<f64>,
+    /// Read the data from files instead of a catalog dataset: a table
+    /// `{ kind = "csv", path = "x.csv", test = "y.csv", options = { label = "last" } }`, `arff`,
+    /// `image_folder`, `cifar` (binary batches) or `ice_learning`. Relative paths are relative to
+    /// the current folder. `dataset` then only names the data in reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<ae_data::Source>,
     /// Train (and validate) only on items of these classes (label indices, e.g. `[0]`: one digit
     /// as "normal" for anomaly detection); the test split keeps every class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -299,7 +305,7 @@ pub fn validate(c: &ExperimentConfig) -> std::result::Result<(), (String, String
     if c.name.trim().is_empty() || c.name.contains(['/', '\\']) || c.name == "." || c.name == ".." {
         return err("name", format!("`{}` cannot name a run folder (non-empty, no slashes)", c.name));
     }
-    if !ae_data::catalog::is_known(&c.data.dataset) {
+    if c.data.source.is_none() && !ae_data::catalog::is_known(&c.data.dataset) {
         return err(
             "data.dataset",
             format!("unknown dataset `{}`; known: {}", c.data.dataset, ae_data::catalog::NAMES.join(", ")),
@@ -341,9 +347,15 @@ pub fn validate(c: &ExperimentConfig) -> std::result::Result<(), (String, String
     if t.log_every == 0 {
         return err("train.log_every", "must be at least 1".into());
     }
-    // The model against the shape of the dataset's items (known without loading it).
-    let shape = ae_data::catalog::item_shape(&c.data.dataset).expect("known dataset");
-    c.model.validate_for_shape(&shape).map_err(|e| (format!("model.{}", e.key), e.message))?;
+    // The model against the shape of the dataset's items, where it is known without loading the
+    // data (otherwise it is checked once the data is loaded).
+    let shape = match &c.data.source {
+        Some(source) => ae_data::source_item_shape(source),
+        None => ae_data::catalog::item_shape(&c.data.dataset),
+    };
+    if let Some(shape) = shape {
+        c.model.validate_for_shape(&shape).map_err(|e| (format!("model.{}", e.key), e.message))?;
+    }
     if c.model.loss.needs_unit_targets() && c.data.normalize.is_some_and(|n| n != Normalization::Unit) {
         return err(
             "data.normalize",

@@ -67,7 +67,10 @@ pub fn data_root(config: &ExperimentConfig) -> PathBuf {
 /// `normalizer` (a trained model's saved one) is given. `config_path` names the config in errors.
 pub fn prepare(cfg: &ExperimentConfig, config_path: &Path, normalizer: Option<Normalizer>) -> Result<PreparedData> {
     let opts = LoadOptions { root: data_root(cfg), limit: cfg.data.limit, seed: cfg.train.seed };
-    let mut splits = ae_data::load(&cfg.data.dataset, &opts)?;
+    let mut splits = match &cfg.data.source {
+        Some(source) => ae_data::load_source(source, &opts)?,
+        None => ae_data::load(&cfg.data.dataset, &opts)?,
+    };
     if let Some(fraction) = cfg.data.test_fraction {
         // A seeded held-out test split carved from the training items (a stream of its own, so it
         // does not coincide with the validation split).
@@ -110,7 +113,10 @@ fn keep_classes(data: ae_data::Dataset, classes: &[u16], name: &str, config_path
         return Err(bad("name at least one class".into()));
     }
     if let Some(c) = classes.iter().find(|&&c| c as usize >= data.classes.len()) {
-        return Err(bad(format!("class {c} does not exist: dataset `{name}` has classes 0..{}", data.classes.len() - 1)));
+        return Err(bad(format!(
+            "class {c} does not exist: dataset `{name}` has classes 0..{}",
+            data.classes.len() - 1
+        )));
     }
     let keep: Vec<usize> = (0..data.len()).filter(|&i| classes.contains(&labels[i])).collect();
     if keep.is_empty() {
