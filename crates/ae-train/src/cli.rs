@@ -80,6 +80,10 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Applications of a trained run (encode, anomaly, generate, impute, hash, cluster, assist,
+    /// compress).
+    #[command(flatten)]
+    App(crate::apps::AppCommand),
 }
 
 /// `ae-train data ...` subcommands.
@@ -87,9 +91,19 @@ pub enum Command {
 pub enum DataCommand {
     /// Print one JSON object: items per split, item shape, classes, items per class.
     Info {
-        /// Dataset name (shapes, mnist, fashion-mnist, satellite, cifar10-test, ecg5000).
+        /// Dataset name (shapes, mnist, fashion-mnist, satellite, cifar10, cifar10-test, ecg5000, icecore).
         name: String,
         /// Folder holding the datasets (default: $AE_DATA_DIR, else datasets/).
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
+    /// Download datasets from their canonical sources (SHA-256 verified, written to a temp file
+    /// then renamed, archives extracted safely). $AE_FETCH_BASE_URL replaces the sources (mirrors).
+    Fetch {
+        /// Dataset names (mnist, fashion-mnist, satellite, cifar10) or `all`.
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// Folder to put them in (default: $AE_DATA_DIR, else datasets/).
         #[arg(long)]
         root: Option<PathBuf>,
     },
@@ -130,6 +144,12 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("auto selects: {} [{}]", auto.name, auto.description);
             Ok(())
         }
+        Some(Command::Data { command: DataCommand::Fetch { names, root } }) => {
+            let root = root
+                .or_else(|| std::env::var_os("AE_DATA_DIR").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("datasets"));
+            crate::fetch::run(&names, &root, cli.quiet)
+        }
         Some(Command::Data { command: DataCommand::Info { name, root } }) => {
             let root = root
                 .or_else(|| std::env::var_os("AE_DATA_DIR").map(PathBuf::from))
@@ -167,6 +187,7 @@ pub fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Some(Command::App(command)) => crate::apps::run(command),
         None => {
             let config = cli.config.expect("clap requires --config without a subcommand");
             let req = TrainRequest {

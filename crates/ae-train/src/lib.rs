@@ -1,6 +1,7 @@
 //! The `ae-train` command as a library: config parsing, backend choice, the training loop, run
 //! folders and checkpoints. The binary in `main.rs` only parses arguments and prints errors.
 
+pub mod apps;
 pub mod backend;
 pub mod checkpoint;
 pub mod cli;
@@ -9,6 +10,7 @@ pub mod data;
 pub mod denoise;
 pub mod early_stopping;
 pub mod error;
+pub mod fetch;
 pub mod fsio;
 pub mod metrics;
 pub mod picture;
