@@ -424,3 +424,67 @@ pub fn scatter_codes(
     plot::scatter(path, &frame, &plot)?;
     Ok(projection)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows spread along two known directions of `width` units (the second 3 times narrower),
+    /// with a little noise.
+    fn two_axes(n: usize, width: usize) -> (Vec<f32>, Vec<f32>) {
+        let mut data = Vec::with_capacity(n * width);
+        let mut along = Vec::with_capacity(n);
+        for i in 0..n {
+            let a = ((i * 37 % 101) as f32 - 50.0) / 10.0;
+            let b = ((i * 53 % 97) as f32 - 48.0) / 30.0;
+            along.push(a);
+            data.extend((0..width).map(|j| {
+                let noise = ((i * 31 + j * 17) % 13) as f32 / 1000.0;
+                if j == 3 {
+                    a
+                } else if j == width - 1 {
+                    b
+                } else {
+                    noise
+                }
+            }));
+        }
+        (data, along)
+    }
+
+    fn correlation(x: &[f32], y: &[f32]) -> f64 {
+        let n = x.len() as f64;
+        let (mx, my) = (x.iter().sum::<f32>() as f64 / n, y.iter().sum::<f32>() as f64 / n);
+        let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+        for (&a, &b) in x.iter().zip(y) {
+            let (a, b) = (a as f64 - mx, b as f64 - my);
+            sxy += a * b;
+            sxx += a * a;
+            syy += b * b;
+        }
+        sxy / (sxx * syy).sqrt()
+    }
+
+    #[test]
+    fn projections_find_the_leading_axes() {
+        for width in [40, GRAM_ABOVE + 88] {
+            let (data, along) = two_axes(700, width);
+            let (points, p) = project_2d(&data, width).unwrap();
+            assert_eq!((points.len(), p.method), (700, "pca"));
+            let first: Vec<f32> = points.iter().map(|p| p[0]).collect();
+            assert!(correlation(&first, &along).abs() > 0.999, "width {width}");
+            let [r0, r1] = p.explained_variance_ratio.unwrap();
+            assert!(r0 > 0.85 && r1 > 0.05 && r0 + r1 <= 1.0 + 1e-9, "width {width}: {r0} {r1}");
+        }
+        let (points, p) = project_2d(&[1.0, 2.0, 3.0, 4.0], 2).unwrap();
+        assert_eq!((points, p.method), (vec![[1.0, 2.0], [3.0, 4.0]], "codes"));
+        let (points, p) = project_2d(&[5.0, 6.0], 1).unwrap();
+        assert_eq!((points, p.method), (vec![[5.0, 0.0], [6.0, 1.0]], "code_and_item"));
+    }
+
+    #[test]
+    fn majority_rate_counts_the_commonest_label() {
+        assert_eq!(majority_rate(&[1, 2, 2, 3]), 0.5);
+        assert_eq!(majority_rate(&[]), 0.0);
+    }
+}
