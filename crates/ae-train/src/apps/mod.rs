@@ -27,6 +27,8 @@ pub mod grid;
 pub mod hash;
 pub mod impute;
 
+use std::io::Write;
+
 use clap::Subcommand;
 
 use crate::error::Result;
@@ -74,6 +76,7 @@ pub fn run(command: AppCommand) -> Result<()> {
         AppCommand::Assist(a) => assist::run(&a)?.summary(),
         AppCommand::Compress(a) => compress::run(&a)?.summary(),
     };
-    println!("{summary}");
+    // A closed pipe (`| head`) loses only the summary: the files are written already.
+    let _ = writeln!(std::io::stdout(), "{summary}");
     Ok(())
 }
