@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::progress::print_line;
+
 use crate::backend::{self, BackendChoice};
 use crate::error::Result;
 use crate::run::{self, TrainRequest};
@@ -132,16 +134,16 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Backends) => {
             let compiled: Vec<String> = backend::compiled().iter().map(|b| b.to_string()).collect();
-            println!("compiled backends: {}", compiled.join(", "));
+            print_line(&format!("compiled backends: {}", compiled.join(", ")));
             let adapters = backend::wgpu_adapters();
             if adapters.is_empty() {
-                println!("wgpu adapters: none");
+                print_line("wgpu adapters: none");
             }
             for a in adapters {
-                println!("wgpu adapter: {} ({})", a.name, if a.hardware { "hardware" } else { "software" });
+                print_line(&format!("wgpu adapter: {} ({})", a.name, if a.hardware { "hardware" } else { "software" }));
             }
             let auto = backend::resolve(BackendChoice::Auto)?;
-            println!("auto selects: {} [{}]", auto.name, auto.description);
+            print_line(&format!("auto selects: {} [{}]", auto.name, auto.description));
             Ok(())
         }
         Some(Command::Data { command: DataCommand::Fetch { names, root } }) => {
@@ -154,12 +156,12 @@ pub fn run(cli: Cli) -> Result<()> {
             let root = root
                 .or_else(|| std::env::var_os("AE_DATA_DIR").map(PathBuf::from))
                 .unwrap_or_else(|| PathBuf::from("datasets"));
-            println!("{}", data_info(&name, &root)?);
+            print_line(&data_info(&name, &root)?.to_string());
             Ok(())
         }
         Some(Command::Reconstruct { run, backend, split }) => {
             let r = crate::reconstruct::run(&run, backend, split)?;
-            println!(
+            print_line(&format!(
                 "reconstruct {} ({:?} split, {} items, {}): mean error {:.6}, median {:.6}, max {:.6}; wrote reconstruct.csv, reconstruct.json, reconstruct.png",
                 r.run.display(),
                 r.split,
@@ -168,12 +170,12 @@ pub fn run(cli: Cli) -> Result<()> {
                 r.mean_error,
                 r.median_error,
                 r.max_error
-            );
+            ));
             Ok(())
         }
         Some(Command::Denoise { run, backend, split, sigma, seed }) => {
             let r = crate::denoise::run(&run, backend, split, sigma, seed)?;
-            println!(
+            print_line(&format!(
                 "denoise {} ({:?} split of {}, {} images, {}): PSNR {:.2} dB -> {:.2} dB, SSIM {:.4} -> {:.4}; wrote denoise.json, denoise.png",
                 r.run.display(),
                 r.split,
@@ -184,7 +186,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 r.psnr_denoised,
                 r.ssim_noisy,
                 r.ssim_denoised
-            );
+            ));
             Ok(())
         }
         Some(Command::App(command)) => crate::apps::run(command),
@@ -205,13 +207,13 @@ pub fn run(cli: Cli) -> Result<()> {
                 .as_ref()
                 .map(|t| format!("test loss {:.6}, test MSE {:.6} on {} items", t.loss, t.mse, t.items))
                 .unwrap_or_else(|| "no test split".into());
-            println!(
+            print_line(&format!(
                 "done: {} epochs in {:.1} s on {}; {test}; run folder {}",
                 s.epochs,
                 s.train_seconds,
                 s.backend,
                 s.run_dir.display()
-            );
+            ));
             Ok(())
         }
     }

@@ -58,6 +58,12 @@ impl From<ae_data::DataError> for AppError {
     }
 }
 
+impl From<ae_eval::EvalError> for AppError {
+    fn from(e: ae_eval::EvalError) -> Self {
+        AppError::runtime(e.to_string())
+    }
+}
+
 /// Result with an [`AppError`].
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 

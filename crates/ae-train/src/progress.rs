@@ -50,7 +50,7 @@ impl Progress {
             Some((multi, _, _)) => {
                 let _ = multi.println(text);
             }
-            None => println!("{text}"),
+            None => print_line(text),
         }
     }
 
@@ -93,7 +93,7 @@ impl Progress {
             None => {
                 if !self.quiet && self.batches >= 200 && done >= self.next_plain && done < self.batches {
                     let l = self.last_loss.map(|l| format!(" loss {l:.5}")).unwrap_or_default();
-                    println!("  epoch {epoch} batch {done}/{}{l} {rate:.0} samples/s", self.batches);
+                    print_line(&format!("  epoch {epoch} batch {done}/{}{l} {rate:.0} samples/s", self.batches));
                     self.next_plain += self.batches / 4;
                 }
             }
@@ -125,4 +125,11 @@ impl Progress {
             e.finish_and_clear();
         }
     }
+}
+
+/// Writes a line to standard output, ignoring write errors: a reader that went away (`| head`)
+/// must not stop training or lose a subcommand's files, which are written before its summary.
+pub fn print_line(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{text}");
 }

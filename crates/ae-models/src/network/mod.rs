@@ -136,6 +136,8 @@ impl NetworkConfig {
 }
 
 /// The encoder half of a network: input to features.
+// Built once per model: the size of the largest variant (the LSTM's) does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Encoder {
     /// Dense layers.
@@ -167,6 +169,8 @@ impl Encoder {
 }
 
 /// The decoder half of a network: code to reconstruction logits (before the output activation).
+// Built once per model: the size of the largest variant (the LSTM's) does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Decoder {
     /// Dense layers.

@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use ae_data::{BatchStream, View};
+use ae_eval::Matrix;
 use ae_eval::pca::{Pca, symmetric_eigen};
 use ae_eval::plot::{self, Frame, Scatter};
-use ae_eval::{EvalError, Matrix};
 use ae_models::Autoencoder;
 use ae_models::bottleneck::binary::to_bits;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -22,12 +22,6 @@ use crate::trainer::to_tensor;
 
 /// Items per batch when applying a model (at least the run's own batch size).
 pub const INFERENCE_BATCH: usize = 500;
-
-impl From<EvalError> for AppError {
-    fn from(e: EvalError) -> Self {
-        AppError::runtime(e.to_string())
-    }
-}
 
 /// The arguments every application subcommand takes.
 #[derive(Debug, Clone, clap::Args)]

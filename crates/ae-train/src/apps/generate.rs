@@ -7,10 +7,10 @@ use ae_eval::neighbors::knn_classify;
 use serde::Serialize;
 
 use super::codes::{About, App, Collected, RunArgs, Want, check_flag, read, split_name};
-use super::grid::{self, Tile};
 use crate::data::Split;
 use crate::error::Result;
 use crate::fsio::write_json;
+use crate::picture::{self, Tile};
 
 /// Training codes voting on the class of a generated item.
 const VOTERS: usize = 5;
@@ -211,7 +211,7 @@ pub fn run(args: &Args) -> Result<GenerateReport> {
         .map(|(i, v)| Tile { values: v.to_vec(), caption: caption(&sample_classes, i, i.to_string()) })
         .collect();
     let rows: Vec<Vec<Tile>> = tiles.chunks(args.columns).map(<[Tile]>::to_vec).collect();
-    grid::save(&app.file("generate.png"), &rows, shape, normalizer)?;
+    picture::save_tiles(&app.file("generate.png"), &rows, shape, normalizer)?;
     let class_counts = sample_classes.as_ref().map(|c| {
         let mut counts: Vec<(String, usize)> = Vec::new();
         for name in app.class_names() {
@@ -254,7 +254,7 @@ pub fn run(args: &Args) -> Result<GenerateReport> {
                 decoded.chunks_exact(d).zip(&t).map(|(v, t)| Tile { values: v.to_vec(), caption: format!("{t:.2}") }),
             );
             row.push(input_tile(&c, 1, "J"));
-            grid::save(&app.file("generate_interpolation.png"), &[row], shape, normalizer)?;
+            picture::save_tiles(&app.file("generate_interpolation.png"), &[row], shape, normalizer)?;
             files.push("generate_interpolation.png".into());
             Some(Interpolation { items: [items[0].clone(), items[1].clone()], t, classes })
         }
@@ -274,7 +274,7 @@ pub fn run(args: &Args) -> Result<GenerateReport> {
             for (k, name) in ["DEC A", "DEC B", "DEC C", "A-B+C"].iter().enumerate() {
                 row.push(Tile { values: decoded[k * d..(k + 1) * d].to_vec(), caption: name.to_string() });
             }
-            grid::save(&app.file("generate_arithmetic.png"), &[row], shape, normalizer)?;
+            picture::save_tiles(&app.file("generate_arithmetic.png"), &[row], shape, normalizer)?;
             files.push("generate_arithmetic.png".into());
             Some(Arithmetic { items: [items[0].clone(), items[1].clone(), items[2].clone()], class })
         }

@@ -23,11 +23,8 @@ pub mod codes;
 pub mod compress;
 pub mod encode;
 pub mod generate;
-pub mod grid;
 pub mod hash;
 pub mod impute;
-
-use std::io::Write;
 
 use clap::Subcommand;
 
@@ -76,7 +73,6 @@ pub fn run(command: AppCommand) -> Result<()> {
         AppCommand::Assist(a) => assist::run(&a)?.summary(),
         AppCommand::Compress(a) => compress::run(&a)?.summary(),
     };
-    // A closed pipe (`| head`) loses only the summary: the files are written already.
-    let _ = writeln!(std::io::stdout(), "{summary}");
+    crate::progress::print_line(&summary);
     Ok(())
 }
