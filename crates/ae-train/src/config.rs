@@ -112,6 +112,15 @@ pub struct TrainConfig {
     /// the divergence check); the epoch loss is always exact.
     #[serde(default = "default_log_every")]
     pub log_every: usize,
+    /// Greedy layer-wise pretraining: before training the whole network, train each layer of a
+    /// dense network for this many epochs as a shallow autoencoder of the layer below's output
+    /// (0: off). Needs a dense, untied network with a deterministic bottleneck.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pretrain_epochs: usize,
+}
+
+fn is_zero(v: &usize) -> bool {
+    *v == 0
 }
 
 fn default_workers() -> usize {
@@ -346,6 +355,17 @@ pub fn validate(c: &ExperimentConfig) -> std::result::Result<(), (String, String
     }
     if t.log_every == 0 {
         return err("train.log_every", "must be at least 1".into());
+    }
+    if t.pretrain_epochs > 0 {
+        let dense_untied = matches!(&c.model.network, ae_models::network::NetworkConfig::Dense(d) if !d.tied);
+        let deterministic = matches!(c.model.bottleneck, ae_models::bottleneck::BottleneckConfig::Deterministic);
+        if !(dense_untied && deterministic) {
+            return err(
+                "train.pretrain_epochs",
+                "layer-wise pretraining needs a dense network without tied weights and a deterministic bottleneck"
+                    .into(),
+            );
+        }
     }
     // The model against the shape of the dataset's items, where it is known without loading the
     // data (otherwise it is checked once the data is loaded).

@@ -14,6 +14,7 @@ pub mod fetch;
 pub mod fsio;
 pub mod metrics;
 pub mod picture;
+pub mod pretrain;
 pub mod progress;
 pub mod quality;
 pub mod reconstruct;

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ae_data::{Normalizer, View};
-use ae_models::Autoencoder;
 use ae_models::step::Optimizers;
+use ae_models::{Autoencoder, AutoencoderConfig};
 use burn::module::Module;
 use burn::tensor::Device;
 use serde::Serialize;
@@ -18,6 +18,7 @@ use crate::error::{AppError, Result};
 use crate::fsio::{write_atomic, write_json};
 use crate::metrics::{EpochMetrics, Evaluation};
 use crate::picture;
+use crate::pretrain;
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
 use crate::trainer::{self, CheckpointPlan, TrainData};
@@ -164,6 +165,11 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
         backend.description
     ));
 
+    // Optional greedy layer-wise pretraining (a fresh optimizer holds no state yet).
+    if cfg.train.pretrain_epochs > 0 && !req.resume {
+        model = pretrain::pretrain(model, &cfg, &data.train, &device, &run, &mut progress)?;
+    }
+
     let plan = CheckpointPlan {
         last: run.last_checkpoint(),
         best: run.best_checkpoint(),
@@ -234,12 +240,23 @@ pub fn init_model(
     shape: &[usize],
     device: &Device,
 ) -> std::result::Result<Autoencoder, ae_models::ConfigError> {
-    let target = cfg.model.init_for_shape(shape, device)?;
+    init_autoencoder(&cfg.model, cfg.train.seed, shape, device)
+}
+
+/// Builds `model` for items of `shape` on `device` with initial weights drawn from `seed` on the
+/// CPU (the same weights on every backend).
+pub fn init_autoencoder(
+    model: &AutoencoderConfig,
+    seed: u64,
+    shape: &[usize],
+    device: &Device,
+) -> std::result::Result<Autoencoder, ae_models::ConfigError> {
+    let target = model.init_for_shape(shape, device)?;
     let Some(cpu) = backend::init_device() else {
         return Ok(target);
     };
-    cpu.seed(cfg.train.seed);
-    let initial = cfg.model.init_for_shape(shape, &cpu)?.into_record();
+    cpu.seed(seed);
+    let initial = model.init_for_shape(shape, &cpu)?.into_record();
     Ok(target.try_load_record(initial).expect("a record of the same config fits its model"))
 }
 

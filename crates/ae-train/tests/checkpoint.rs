@@ -23,6 +23,7 @@ fn train_config() -> TrainConfig {
         workers: 1,
         backend: Default::default(),
         log_every: 1,
+        pretrain_epochs: 0,
     }
 }
 

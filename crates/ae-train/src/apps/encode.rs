@@ -18,6 +18,9 @@ pub struct Args {
     /// Neighbours voting in the k-NN accuracy.
     #[arg(long, default_value_t = 5)]
     pub k: usize,
+    /// A code unit counts as active for an item when its absolute value exceeds this.
+    #[arg(long, default_value_t = 0.1)]
+    pub active: f32,
 }
 
 /// k-NN accuracy of labels from codes.
@@ -52,6 +55,11 @@ pub struct EncodeReport {
     pub unit_mean: Vec<f64>,
     /// Standard deviation of each unit.
     pub unit_std: Vec<f64>,
+    /// Mean number of units per item whose absolute value exceeds `active_threshold` (the
+    /// sparsity of sparse, k-sparse and contractive codes).
+    pub mean_active_units: f64,
+    /// The `--active` threshold.
+    pub active_threshold: f32,
     /// k-NN accuracy, when the data has labels.
     pub knn: Option<Knn>,
 }
@@ -67,9 +75,11 @@ impl EncodeReport {
             None => "no labels: no k-NN accuracy".into(),
         };
         format!(
-            "{}: {}-unit codes; {knn}\nwrote {}",
+            "{}: {}-unit codes, {:.2} active per item (|value| > {}); {knn}\nwrote {}",
             self.about.header("encode", self.items),
             self.code_width,
+            self.mean_active_units,
+            self.active_threshold,
             self.files.join(", ")
         )
     }
@@ -92,6 +102,13 @@ pub fn npy_f32(data: &[f32], rows: usize, cols: usize) -> Vec<u8> {
         out.extend_from_slice(&v.to_le_bytes());
     }
     out
+}
+
+/// Mean number of values per row of `codes` (rows of `width`) whose absolute value exceeds
+/// `threshold`.
+pub fn mean_active(codes: &[f32], width: usize, threshold: f32) -> f64 {
+    let rows = codes.len() / width.max(1);
+    codes.iter().filter(|v| v.abs() > threshold).count() as f64 / rows.max(1) as f64
 }
 
 /// A CSV of one row per item: the label (empty if unknown), then the columns of `values`.
@@ -117,6 +134,7 @@ pub fn labelled_csv(labels: Option<&[u16]>, values: &[f32], cols: usize, prefix:
 /// `encode.json`.
 pub fn run(args: &Args) -> Result<EncodeReport> {
     check_flag(args.k >= 1, "--k", args.k, "at least 1")?;
+    check_flag(args.active.is_finite() && args.active >= 0.0, "--active", args.active, "a number >= 0")?;
     let app = App::open(&args.run)?;
     let split = app.split;
     let c = app.collect(split, Want { codes: true, ..Want::default() })?;
@@ -171,6 +189,8 @@ pub fn run(args: &Args) -> Result<EncodeReport> {
         projection,
         unit_mean,
         unit_std,
+        mean_active_units: mean_active(&c.codes, w, args.active),
+        active_threshold: args.active,
         knn,
     };
     write_json(&app.file("encode.json"), &report)?;
@@ -192,6 +212,13 @@ mod tests {
         assert!(header.ends_with('\n'));
         assert_eq!(b.len(), 10 + len + 24);
         assert_eq!(f32::from_le_bytes(b[10 + len + 20..].try_into().unwrap()), 6.0);
+    }
+
+    #[test]
+    fn active_units_are_counted_per_row() {
+        // Rows: [0.5, 0, -0.2] -> 2 active, [0.05, 0.1, 1] -> 1 active (0.1 is not above 0.1).
+        assert_eq!(mean_active(&[0.5, 0.0, -0.2, 0.05, 0.1, 1.0], 3, 0.1), 1.5);
+        assert_eq!(mean_active(&[0.5, 0.0, -0.2, 0.05, 0.1, 1.0], 3, 0.0), 2.5);
     }
 
     #[test]
