@@ -129,3 +129,35 @@ fn conv_configs_are_checked_against_the_item_shape() {
     cfg.penalty.contractive = 0.1;
     assert_eq!(cfg.validate_for_shape(&[1, 28, 28]).unwrap_err().key, "penalty.contractive");
 }
+
+#[test]
+fn series_convolve_along_time_only() {
+    // ECG-shaped series [1, 140]: kernel 4, stride 2, padding 1 along time; 140 -> 70 -> 35 -> 17,
+    // grown back to exactly 140 by the transposed convolutions.
+    let mut c = conv(vec![8, 16, 32]);
+    c.kernel = 4;
+    c.code = Some(6);
+    c.output_activation = Activation::Linear;
+    let sizes = c.map_sizes(&[1, 140]).unwrap();
+    assert_eq!(sizes, vec![[1, 140], [1, 70], [1, 35], [1, 17]]);
+    assert_eq!(c.features(&[1, 140]).unwrap(), 32 * 17);
+    let d = Device::flex();
+    for up in [Upsampling::Transpose, Upsampling::Upsample] {
+        let mut c = c.clone();
+        c.upsampling = up;
+        if up == Upsampling::Upsample {
+            c.kernel = 3;
+        }
+        let m = model(c.clone(), BottleneckConfig::Deterministic, &[2, 140], &d);
+        let x = Tensor::<2>::random([3, 280], Distribution::Normal(0.0, 1.0), &d);
+        let out = m.forward(x, None);
+        assert_eq!(out.reconstruction.dims(), [3, 280], "{up:?}");
+        assert_eq!(out.code.dims(), [3, 6]);
+        // Kernels are 1 high: a Conv2d weight [out, in, 1, k].
+        if let ae_models::network::Encoder::Conv(e) = &m.encoder {
+            assert_eq!(e.convs[0].weight.dims(), [8, 2, 1, c.kernel]);
+        }
+    }
+    // A series too short for three stride-2 layers is refused by key.
+    assert_eq!(c.map_sizes(&[1, 2]).unwrap_err().key, "channels");
+}

@@ -1,5 +1,7 @@
 //! Convolutional encoder (Conv2d stack) and mirrored decoder (ConvTranspose2d, or nearest
-//! upsampling + Conv2d) for images of any size and 1 or more channels.
+//! upsampling + Conv2d) for images of any size and 1 or more channels, and for series
+//! `[channels, length]`: a series is a 1-high image whose kernels, strides and padding apply along
+//! time only (a 1-D convolutional network).
 //!
 //! The encoder maps `[batch, c*h*w]` (reshaped to `[batch, c, h, w]`) through `channels.len()`
 //! convolutions, each followed by optional batch norm and the activation, and flattens the last
@@ -86,26 +88,43 @@ fn linear() -> Activation {
 pub type ImageShape = [usize; 3];
 
 impl ConvConfig {
-    /// The image shape of items of `shape`, or an error naming what is wrong.
+    /// The image shape of items of `shape` (a series `[c, length]` is the 1-high image
+    /// `[c, 1, length]`), or an error naming what is wrong.
     pub fn image_shape(shape: &[usize]) -> Result<ImageShape, ConfigError> {
         match shape {
             [c, h, w] if *c > 0 && *h > 0 && *w > 0 => Ok([*c, *h, *w]),
+            [c, l] if *c > 0 && *l > 0 => Ok([*c, 1, *l]),
             _ => Err(ConfigError::new(
                 "kind",
                 format!(
-                    "a convolutional network needs image items [channels, height, width]; the data's items are {shape:?}"
+                    "a convolutional network needs image items [channels, height, width] or series [channels, length]; the data's items are {shape:?}"
                 ),
             )),
         }
     }
 
-    /// Height and width of every feature map, input first.
-    pub fn map_sizes(&self, h: usize, w: usize) -> Result<Vec<[usize; 2]>, ConfigError> {
+    /// Kernel, stride, padding and decoder kernel along (height, width) for items of `shape`:
+    /// the configured values on both axes for images, along time only for series.
+    fn geometry(&self, shape: &[usize]) -> Geometry {
+        let series = shape.len() == 2;
+        let pair = |v: usize, flat: usize| if series { [flat, v] } else { [v, v] };
+        Geometry {
+            kernel: pair(self.kernel, 1),
+            stride: pair(self.stride, 1),
+            padding: pair(self.padding, 0),
+            decoder_kernel: pair(self.decoder_kernel(), 1),
+        }
+    }
+
+    /// Height and width of every feature map for items of `shape`, input first.
+    pub fn map_sizes(&self, shape: &[usize]) -> Result<Vec<[usize; 2]>, ConfigError> {
+        let [_, h, w] = Self::image_shape(shape)?;
+        let g = self.geometry(shape);
         let mut sizes = vec![[h, w]];
         for (i, _) in self.channels.iter().enumerate() {
             let [ph, pw] = sizes[i];
-            let out = |s: usize| (s + 2 * self.padding).checked_sub(self.kernel).map(|v| v / self.stride + 1);
-            match (out(ph), out(pw)) {
+            let out = |s: usize, d: usize| (s + 2 * g.padding[d]).checked_sub(g.kernel[d]).map(|v| v / g.stride[d] + 1);
+            match (out(ph, 0), out(pw, 1)) {
                 (Some(a), Some(b)) if a > 0 && b > 0 => sizes.push([a, b]),
                 _ => {
                     return Err(ConfigError::new(
@@ -123,8 +142,7 @@ impl ConvConfig {
 
     /// Width of the flattened last feature map.
     pub fn features(&self, shape: &[usize]) -> Result<usize, ConfigError> {
-        let [_, h, w] = Self::image_shape(shape)?;
-        let [fh, fw] = *self.map_sizes(h, w)?.last().expect("at least the input size");
+        let [fh, fw] = *self.map_sizes(shape)?.last().expect("at least the input size");
         Ok(self.channels.last().copied().unwrap_or(shape[0]) * fh * fw)
     }
 
@@ -143,11 +161,11 @@ impl ConvConfig {
         if self.code == Some(0) {
             return Err(ConfigError::new("code", "the code needs at least 1 unit"));
         }
-        let [_, h, w] = Self::image_shape(shape)?;
-        let sizes = self.map_sizes(h, w)?;
+        let sizes = self.map_sizes(shape)?;
+        let g = self.geometry(shape);
         if self.upsampling == Upsampling::Transpose {
             for l in (1..sizes.len()).rev() {
-                self.output_padding(sizes[l], sizes[l - 1]).map_err(|m| ConfigError::new("decoder_kernel", m))?;
+                g.output_padding(sizes[l], sizes[l - 1]).map_err(|m| ConfigError::new("decoder_kernel", m))?;
             }
         }
         Ok(())
@@ -157,43 +175,19 @@ impl ConvConfig {
         self.decoder_kernel.unwrap_or(self.kernel)
     }
 
-    /// The output padding that makes a transposed convolution map `from` to exactly `to`.
-    fn output_padding(&self, from: [usize; 2], to: [usize; 2]) -> Result<[usize; 2], String> {
-        let k = self.decoder_kernel();
-        let mut pad = [0; 2];
-        for d in 0..2 {
-            let base = ((from[d] - 1) * self.stride + k) as i64 - 2 * self.padding as i64;
-            let op = to[d] as i64 - base;
-            if op < 0 || op >= self.stride.max(1) as i64 {
-                return Err(format!(
-                    "a transposed convolution (kernel {k}, stride {}, padding {}) cannot grow {} back to {}; try decoder_kernel = {} or upsampling = \"upsample\"",
-                    self.stride,
-                    self.padding,
-                    from[d],
-                    to[d],
-                    self.stride + 2 * self.padding
-                ));
-            }
-            pad[d] = op as usize;
-        }
-        Ok(pad)
-    }
-
     /// Builds the encoder and decoder for items of `shape` (with a dense code of `code` units, the
     /// decoder starts with a projection back to the last feature map).
     pub fn init(&self, shape: &[usize], device: &Device) -> (ConvEncoder, ConvDecoder) {
         let [c, h, w] = Self::image_shape(shape).expect("validated");
-        let sizes = self.map_sizes(h, w).expect("validated");
+        let sizes = self.map_sizes(shape).expect("validated");
+        let g = self.geometry(shape);
         let mut ins = vec![c];
         ins.extend(&self.channels);
-        let pad = PaddingConfig2d::Explicit(self.padding, self.padding, self.padding, self.padding);
+        let pad = PaddingConfig2d::Explicit(g.padding[0], g.padding[1], g.padding[0], g.padding[1]);
         let convs = ins
             .windows(2)
             .map(|io| {
-                Conv2dConfig::new([io[0], io[1]], [self.kernel; 2])
-                    .with_stride([self.stride; 2])
-                    .with_padding(pad.clone())
-                    .init(device)
+                Conv2dConfig::new([io[0], io[1]], g.kernel).with_stride(g.stride).with_padding(pad.clone()).init(device)
             })
             .collect();
         let norm = |ch: usize| BatchNormConfig::new(ch).init(device);
@@ -210,19 +204,17 @@ impl ConvConfig {
             let (cin, cout) = (ins[l], ins[l - 1]);
             layers.push(match self.upsampling {
                 Upsampling::Transpose => {
-                    let op = self.output_padding(sizes[l], sizes[l - 1]).expect("validated");
+                    let op = g.output_padding(sizes[l], sizes[l - 1]).expect("validated");
                     DecoderLayer::Transpose(
-                        ConvTranspose2dConfig::new([cin, cout], [self.decoder_kernel(); 2])
-                            .with_stride([self.stride; 2])
-                            .with_padding([self.padding; 2])
+                        ConvTranspose2dConfig::new([cin, cout], g.decoder_kernel)
+                            .with_stride(g.stride)
+                            .with_padding(g.padding)
                             .with_padding_out(op)
                             .init(device),
                     )
                 }
                 Upsampling::Upsample => DecoderLayer::Upsample(
-                    Conv2dConfig::new([cin, cout], [self.decoder_kernel(); 2])
-                        .with_padding(PaddingConfig2d::Same)
-                        .init(device),
+                    Conv2dConfig::new([cin, cout], g.decoder_kernel).with_padding(PaddingConfig2d::Same).init(device),
                 ),
             });
             if self.batch_norm && l > 1 {
@@ -238,6 +230,37 @@ impl ConvConfig {
             top,
         };
         (encoder, decoder)
+    }
+}
+
+/// Kernel, stride, padding and decoder kernel along (height, width).
+#[derive(Debug, Clone, Copy)]
+struct Geometry {
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    decoder_kernel: [usize; 2],
+}
+
+impl Geometry {
+    /// The output padding that makes a transposed convolution map `from` to exactly `to`.
+    fn output_padding(&self, from: [usize; 2], to: [usize; 2]) -> Result<[usize; 2], String> {
+        let mut pad = [0; 2];
+        for d in 0..2 {
+            let (k, stride, padding) = (self.decoder_kernel[d], self.stride[d], self.padding[d]);
+            let base = ((from[d] - 1) * stride + k) as i64 - 2 * padding as i64;
+            let op = to[d] as i64 - base;
+            if op < 0 || op >= stride.max(1) as i64 {
+                return Err(format!(
+                    "a transposed convolution (kernel {k}, stride {stride}, padding {padding}) cannot grow {} back to {}; try decoder_kernel = {} or upsampling = \"upsample\"",
+                    from[d],
+                    to[d],
+                    stride + 2 * padding
+                ));
+            }
+            pad[d] = op as usize;
+        }
+        Ok(pad)
     }
 }
 
