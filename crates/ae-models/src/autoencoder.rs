@@ -285,9 +285,9 @@ impl Autoencoder {
         terms.extend(code_out.terms);
         terms.extend(self.penalty.code_terms(&code_out.code));
         if self.penalty.contractive > 0.0
-            && let Some(j) = crate::jacobian::encoder_jacobian(self, contract_at.clone())
+            && let Some(norms) = crate::jacobian::encoder_jacobian_norm_squared(self, contract_at.clone())
         {
-            let c = crate::jacobian::frobenius_squared(j).mean().mul_scalar(self.penalty.contractive);
+            let c = norms.mean().mul_scalar(self.penalty.contractive);
             terms.push(LossTerm::new("contractive", c));
         }
         let loss = terms.iter().skip(1).fold(terms[0].value.clone(), |acc, t| acc + t.value.clone());

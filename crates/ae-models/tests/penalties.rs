@@ -1,7 +1,7 @@
 //! The contractive and KL-sparsity penalties against finite differences and hand values.
 
 use ae_models::activation::Activation;
-use ae_models::jacobian::{encoder_jacobian, frobenius_squared};
+use ae_models::jacobian::{encoder_jacobian, encoder_jacobian_norm_squared, frobenius_squared};
 use ae_models::network::DenseConfig;
 use ae_models::penalty::{KlSparsity, kl_sparsity};
 use ae_models::{Autoencoder, AutoencoderConfig};
@@ -91,6 +91,24 @@ fn one_sigmoid_layer_matches_the_closed_form() {
     for r in 0..3 {
         let want: f64 = (0..4).map(|j| ((h[r * 4 + j] as f64) * (1.0 - h[r * 4 + j] as f64)).powi(2) * col_sq[j]).sum();
         assert!((exact[r] as f64 - want).abs() < 1e-5 * want.max(1.0), "{} vs {want}", exact[r]);
+    }
+}
+
+#[test]
+fn the_norm_without_the_jacobian_equals_the_norm_of_the_jacobian() {
+    // The penalty's shortcut (closed form for one layer, Gram matrix of the first layer for deeper
+    // encoders) against the explicit [n, code, input] Jacobian, for 0, 1 and 2 hidden layers.
+    let dev = Device::flex();
+    for (hidden, act) in [(vec![], Activation::Tanh), (vec![6], Activation::Sigmoid), (vec![9, 5], Activation::Elu)] {
+        let m = model(hidden.clone(), 4, act, Activation::Sigmoid, 7, 3);
+        let x = Tensor::<2>::random([5, 7], Distribution::Normal(0.0, 1.0), &dev);
+        let explicit =
+            frobenius_squared(encoder_jacobian(&m, x.clone()).unwrap()).into_data().try_into_vec::<f32>().unwrap();
+        let shortcut = encoder_jacobian_norm_squared(&m, x).unwrap().into_data().try_into_vec::<f32>().unwrap();
+        assert_eq!(shortcut.len(), 5);
+        for (a, b) in explicit.iter().zip(&shortcut) {
+            assert!((a - b).abs() <= 1e-5 * a.abs().max(1e-3), "hidden {hidden:?}: explicit {a} vs shortcut {b}");
+        }
     }
 }
 

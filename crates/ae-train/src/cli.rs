@@ -82,6 +82,35 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Training throughput and peak memory of the reference cases on every backend built in,
+    /// beside PyTorch (`--torch PYTHON`) running the same cases.
+    Bench {
+        /// Backend to measure (repeatable; default: every one built in that can run here).
+        #[arg(long, value_enum)]
+        backend: Vec<BackendChoice>,
+        /// Case to run (repeatable; default: dense, deep, vae, conv).
+        #[arg(long)]
+        case: Vec<String>,
+        /// Timed seconds per case.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Batch size for every case instead of each case's own (128; conv 64).
+        #[arg(long)]
+        batch: Option<usize>,
+        /// Python with torch (default: $AE_TORCH_PYTHON): also runs scripts/torch_bench.py and
+        /// prints ratios.
+        #[arg(long)]
+        torch: Option<PathBuf>,
+        /// Threads PyTorch may use.
+        #[arg(long, default_value_t = 2)]
+        torch_threads: usize,
+        /// Also time data loading against compute per step on real MNIST.
+        #[arg(long)]
+        pipeline: bool,
+        /// Write every measurement as JSON lines to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Applications of a trained run (encode, anomaly, generate, impute, hash, cluster, assist,
     /// compress).
     #[command(flatten)]
@@ -188,6 +217,19 @@ pub fn run(cli: Cli) -> Result<()> {
                 r.ssim_denoised
             ));
             Ok(())
+        }
+        Some(Command::Bench { backend, case, seconds, batch, torch, torch_threads, pipeline, json }) => {
+            let req = crate::bench::BenchRequest {
+                backends: backend,
+                cases: case,
+                seconds,
+                batch,
+                torch_python: torch.or_else(|| std::env::var_os("AE_TORCH_PYTHON").map(PathBuf::from)),
+                torch_threads,
+                pipeline,
+                json,
+            };
+            crate::bench::bench(&req).map(|_| ())
         }
         Some(Command::App(command)) => crate::apps::run(command),
         None => {

@@ -3,6 +3,7 @@
 
 pub mod apps;
 pub mod backend;
+pub mod bench;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;

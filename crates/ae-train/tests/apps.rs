@@ -146,6 +146,29 @@ fn encode_writes_codes_as_csv_npy_and_a_scatter() {
 }
 
 #[test]
+fn icecore_study_draws_the_unlabelled_core_images_among_the_training_particles() {
+    // configs/icecore.toml on the real sample images: 7 labelled training particles (one per
+    // class) and 2 unlabelled GRIP ice-core images as the test split.
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    let run = trained(&RUN, "icecore", "icecore.toml", &["train.epochs=5"]);
+    let m = metrics(run);
+    assert!(m[4]["train_loss"].as_f64().unwrap() < m[0]["train_loss"].as_f64().unwrap());
+    let r = report("encode", run, &["--split", "train", "--beside", "test", "--k", "1"], "encode.json");
+    assert_eq!((r["items"].as_u64(), r["code_width"].as_u64()), (Some(7), Some(2)));
+    assert_eq!(r["projection"]["method"], "codes");
+    let files: Vec<&str> = r["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    assert!(files.contains(&"codes_train_test.png"), "{files:?}");
+    assert_eq!(png_size(&run.join("codes_train_test.png")), (1000, 750));
+    // The picture holds both splits: it differs from the training split drawn alone.
+    report("encode", run, &["--split", "train", "--k", "1"], "encode.json");
+    assert_ne!(
+        std::fs::read(run.join("codes_train.png")).unwrap(),
+        std::fs::read(run.join("codes_train_test.png")).unwrap()
+    );
+    refused(&app("encode", run, &["--split", "train", "--beside", "train"]), "--beside train");
+}
+
+#[test]
 fn anomaly_ranks_other_digits_above_the_trained_one() {
     static RUN: OnceLock<PathBuf> = OnceLock::new();
     let run = trained(&RUN, "anomaly", "mnist_anomaly.toml", &["data.limit=10000", "train.epochs=15"]);

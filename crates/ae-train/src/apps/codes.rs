@@ -402,16 +402,38 @@ pub fn scatter_codes(
     groups: Option<&[u16]>,
     names: &[String],
 ) -> Result<Projection> {
-    let (points, projection) = project_2d(codes, width)?;
+    scatter_codes_beside(path, title, codes, width, groups, names, None)
+}
+
+/// [`scatter_codes`] with a second set of items drawn beside the first as one unlabelled group
+/// (`beside`: its legend name and codes), in the same projection (principal axes of both sets).
+pub fn scatter_codes_beside(
+    path: &Path,
+    title: &str,
+    codes: &[f32],
+    width: usize,
+    groups: Option<&[u16]>,
+    names: &[String],
+    beside: Option<(&str, &[f32])>,
+) -> Result<Projection> {
+    let all: Vec<f32> = match beside {
+        Some((_, other)) => codes.iter().chain(other).copied().collect(),
+        None => codes.to_vec(),
+    };
+    let (points, projection) = project_2d(&all, width)?;
+    let (own, other) = points.split_at(codes.len() / width.max(1));
     let (x, y) = match projection.method {
         "codes" => ("code 1", "code 2"),
         "pca" => ("principal component 1", "principal component 2"),
         _ => ("code", "item"),
     };
     let frame = Frame::new(title, x, y);
-    let plot = match groups {
-        Some(labels) => Scatter { points: &points, labels, class_names: names, unlabelled: None },
-        None => {
+    let plot = match (groups, beside) {
+        (Some(labels), Some((name, _))) => {
+            Scatter { points: own, labels, class_names: names, unlabelled: Some((name, other)) }
+        }
+        (Some(labels), None) => Scatter { points: own, labels, class_names: names, unlabelled: None },
+        (None, _) => {
             Scatter { points: &[], labels: &[], class_names: names, unlabelled: Some(("unlabelled items", &points)) }
         }
     };

@@ -5,7 +5,9 @@
 use ae_eval::neighbors::{knn_accuracy, knn_accuracy_leave_one_out};
 use serde::Serialize;
 
-use super::codes::{About, App, Projection, RunArgs, Want, check_flag, majority_rate, scatter_codes, split_name};
+use super::codes::{
+    About, App, Projection, RunArgs, Want, check_flag, majority_rate, scatter_codes_beside, split_name,
+};
 use crate::data::Split;
 use crate::error::Result;
 use crate::fsio::{write_atomic, write_json};
@@ -21,6 +23,11 @@ pub struct Args {
     /// A code unit counts as active for an item when its absolute value exceeds this.
     #[arg(long, default_value_t = 0.1)]
     pub active: f32,
+    /// Also encode this split and draw it beside the first in the same picture (one group, in
+    /// the same projection), e.g. `--split train --beside test` for the ice-core study's
+    /// unlabelled core samples among the labelled training particles.
+    #[arg(long, value_enum)]
+    pub beside: Option<Split>,
 }
 
 /// k-NN accuracy of labels from codes.
@@ -144,9 +151,39 @@ pub fn run(args: &Args) -> Result<EncodeReport> {
     write_atomic(&app.file(&file("csv")), labelled_csv(c.labels.as_deref(), &c.codes, w, "code_").as_bytes())?;
     write_atomic(&app.file(&file("npy")), &npy_f32(&c.codes, n, w))?;
 
-    let title = format!("{} codes of the {name} split ({})", app.t.config.name, app.t.config.data.dataset);
-    let projection =
-        scatter_codes(&app.file(&file("png")), &title, &c.codes, w, c.labels.as_deref(), &app.class_names())?;
+    let beside = match args.beside {
+        Some(other) if other == split => {
+            return Err(crate::error::AppError::usage(format!("--beside {}: that is the --split itself", name)));
+        }
+        Some(other) => Some((other, app.collect(other, Want { codes: true, ..Want::default() })?)),
+        None => None,
+    };
+    let (title, picture) = match &beside {
+        Some((other, _)) => (
+            format!(
+                "{} codes: {name} and {} splits ({})",
+                app.t.config.name,
+                split_name(*other),
+                app.t.config.data.dataset
+            ),
+            format!("codes_{name}_{}.png", split_name(*other)),
+        ),
+        None => {
+            (format!("{} codes of the {name} split ({})", app.t.config.name, app.t.config.data.dataset), file("png"))
+        }
+    };
+    let legend = beside.as_ref().map(|(other, o)| {
+        format!("{} split{}", split_name(*other), if o.labels.is_none() { " (unlabelled)" } else { "" })
+    });
+    let projection = scatter_codes_beside(
+        &app.file(&picture),
+        &title,
+        &c.codes,
+        w,
+        c.labels.as_deref(),
+        &app.class_names(),
+        beside.as_ref().zip(legend.as_deref()).map(|((_, o), l)| (l, &o.codes[..])),
+    )?;
 
     let mut mean = vec![0.0f64; w];
     let mut sq = vec![0.0f64; w];
@@ -185,7 +222,7 @@ pub fn run(args: &Args) -> Result<EncodeReport> {
         about: app.about(),
         items: n,
         code_width: w,
-        files: vec![file("csv"), file("npy"), file("png"), "encode.json".into()],
+        files: vec![file("csv"), file("npy"), picture, "encode.json".into()],
         projection,
         unit_mean,
         unit_std,

@@ -1,0 +1,460 @@
+//! `ae-train bench`: training throughput and peak memory of the reference cases on every backend
+//! built in, beside PyTorch running the same cases on the same machine.
+//!
+//! Each case trains on one fixed batch of uniform random inputs (as PyTorch's reference does), so
+//! the numbers measure the model's step alone: a few warm-up steps, then as many steps as fit in
+//! `--seconds`. The loss is read back every [`READ_EVERY`] steps only, so a GPU is never made to
+//! wait for the host within that window. The `pipeline` line trains the dense case on real MNIST
+//! batches prepared by the worker threads and splits each step into the time spent waiting for
+//! the batch (data) and the time in the step (compute).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use ae_data::BatchStream;
+use ae_data::batch::epoch_order;
+use ae_models::schedule::Schedule;
+use ae_models::step::{Optimizers, train_step};
+use burn::tensor::{Device, Distribution, Tensor};
+use serde::Serialize;
+
+use crate::backend::{self, BackendChoice};
+use crate::config::{self, ExperimentConfig};
+use crate::error::{AppError, Result};
+use crate::progress::print_line;
+use crate::run::init_model;
+use crate::trainer::{optimizer, to_tensor};
+
+/// Steps between two reads of the loss (the only host synchronisation while timing).
+pub const READ_EVERY: usize = 25;
+/// Untimed steps before timing starts (allocator, autotune and kernel caches warm up).
+const WARMUP_STEPS: usize = 10;
+
+/// A benchmark case: a model and the batch it trains on.
+pub struct Case {
+    /// Short name, shared with `scripts/torch_bench.py`.
+    pub name: &'static str,
+    /// What it is, for the table.
+    pub description: &'static str,
+    /// Shape of one item.
+    pub shape: &'static [usize],
+    /// Items per step.
+    pub batch: usize,
+    /// The model and optimizer as an experiment config.
+    config: &'static str,
+}
+
+/// The cases of the performance issue, each matching a `scripts/torch_bench.py` case.
+pub const CASES: &[Case] = &[
+    Case {
+        name: "dense",
+        description: "dense 784-256-32, MSE",
+        shape: &[784],
+        batch: 128,
+        config: r#"
+            name = "bench-dense"
+            [data]
+            dataset = "mnist"
+            [model.network]
+            kind = "dense"
+            hidden = [256]
+            code = 32
+            activation = "relu"
+            code_activation = "linear"
+            output_activation = "sigmoid"
+            [model.loss]
+            kind = "mse"
+            [train]
+            epochs = 1
+            batch_size = 128
+            learning_rate = 1e-3
+        "#,
+    },
+    Case {
+        name: "deep",
+        description: "dense 784-400-200-100-50-2, MSE",
+        shape: &[784],
+        batch: 128,
+        config: r#"
+            name = "bench-deep"
+            [data]
+            dataset = "mnist"
+            [model.network]
+            kind = "dense"
+            hidden = [400, 200, 100, 50]
+            code = 2
+            activation = "relu"
+            code_activation = "linear"
+            output_activation = "sigmoid"
+            [model.loss]
+            kind = "mse"
+            [train]
+            epochs = 1
+            batch_size = 128
+            learning_rate = 1e-3
+        "#,
+    },
+    Case {
+        name: "vae",
+        description: "VAE 784-400-20, Bernoulli",
+        shape: &[784],
+        batch: 128,
+        config: r#"
+            name = "bench-vae"
+            [data]
+            dataset = "mnist"
+            [model.network]
+            kind = "dense"
+            hidden = [400]
+            code = 20
+            activation = "relu"
+            code_activation = "linear"
+            output_activation = "sigmoid"
+            [model.bottleneck]
+            kind = "gaussian"
+            [model.loss]
+            kind = "bernoulli"
+            [train]
+            epochs = 1
+            batch_size = 128
+            learning_rate = 1e-3
+        "#,
+    },
+    Case {
+        name: "conv",
+        description: "conv denoising AE 3x32x32, MSE",
+        shape: &[3, 32, 32],
+        batch: 64,
+        config: r#"
+            name = "bench-conv"
+            [data]
+            dataset = "cifar10-test"
+            [model.network]
+            kind = "conv"
+            channels = [32, 64, 128]
+            kernel = 3
+            stride = 2
+            padding = 1
+            decoder_kernel = 4
+            upsampling = "transpose"
+            activation = "relu"
+            output_activation = "sigmoid"
+            [model.bottleneck]
+            kind = "identity"
+            [model.corruption]
+            kind = "gaussian"
+            sigma = 0.1
+            clip = [0.0, 1.0]
+            [model.loss]
+            kind = "mse"
+            [train]
+            epochs = 1
+            batch_size = 64
+            learning_rate = 1e-3
+        "#,
+    },
+];
+
+/// What to measure.
+pub struct BenchRequest {
+    /// Backends to run (empty: every one compiled in whose device can be made).
+    pub backends: Vec<BackendChoice>,
+    /// Cases to run by name (empty: all).
+    pub cases: Vec<String>,
+    /// Timed seconds per case.
+    pub seconds: f64,
+    /// Batch size for every case instead of its own.
+    pub batch: Option<usize>,
+    /// Python with torch to run `scripts/torch_bench.py` beside ours (none: skip PyTorch).
+    pub torch_python: Option<PathBuf>,
+    /// Threads PyTorch may use (ours use every core).
+    pub torch_threads: usize,
+    /// Also measure data time against compute time per step on real MNIST.
+    pub pipeline: bool,
+    /// Where to write every result as JSON lines.
+    pub json: Option<PathBuf>,
+}
+
+/// One measured case.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measurement {
+    /// Case name.
+    pub case: String,
+    /// `flex`, `ndarray`, `wgpu` or `torch`.
+    pub backend: String,
+    /// Items per step.
+    pub batch: usize,
+    /// Timed steps.
+    pub steps: usize,
+    /// Optimisation steps per second.
+    pub steps_per_s: f64,
+    /// Items per second.
+    pub samples_per_s: f64,
+    /// Peak resident memory of the process during the case, MiB (host memory).
+    pub peak_rss_mib: f64,
+    /// The last loss read (a sanity check that it trained).
+    pub loss: f64,
+}
+
+/// Runs the benchmark and prints a table; returns every measurement.
+pub fn bench(req: &BenchRequest) -> Result<Vec<Measurement>> {
+    let cases: Vec<&Case> = if req.cases.is_empty() {
+        CASES.iter().collect()
+    } else {
+        req.cases
+            .iter()
+            .map(|n| {
+                CASES.iter().find(|c| c.name == n).ok_or_else(|| {
+                    let names: Vec<_> = CASES.iter().map(|c| c.name).collect();
+                    AppError::usage(format!("--case {n}: no such case (cases: {})", names.join(", ")))
+                })
+            })
+            .collect::<Result<_>>()?
+    };
+    if !(req.seconds > 0.0 && req.seconds.is_finite()) {
+        return Err(AppError::usage(format!("--seconds {}: must be a positive number", req.seconds)));
+    }
+    if req.batch == Some(0) {
+        return Err(AppError::usage("--batch 0: must be at least 1"));
+    }
+    let backends = if req.backends.is_empty() {
+        backend::compiled().into_iter().filter(|b| backend::resolve(*b).is_ok()).collect()
+    } else {
+        req.backends.clone()
+    };
+    print_line(&machine_line());
+    let mut results = Vec::new();
+    for choice in &backends {
+        let resolved = backend::resolve(*choice)?;
+        print_line(&format!("backend {}: {}", resolved.name, resolved.description));
+        for case in &cases {
+            let m = measure(case, &resolved.name.to_string(), &resolved.device, req)?;
+            print_line(&row(&m));
+            results.push(m);
+        }
+    }
+    if let Some(python) = &req.torch_python {
+        print_line(&format!("torch ({} threads): {}", req.torch_threads, python.display()));
+        for case in &cases {
+            let m = torch(python, case, req)?;
+            print_line(&row(&m));
+            results.push(m);
+        }
+        print_line("");
+        print_line("ratios (steps/s against PyTorch on the CPU):");
+        for m in results.iter().filter(|m| m.backend != "torch") {
+            if let Some(t) = results.iter().find(|t| t.backend == "torch" && t.case == m.case) {
+                print_line(&format!("  {:8} {:8} {:.2}x", m.case, m.backend, m.steps_per_s / t.steps_per_s));
+            }
+        }
+    }
+    if req.pipeline {
+        for choice in &backends {
+            let resolved = backend::resolve(*choice)?;
+            pipeline(&resolved.name.to_string(), &resolved.device, req)?;
+        }
+    }
+    if let Some(path) = &req.json {
+        let mut text = String::new();
+        for m in &results {
+            text.push_str(&serde_json::to_string(m).expect("measurements serialise"));
+            text.push('\n');
+        }
+        crate::fsio::write_atomic(path, text.as_bytes())?;
+    }
+    Ok(results)
+}
+
+fn case_config(case: &Case) -> Result<ExperimentConfig> {
+    config::parse(case.config, Path::new(&format!("<bench case {}>", case.name)), &[])
+}
+
+/// Trains `case` on one random batch for `req.seconds` and measures it.
+fn measure(case: &Case, backend: &str, device: &Device, req: &BenchRequest) -> Result<Measurement> {
+    let cfg = case_config(case)?;
+    let batch = req.batch.unwrap_or(case.batch);
+    let train_device = device.clone().autodiff();
+    let model = init_model(&cfg, case.shape, &train_device)
+        .map_err(|e| AppError::usage(format!("bench {}: {e}", case.name)))?;
+    let mut optims = Optimizers::new(&model, || optimizer(&cfg.train));
+    train_device.seed(0);
+    let width: usize = case.shape.iter().product();
+    let x: Tensor<2> = Tensor::random([batch, width], Distribution::Default, &train_device);
+    let lr = cfg.train.learning_rate;
+    let schedule = Schedule::at(0, 1);
+    reset_peak_rss();
+    let mut model = model;
+    for _ in 0..WARMUP_STEPS {
+        let out;
+        (model, out) = train_step(model, &mut optims, x.clone(), schedule, lr);
+        let _ = out.loss.into_scalar::<f32>();
+    }
+    let mut loss: f64;
+    let t0 = Instant::now();
+    let mut steps = 0;
+    loop {
+        let out;
+        (model, out) = train_step(model, &mut optims, x.clone(), schedule, lr);
+        steps += 1;
+        if steps % READ_EVERY == 0 {
+            loss = out.loss.into_scalar::<f32>() as f64;
+            if t0.elapsed().as_secs_f64() >= req.seconds {
+                break;
+            }
+        }
+    }
+    let seconds = t0.elapsed().as_secs_f64();
+    Ok(Measurement {
+        case: case.name.to_string(),
+        backend: backend.to_string(),
+        batch,
+        steps,
+        steps_per_s: steps as f64 / seconds,
+        samples_per_s: (steps * batch) as f64 / seconds,
+        peak_rss_mib: peak_rss_mib(),
+        loss,
+    })
+}
+
+/// Runs `scripts/torch_bench.py CASE` and reads its JSON line.
+fn torch(python: &Path, case: &Case, req: &BenchRequest) -> Result<Measurement> {
+    let script = torch_script()?;
+    let batch = req.batch.unwrap_or(case.batch);
+    let out = Command::new(python)
+        .arg(&script)
+        .arg(case.name)
+        .args(["--seconds", &req.seconds.to_string(), "--threads", &req.torch_threads.to_string()])
+        .args(["--batch", &batch.to_string()])
+        .output()
+        .map_err(|e| AppError::runtime(format!("{}: cannot run: {e}", python.display())))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(AppError::runtime(format!(
+            "{} {} {}: {}",
+            python.display(),
+            script.display(),
+            case.name,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let line = stdout.lines().rev().find(|l| l.starts_with('{')).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(line)
+        .map_err(|e| AppError::runtime(format!("{}: unreadable output {line:?}: {e}", script.display())))?;
+    let num = |k: &str| v.get(k).and_then(|x| x.as_f64()).unwrap_or(f64::NAN);
+    Ok(Measurement {
+        case: case.name.to_string(),
+        backend: "torch".into(),
+        batch,
+        steps: num("steps") as usize,
+        steps_per_s: num("steps_per_s"),
+        samples_per_s: num("steps_per_s") * batch as f64,
+        peak_rss_mib: num("peak_rss_mib"),
+        loss: num("loss"),
+    })
+}
+
+/// `scripts/torch_bench.py`, found beside the configs folder.
+fn torch_script() -> Result<PathBuf> {
+    let candidates = [
+        PathBuf::from("scripts/torch_bench.py"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/torch_bench.py"),
+    ];
+    candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
+        AppError::runtime("scripts/torch_bench.py not found: run ae-train bench from the repository root")
+    })
+}
+
+/// Trains the dense case for `req.seconds` on real MNIST batches from the worker threads,
+/// timing the wait for each batch apart from the step.
+fn pipeline(backend: &str, device: &Device, req: &BenchRequest) -> Result<()> {
+    let case = &CASES[0];
+    let cfg = case_config(case)?;
+    let data = match crate::data::prepare(&cfg, Path::new("<bench pipeline>"), None) {
+        Ok(d) => d,
+        Err(e) => {
+            print_line(&format!("pipeline: skipped, no MNIST ({})", e.message));
+            return Ok(());
+        }
+    };
+    let train_device = device.clone().autodiff();
+    let model = init_model(&cfg, &data.shape, &train_device).map_err(|e| AppError::usage(format!("bench: {e}")))?;
+    let mut optims = Optimizers::new(&model, || optimizer(&cfg.train));
+    let batch = req.batch.unwrap_or(case.batch);
+    let (mut model, mut data_s, mut compute_s, mut steps, mut epoch) = (model, 0.0, 0.0, 0usize, 0);
+    let t0 = Instant::now();
+    'epochs: loop {
+        let order = epoch_order(data.train.len(), 0, epoch);
+        let mut stream = BatchStream::new(data.train.clone(), order, batch, cfg.train.workers);
+        loop {
+            let t = Instant::now();
+            let Some(b) = stream.next() else { break };
+            let x = to_tensor(b, &train_device);
+            let t1 = Instant::now();
+            data_s += (t1 - t).as_secs_f64();
+            let out;
+            (model, out) = train_step(model, &mut optims, x, Schedule::at(0, 1), cfg.train.learning_rate);
+            // Read every step here, so that the step's time is its own (not overlapped).
+            let _ = out.loss.into_scalar::<f32>();
+            compute_s += t1.elapsed().as_secs_f64();
+            steps += 1;
+            if t0.elapsed().as_secs_f64() >= req.seconds {
+                break 'epochs;
+            }
+        }
+        epoch += 1;
+    }
+    print_line(&format!(
+        "pipeline {backend}: dense on MNIST, batch {batch}, {} workers: data {:.3} ms/step, compute {:.3} ms/step, data = {:.1}% of step time ({steps} steps)",
+        cfg.train.workers,
+        1e3 * data_s / steps as f64,
+        1e3 * compute_s / steps as f64,
+        100.0 * data_s / (data_s + compute_s),
+    ));
+    Ok(())
+}
+
+fn row(m: &Measurement) -> String {
+    format!(
+        "  {:8} {:8} batch {:4}  {:9.1} steps/s  {:10.0} samples/s  peak RSS {:7.1} MiB  loss {:.4}",
+        m.case, m.backend, m.batch, m.steps_per_s, m.samples_per_s, m.peak_rss_mib, m.loss
+    )
+}
+
+/// The CPU model and thread count, for the table's header.
+pub fn machine_line() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let v = crate::run::versions();
+    format!("machine: {cpu}, {threads} threads; ae-train {} on burn {}", env!("CARGO_PKG_VERSION"), v.burn)
+}
+
+/// Resets the kernel's peak-RSS counter of this process (Linux; elsewhere a no-op).
+fn reset_peak_rss() {
+    if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open("/proc/self/clear_refs") {
+        let _ = f.write_all(b"5");
+    }
+}
+
+/// Peak resident memory since the last reset, MiB (NaN where unknown).
+pub fn peak_rss_mib() -> f64 {
+    status_kib("VmHWM:").map_or(f64::NAN, |k| k / 1024.0)
+}
+
+/// Current resident memory, MiB (NaN where unknown).
+pub fn rss_mib() -> f64 {
+    status_kib("VmRSS:").map_or(f64::NAN, |k| k / 1024.0)
+}
+
+fn status_kib(key: &str) -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines().find(|l| l.starts_with(key))?.split_whitespace().nth(1)?.parse().ok()
+}

@@ -1,0 +1,92 @@
+"""PyTorch side of `ae-train bench`: the same cases, measured the same way, one JSON line per run.
+
+Each case trains on one fixed batch of uniform random inputs with Adam (lr 1e-3): 10 untimed
+warm-up steps, then steps until --seconds have passed, reading the loss every 25 steps (as the
+Rust side does). The models are those of ../shared/bench/torch_reference.py where it has them
+(ConvDAE, VAE, mlp), imported from there so that both references stay one.
+
+Install: python3 -m venv torchref && torchref/bin/pip install torch numpy
+Usage:   torchref/bin/python scripts/torch_bench.py {dense,deep,vae,conv} [--seconds S] [--threads T] [--batch B]
+"""
+import argparse, json, os, resource, sys, time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REFERENCE = os.environ.get("AE_TORCH_REFERENCE", os.path.join(HERE, "..", "..", "shared", "bench"))
+sys.path.insert(0, REFERENCE)
+import torch_reference as ref  # noqa: E402
+
+READ_EVERY = 25
+WARMUP = 10
+
+
+def dense(sizes):
+    """Encoder ReLU layers to a linear code, decoder ReLU layers to a sigmoid output."""
+    back = list(reversed(sizes))
+    return nn.Sequential(ref.mlp(sizes, nn.ReLU, None), ref.mlp(back, nn.ReLU, nn.Sigmoid))
+
+
+def mse_case(model):
+    return model, lambda x: F.mse_loss(model(x), x)
+
+
+def case(name):
+    if name == "dense":
+        return (784,), 128, *mse_case(dense([784, 256, 32]))
+    if name == "deep":
+        return (784,), 128, *mse_case(dense([784, 400, 200, 100, 50, 2]))
+    if name == "vae":
+        m = ref.VAE()
+        return (784,), 128, m, lambda x: ref.vae_loss(m, x, x)
+    if name == "conv":
+        m = ref.ConvDAE()
+        noisy = lambda x: (x + 0.1 * torch.randn_like(x)).clamp(0, 1)
+        return (3, 32, 32), 64, m, lambda x: F.mse_loss(m(noisy(x)), x)
+    raise SystemExit(f"unknown case {name}")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("case", choices=["dense", "deep", "vae", "conv"])
+    p.add_argument("--seconds", type=float, default=10)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch", type=int)
+    p.add_argument("--device", default="cpu")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    shape, batch, model, loss_fn = case(a.case)
+    batch = a.batch or batch
+    dev = torch.device(a.device)
+    model.to(dev)
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    x = torch.rand(batch, *shape, device=dev)
+
+    def step():
+        loss = loss_fn(x)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    for _ in range(WARMUP):
+        step().item()
+    steps, t0 = 0, time.time()
+    while True:
+        loss = step()
+        steps += 1
+        if steps % READ_EVERY == 0:
+            value = loss.item()
+            if time.time() - t0 >= a.seconds:
+                break
+    elapsed = time.time() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps(dict(case=a.case, batch=batch, steps=steps, steps_per_s=steps / elapsed, loss=value,
+                          peak_rss_mib=peak, torch=torch.__version__, threads=a.threads, device=a.device)))
+
+
+if __name__ == "__main__":
+    main()
