@@ -39,6 +39,7 @@ pub mod network;
 pub mod penalty;
 pub mod schedule;
 pub mod step;
+pub mod train;
 
 pub use autoencoder::{Autoencoder, AutoencoderConfig, ForwardOutput, LossTerm};
 pub use error::ConfigError;
