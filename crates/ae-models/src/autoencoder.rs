@@ -14,6 +14,38 @@ use crate::penalty::PenaltyConfig;
 use crate::schedule::Schedule;
 
 /// Everything that defines an autoencoder, one field per axis.
+///
+/// Start from a network ([`AutoencoderConfig::dense`], [`conv`](AutoencoderConfig::conv),
+/// [`sequence`](AutoencoderConfig::sequence)) and set the other axes with the `with_*` methods;
+/// the same value deserialises from the `[model]` table of an `ae-train` config.
+///
+/// # Examples
+///
+/// ```
+/// use ae_models::AutoencoderConfig;
+/// use ae_models::bottleneck::BottleneckConfig;
+/// use ae_models::corruption::CorruptionConfig;
+/// use ae_models::network::{ConvConfig, DenseConfig, SequenceConfig};
+/// use ae_models::penalty::PenaltyConfig;
+/// use burn::tensor::Device;
+///
+/// let device = Device::flex();
+/// // A denoising, k-sparse dense autoencoder for 64 features.
+/// let sparse = AutoencoderConfig::dense(DenseConfig::new(vec![128], 32))
+///     .with_bottleneck(BottleneckConfig::top_k(5))
+///     .with_corruption(CorruptionConfig::Masking { p: 0.25 })
+///     .with_penalty(PenaltyConfig { l1: 1e-4, ..Default::default() });
+/// assert!(sparse.init(64, &device).is_ok());
+/// // A convolutional autoencoder for 1x28x28 images with a 10-wide dense code.
+/// let conv = AutoencoderConfig::conv(ConvConfig { code: Some(10), ..ConvConfig::new(vec![16, 32]) });
+/// assert!(conv.init_for_shape(&[1, 28, 28], &device).is_ok());
+/// // An LSTM autoencoder for series of 140 steps.
+/// let lstm = AutoencoderConfig::sequence(SequenceConfig::new(32, 8));
+/// assert!(lstm.init_for_shape(&[1, 140], &device).is_ok());
+/// // Invalid settings are refused with the key at fault.
+/// let bad = AutoencoderConfig::dense(DenseConfig::new(vec![128], 4)).with_bottleneck(BottleneckConfig::top_k(9));
+/// assert_eq!(bad.init(64, &device).unwrap_err().key, "bottleneck.k");
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AutoencoderConfig {
@@ -238,6 +270,29 @@ impl ForwardOutput {
 }
 
 /// An autoencoder built from an [`AutoencoderConfig`].
+///
+/// # Examples
+///
+/// Codes and reconstructions (on a plain device: no gradients are recorded).
+///
+/// ```
+/// use ae_models::AutoencoderConfig;
+/// use ae_models::network::DenseConfig;
+/// use burn::tensor::{Device, Distribution, Tensor};
+///
+/// let device = Device::flex();
+/// let model = AutoencoderConfig::dense(DenseConfig::new(vec![32], 2)).init(10, &device).unwrap();
+/// let x = Tensor::<2>::random([5, 10], Distribution::Default, &device);
+/// let code = model.encode(x.clone());
+/// assert_eq!(code.dims(), [5, 2]);
+/// let reconstruction = model.decode(code);
+/// assert_eq!(reconstruction.dims(), [5, 10]);
+/// // Per-item reconstruction error (an anomaly score), and the batch objective by term.
+/// assert_eq!(model.per_sample_loss(x.clone()).dims(), [5]);
+/// let out = model.forward(x, None);
+/// assert_eq!(out.terms[0].name, "reconstruction");
+/// assert!(model.generate(3, &device).is_none()); // a plain autoencoder has no prior
+/// ```
 #[derive(Module, Debug)]
 pub struct Autoencoder {
     /// Input to features.

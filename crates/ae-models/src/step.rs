@@ -149,6 +149,33 @@ pub fn adversary_step<M: Trainable>(
 /// A full training step: the autoencoder update, then (adversarial models) the discriminator
 /// update, whose loss is appended to the output's terms as `discriminator` (reported, not part
 /// of `loss`).
+///
+/// # Examples
+///
+/// A loop of your own over an adversarial autoencoder (see [`crate::train`] for a ready one):
+///
+/// ```
+/// use ae_models::AutoencoderConfig;
+/// use ae_models::bottleneck::{BottleneckConfig, Prior};
+/// use ae_models::network::DenseConfig;
+/// use ae_models::schedule::Schedule;
+/// use ae_models::step::{Optimizers, train_step};
+/// use burn::optim::AdamConfig;
+/// use burn::tensor::{Device, Distribution, Tensor};
+///
+/// let device = Device::flex().autodiff();
+/// let config = AutoencoderConfig::dense(DenseConfig::new(vec![32], 2))
+///     .with_bottleneck(BottleneckConfig::adversarial(Prior::Normal));
+/// let mut model = config.init(12, &device).unwrap();
+/// let mut optims = Optimizers::new(&model, || AdamConfig::new().init()); // two: model and discriminator
+/// for step in 0..3 {
+///     let x = Tensor::<2>::random([16, 12], Distribution::Default, &device);
+///     let out;
+///     (model, out) = train_step(model, &mut optims, x, Schedule::at(step, 3), 1e-3);
+///     let names: Vec<&str> = out.terms.iter().map(|t| t.name).collect();
+///     assert_eq!(names, ["reconstruction", "adversarial", "discriminator"]);
+/// }
+/// ```
 pub fn train_step<M: Trainable>(
     model: M,
     optims: &mut Optimizers,

@@ -2,7 +2,7 @@
 //! runs it on batches streamed from disk), [`Trainer`] fits a model to a dataset held in one
 //! tensor.
 //!
-//! Each batch takes one [`train_step`](crate::step::train_step); the loss and its named terms
+//! Each batch takes one [`train_step`]; the loss and its named terms
 //! are summed on the device, weighted by the items of each batch, and read back every
 //! [`EpochPlan::log_every`] steps and at the end of the epoch, when a non-finite mean stops
 //! training with [`Diverged`].

@@ -56,6 +56,9 @@ pub struct Fitted<M> {
 /// Trains any [`Trainable`] model (an [`Autoencoder`](crate::Autoencoder) or your own) on items
 /// held in one `[items, features]` tensor: shuffled minibatches, one step each, every epoch.
 ///
+/// Runs repeat exactly for the same seed and initial model as long as nothing else draws from
+/// the device's random generator meanwhile (the CPU backend's is shared by the whole process).
+///
 /// # Examples
 ///
 /// ```
