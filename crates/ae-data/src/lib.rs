@@ -20,6 +20,8 @@
 //! Nothing here depends on a tensor library: batches are `Vec<f32>` that the trainer hands to
 //! its device.
 
+#![warn(missing_docs)]
+
 pub mod arff;
 pub mod batch;
 pub mod catalog;

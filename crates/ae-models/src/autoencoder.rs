@@ -9,11 +9,43 @@ use crate::activation::Activation;
 use crate::bottleneck::{Bottleneck, BottleneckConfig};
 use crate::corruption::CorruptionConfig;
 use crate::loss::ReconstructionLoss;
-use crate::network::{Decoder, DenseConfig, Encoder, NetworkConfig};
+use crate::network::{ConvConfig, Decoder, DenseConfig, Encoder, NetworkConfig, SequenceConfig};
 use crate::penalty::PenaltyConfig;
 use crate::schedule::Schedule;
 
 /// Everything that defines an autoencoder, one field per axis.
+///
+/// Start from a network ([`AutoencoderConfig::dense`], [`conv`](AutoencoderConfig::conv),
+/// [`sequence`](AutoencoderConfig::sequence)) and set the other axes with the `with_*` methods;
+/// the same value deserialises from the `[model]` table of an `ae-train` config.
+///
+/// # Examples
+///
+/// ```
+/// use ae_models::AutoencoderConfig;
+/// use ae_models::bottleneck::BottleneckConfig;
+/// use ae_models::corruption::CorruptionConfig;
+/// use ae_models::network::{ConvConfig, DenseConfig, SequenceConfig};
+/// use ae_models::penalty::PenaltyConfig;
+/// use burn::tensor::Device;
+///
+/// let device = Device::flex();
+/// // A denoising, k-sparse dense autoencoder for 64 features.
+/// let sparse = AutoencoderConfig::dense(DenseConfig::new(vec![128], 32))
+///     .with_bottleneck(BottleneckConfig::top_k(5))
+///     .with_corruption(CorruptionConfig::Masking { p: 0.25 })
+///     .with_penalty(PenaltyConfig { l1: 1e-4, ..Default::default() });
+/// assert!(sparse.init(64, &device).is_ok());
+/// // A convolutional autoencoder for 1x28x28 images with a 10-wide dense code.
+/// let conv = AutoencoderConfig::conv(ConvConfig { code: Some(10), ..ConvConfig::new(vec![16, 32]) });
+/// assert!(conv.init_for_shape(&[1, 28, 28], &device).is_ok());
+/// // An LSTM autoencoder for series of 140 steps.
+/// let lstm = AutoencoderConfig::sequence(SequenceConfig::new(32, 8));
+/// assert!(lstm.init_for_shape(&[1, 140], &device).is_ok());
+/// // Invalid settings are refused with the key at fault.
+/// let bad = AutoencoderConfig::dense(DenseConfig::new(vec![128], 4)).with_bottleneck(BottleneckConfig::top_k(9));
+/// assert_eq!(bad.init(64, &device).unwrap_err().key, "bottleneck.k");
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AutoencoderConfig {
@@ -34,15 +66,52 @@ pub struct AutoencoderConfig {
 }
 
 impl AutoencoderConfig {
-    /// A plain dense autoencoder with MSE loss.
-    pub fn dense(network: DenseConfig) -> Self {
+    /// An autoencoder with this network, a deterministic code, no penalty, no corruption and
+    /// MSE loss; the `with_*` methods change the other axes.
+    pub fn new(network: NetworkConfig) -> Self {
         Self {
-            network: NetworkConfig::Dense(network),
+            network,
             bottleneck: BottleneckConfig::default(),
             penalty: PenaltyConfig::default(),
             corruption: CorruptionConfig::default(),
             loss: ReconstructionLoss::default(),
         }
+    }
+
+    /// A plain dense autoencoder with MSE loss.
+    pub fn dense(network: DenseConfig) -> Self {
+        Self::new(NetworkConfig::Dense(network))
+    }
+
+    /// A plain convolutional autoencoder with MSE loss (for items `[channels, height, width]`,
+    /// built with [`AutoencoderConfig::init_for_shape`]).
+    pub fn conv(network: ConvConfig) -> Self {
+        Self::new(NetworkConfig::Conv(network))
+    }
+
+    /// A plain sequence autoencoder with MSE loss (for series `[channels, length]`).
+    pub fn sequence(network: SequenceConfig) -> Self {
+        Self::new(NetworkConfig::Sequence(network))
+    }
+
+    /// This config with another bottleneck.
+    pub fn with_bottleneck(self, bottleneck: BottleneckConfig) -> Self {
+        Self { bottleneck, ..self }
+    }
+
+    /// This config with other penalties.
+    pub fn with_penalty(self, penalty: PenaltyConfig) -> Self {
+        Self { penalty, ..self }
+    }
+
+    /// This config with another training corruption.
+    pub fn with_corruption(self, corruption: CorruptionConfig) -> Self {
+        Self { corruption, ..self }
+    }
+
+    /// This config with another reconstruction loss.
+    pub fn with_loss(self, loss: ReconstructionLoss) -> Self {
+        Self { loss, ..self }
     }
 
     /// Checks every axis for flat inputs of `input` features; the error names the key, e.g.
@@ -182,7 +251,48 @@ pub struct ForwardOutput {
     pub loss: Tensor<1>,
 }
 
+impl ForwardOutput {
+    /// Assembles a forward pass from its parts; `loss` is the sum of `terms` (the reconstruction
+    /// term first, by convention). For models of your own (see
+    /// [`Trainable`](crate::step::Trainable)).
+    pub fn from_terms(reconstruction: Tensor<2>, logits: Tensor<2>, code: Tensor<2>, terms: Vec<LossTerm>) -> Self {
+        let loss = match terms.split_first() {
+            Some((first, rest)) => rest.iter().fold(first.value.clone(), |acc, t| acc + t.value.clone()),
+            None => Tensor::zeros([1], &reconstruction.device()),
+        };
+        Self { reconstruction, logits, code, terms, loss }
+    }
+
+    /// The value of the term called `name`, read back to the host (`None` if there is none).
+    pub fn term(&self, name: &str) -> Option<f64> {
+        self.terms.iter().find(|t| t.name == name).map(|t| t.value.clone().into_scalar::<f32>() as f64)
+    }
+}
+
 /// An autoencoder built from an [`AutoencoderConfig`].
+///
+/// # Examples
+///
+/// Codes and reconstructions (on a plain device: no gradients are recorded).
+///
+/// ```
+/// use ae_models::AutoencoderConfig;
+/// use ae_models::network::DenseConfig;
+/// use burn::tensor::{Device, Distribution, Tensor};
+///
+/// let device = Device::flex();
+/// let model = AutoencoderConfig::dense(DenseConfig::new(vec![32], 2)).init(10, &device).unwrap();
+/// let x = Tensor::<2>::random([5, 10], Distribution::Default, &device);
+/// let code = model.encode(x.clone());
+/// assert_eq!(code.dims(), [5, 2]);
+/// let reconstruction = model.decode(code);
+/// assert_eq!(reconstruction.dims(), [5, 10]);
+/// // Per-item reconstruction error (an anomaly score), and the batch objective by term.
+/// assert_eq!(model.per_sample_loss(x.clone()).dims(), [5]);
+/// let out = model.forward(x, None);
+/// assert_eq!(out.terms[0].name, "reconstruction");
+/// assert!(model.generate(3, &device).is_none()); // a plain autoencoder has no prior
+/// ```
 #[derive(Module, Debug)]
 pub struct Autoencoder {
     /// Input to features.
@@ -256,6 +366,12 @@ impl Autoencoder {
         self.decode(code)
     }
 
+    /// `n` new items decoded from codes drawn from the prior, `[n, input]`, for a generative
+    /// model (a VAE or an AAE); `None` for the others, whose codes have no prior.
+    pub fn generate(&self, n: usize, device: &Device) -> Option<Tensor<2>> {
+        self.is_generative().then(|| self.sample_prior(n, device))
+    }
+
     /// Whether this model's prior is meaningful to sample from (a VAE or an AAE).
     pub fn is_generative(&self) -> bool {
         matches!(self.bottleneck, Bottleneck::Gaussian(_) | Bottleneck::Adversarial(_))
@@ -290,8 +406,7 @@ impl Autoencoder {
             let c = norms.mean().mul_scalar(self.penalty.contractive);
             terms.push(LossTerm::new("contractive", c));
         }
-        let loss = terms.iter().skip(1).fold(terms[0].value.clone(), |acc, t| acc + t.value.clone());
-        ForwardOutput { reconstruction, logits, code: code_out.code, terms, loss }
+        ForwardOutput::from_terms(reconstruction, logits, code_out.code, terms)
     }
 
     /// Reconstruction loss of each item (no corruption, no penalties): `[batch]`.

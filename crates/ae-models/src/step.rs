@@ -8,11 +8,95 @@
 //! prior samples. The discriminator's weights get no gradient in the first update and the
 //! autoencoder's none in the second.
 
+use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 
+use crate::bottleneck::AdversarialBottleneck;
 use crate::schedule::Schedule;
 use crate::{Autoencoder, ForwardOutput, LossTerm};
+
+/// A model the training step can update: a Burn module whose forward pass returns every loss
+/// term. [`Autoencoder`] is one; implement it for a model of your own (a custom encoder in front
+/// of a library bottleneck and decoder, say) to train it with [`train_step`] and
+/// [`crate::train::Trainer`].
+///
+/// # Examples
+///
+/// A model whose encoder is any Burn module, with the library's Gaussian bottleneck, decoder
+/// and loss (the full version is `examples/custom_encoder.rs`):
+///
+/// ```
+/// use ae_models::bottleneck::{Bottleneck, GaussianBottleneck};
+/// use ae_models::network::{DenseConfig, DenseDecoder};
+/// use ae_models::loss::ReconstructionLoss;
+/// use ae_models::schedule::Schedule;
+/// use ae_models::step::Trainable;
+/// use ae_models::{ForwardOutput, LossTerm};
+/// use burn::module::Module;
+/// use burn::nn::{Linear, LinearConfig};
+/// use burn::tensor::{Device, Tensor, activation::tanh};
+///
+/// #[derive(Module, Debug)]
+/// struct MyVae {
+///     encoder: Linear,
+///     bottleneck: Bottleneck,
+///     decoder: DenseDecoder,
+/// }
+///
+/// impl Trainable for MyVae {
+///     fn forward_at(&self, input: Tensor<2>, target: Option<Tensor<2>>, schedule: Schedule) -> ForwardOutput {
+///         let target = target.unwrap_or_else(|| input.clone());
+///         let out = self.bottleneck.forward(tanh(self.encoder.forward(input)), schedule);
+///         let logits = self.decoder.forward(out.code.clone());
+///         let mse = ReconstructionLoss::Mse.mean(logits.clone(), logits.clone(), target);
+///         let mut terms = vec![LossTerm::new("reconstruction", mse)];
+///         terms.extend(out.terms); // the KL term, already weighted
+///         ForwardOutput::from_terms(logits.clone(), logits, out.code, terms)
+///     }
+/// }
+///
+/// let device = Device::flex();
+/// let (_, decoder) = DenseConfig::new(vec![], 2).init(6, &device);
+/// let model = MyVae {
+///     encoder: LinearConfig::new(6, 16).init(&device),
+///     bottleneck: Bottleneck::Gaussian(GaussianBottleneck::new(16, 2, 1.0, 0.0, &device)),
+///     decoder,
+/// };
+/// let out = model.forward_at(Tensor::zeros([3, 6], &device), None, Schedule::END);
+/// let names: Vec<_> = out.terms.iter().map(|t| t.name).collect();
+/// assert_eq!(names, ["reconstruction", "kl"]);
+/// ```
+pub trait Trainable: Module + Sized {
+    /// The full pass on `input` with every loss term, measured against `target` (`None`: the
+    /// input itself), at this point of training.
+    fn forward_at(&self, input: Tensor<2>, target: Option<Tensor<2>>, schedule: Schedule) -> ForwardOutput;
+
+    /// The training corruption of a batch of clean inputs (default: none).
+    fn corrupt(&self, x: Tensor<2>) -> Tensor<2> {
+        x
+    }
+
+    /// An adversarial bottleneck whose discriminator [`train_step`] updates after each
+    /// autoencoder update (default: none).
+    fn adversary(&self) -> Option<&AdversarialBottleneck> {
+        None
+    }
+}
+
+impl Trainable for Autoencoder {
+    fn forward_at(&self, input: Tensor<2>, target: Option<Tensor<2>>, schedule: Schedule) -> ForwardOutput {
+        Autoencoder::forward_at(self, input, target, schedule)
+    }
+
+    fn corrupt(&self, x: Tensor<2>) -> Tensor<2> {
+        Autoencoder::corrupt(self, x)
+    }
+
+    fn adversary(&self) -> Option<&AdversarialBottleneck> {
+        self.bottleneck.adversary()
+    }
+}
 
 /// The optimizers a model trains with.
 pub struct Optimizers {
@@ -25,20 +109,20 @@ pub struct Optimizers {
 impl Optimizers {
     /// Optimizers for `model`: `make` builds each one (the adversary gets its own only when the
     /// model has one).
-    pub fn new(model: &Autoencoder, make: impl Fn() -> ModuleOptimizer) -> Self {
-        Self { model: make(), adversary: model.bottleneck.adversary().map(|_| make()) }
+    pub fn new<M: Trainable>(model: &M, make: impl Fn() -> ModuleOptimizer) -> Self {
+        Self { model: make(), adversary: model.adversary().map(|_| make()) }
     }
 }
 
 /// The autoencoder update on a batch of clean inputs (on an autodiff device): the new model and
 /// the forward pass it was computed from.
-pub fn autoencoder_step(
-    model: Autoencoder,
+pub fn autoencoder_step<M: Trainable>(
+    model: M,
     optim: &mut ModuleOptimizer,
     clean: Tensor<2>,
     schedule: Schedule,
     learning_rate: f64,
-) -> (Autoencoder, ForwardOutput) {
+) -> (M, ForwardOutput) {
     let input = model.corrupt(clean.clone());
     let out = model.forward_at(input, Some(clean), schedule);
     let grads = GradientsParams::from_grads(out.loss.backward(), &model);
@@ -47,13 +131,13 @@ pub fn autoencoder_step(
 
 /// The discriminator update of an adversarial model on a batch of codes (held fixed); returns
 /// the model unchanged and `None` for other models.
-pub fn adversary_step(
-    model: Autoencoder,
+pub fn adversary_step<M: Trainable>(
+    model: M,
     optim: &mut ModuleOptimizer,
     code: Tensor<2>,
     learning_rate: f64,
-) -> (Autoencoder, Option<Tensor<1>>) {
-    let Some(adversary) = model.bottleneck.adversary() else {
+) -> (M, Option<Tensor<1>>) {
+    let Some(adversary) = model.adversary() else {
         return (model, None);
     };
     let lr = adversary.learning_rate.unwrap_or(learning_rate);
@@ -65,13 +149,40 @@ pub fn adversary_step(
 /// A full training step: the autoencoder update, then (adversarial models) the discriminator
 /// update, whose loss is appended to the output's terms as `discriminator` (reported, not part
 /// of `loss`).
-pub fn train_step(
-    model: Autoencoder,
+///
+/// # Examples
+///
+/// A loop of your own over an adversarial autoencoder (see [`crate::train`] for a ready one):
+///
+/// ```
+/// use ae_models::AutoencoderConfig;
+/// use ae_models::bottleneck::{BottleneckConfig, Prior};
+/// use ae_models::network::DenseConfig;
+/// use ae_models::schedule::Schedule;
+/// use ae_models::step::{Optimizers, train_step};
+/// use burn::optim::AdamConfig;
+/// use burn::tensor::{Device, Distribution, Tensor};
+///
+/// let device = Device::flex().autodiff();
+/// let config = AutoencoderConfig::dense(DenseConfig::new(vec![32], 2))
+///     .with_bottleneck(BottleneckConfig::adversarial(Prior::Normal));
+/// let mut model = config.init(12, &device).unwrap();
+/// let mut optims = Optimizers::new(&model, || AdamConfig::new().init()); // two: model and discriminator
+/// for step in 0..3 {
+///     let x = Tensor::<2>::random([16, 12], Distribution::Default, &device);
+///     let out;
+///     (model, out) = train_step(model, &mut optims, x, Schedule::at(step, 3), 1e-3);
+///     let names: Vec<&str> = out.terms.iter().map(|t| t.name).collect();
+///     assert_eq!(names, ["reconstruction", "adversarial", "discriminator"]);
+/// }
+/// ```
+pub fn train_step<M: Trainable>(
+    model: M,
     optims: &mut Optimizers,
     clean: Tensor<2>,
     schedule: Schedule,
     learning_rate: f64,
-) -> (Autoencoder, ForwardOutput) {
+) -> (M, ForwardOutput) {
     let (model, mut out) = autoencoder_step(model, &mut optims.model, clean, schedule, learning_rate);
     match optims.adversary.as_mut() {
         Some(optim) => {

@@ -1,5 +1,6 @@
 //! The one training loop, shared by every autoencoder variant: minibatches from worker threads,
-//! an optimizer step per batch, per-epoch validation, early stopping, checkpoints.
+//! an optimizer step per batch, per-epoch validation, early stopping, checkpoints. The batches of
+//! an epoch go through the library's [`fit_epoch`], the loop library users run too.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -8,8 +9,8 @@ use std::time::Instant;
 use ae_data::batch::epoch_order;
 use ae_data::{Batch, BatchStream, View};
 use ae_models::Autoencoder;
-use ae_models::schedule::Schedule;
-use ae_models::step::{Optimizers, train_step};
+use ae_models::step::Optimizers;
+use ae_models::train::{EpochPlan, LossSums, epoch_seed, fit_epoch};
 use burn::module::Module;
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig, decay::WeightDecayConfig, momentum::MomentumConfig};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -105,34 +106,20 @@ pub fn fit(
         let started = Instant::now();
         // Noise (corruption, sampling) is seeded per epoch, so a resumed run draws what an
         // uninterrupted one would have drawn.
-        train_device.seed(cfg.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64 + 1));
+        train_device.seed(epoch_seed(cfg.seed, epoch));
         let order = epoch_order(data.train.len(), cfg.seed, epoch);
         let stream = BatchStream::new(data.train.clone(), order, cfg.batch_size, cfg.workers);
         progress.start_epoch(epoch_no, stream.total());
-        let mut sums = Sums::default();
-        let mut seen = 0usize;
-        for (b, batch) in stream.enumerate() {
-            let rows = batch.rows;
-            let x = to_tensor(batch, &train_device);
-            let out;
-            (model, out) = train_step(model, &mut optims, x, Schedule::at(step, total_steps), cfg.learning_rate);
-            sums.add(&out.loss, &out.terms, rows);
-            step += 1;
-            seen += rows;
-            let mut shown = None;
-            if step % cfg.log_every as u64 == 0 {
-                let mean = sums.read_loss() / seen as f64;
-                if !mean.is_finite() {
-                    return Err(diverged(epoch_no, step, mean, plan));
-                }
-                shown = Some(mean);
-            }
-            progress.batch(epoch_no, b + 1, seen, shown);
-        }
-        let (train_loss, train_terms) = sums.read(seen);
-        if !train_loss.is_finite() {
-            return Err(diverged(epoch_no, step, train_loss, plan));
-        }
+        let epoch_plan =
+            EpochPlan { learning_rate: cfg.learning_rate, first_step: step, total_steps, log_every: cfg.log_every };
+        let batches = stream.map(|batch| to_tensor(batch, &train_device));
+        let stats;
+        (model, stats) = fit_epoch(model, &mut optims, batches, &epoch_plan, |p| {
+            progress.batch(epoch_no, p.batch, p.items, p.mean_loss)
+        })
+        .map_err(|d| diverged(epoch_no, d.step, d.loss, plan))?;
+        step = stats.step;
+        let (train_loss, train_terms, seen) = (stats.loss, stats.terms, stats.items);
         let val_loss = data.val.as_ref().map(|v| evaluate(&model.valid(), v, cfg.batch_size, cfg.workers, device).loss);
         let seconds = started.elapsed().as_secs_f64();
         let metrics = EpochMetrics {
@@ -198,43 +185,6 @@ fn diverged(epoch: usize, step: u64, loss: f64, plan: &CheckpointPlan) -> AppErr
     ))
 }
 
-/// Running sums of the loss and its terms, kept on the device so that nothing is read back per
-/// step.
-#[derive(Default)]
-struct Sums {
-    loss: Option<Tensor<1>>,
-    terms: Vec<(&'static str, Tensor<1>)>,
-}
-
-impl Sums {
-    fn add(&mut self, loss: &Tensor<1>, terms: &[ae_models::LossTerm], rows: usize) {
-        let w = rows as f64;
-        let l = loss.clone().detach().mul_scalar(w);
-        self.loss = Some(match self.loss.take() {
-            Some(s) => s + l,
-            None => l,
-        });
-        if self.terms.is_empty() {
-            self.terms = terms.iter().map(|t| (t.name, t.value.clone().detach().mul_scalar(w))).collect();
-        } else {
-            for (s, t) in self.terms.iter_mut().zip(terms) {
-                s.1 = s.1.clone() + t.value.clone().detach().mul_scalar(w);
-            }
-        }
-    }
-
-    fn read_loss(&self) -> f64 {
-        self.loss.as_ref().map(|l| l.clone().into_scalar::<f32>() as f64).unwrap_or(0.0)
-    }
-
-    fn read(&self, n: usize) -> (f64, BTreeMap<String, f64>) {
-        let n = n.max(1) as f64;
-        let terms =
-            self.terms.iter().map(|(k, v)| (k.to_string(), v.clone().into_scalar::<f32>() as f64 / n)).collect();
-        (self.read_loss() / n, terms)
-    }
-}
-
 /// Importance samples per item for a VAE's log-likelihood estimate.
 pub const IWAE_SAMPLES: usize = 100;
 
@@ -256,7 +206,7 @@ pub fn mean_log_likelihood(model: &Autoencoder, view: &View, workers: usize, dev
 /// mean squared error, mean terms.
 pub fn evaluate(model: &Autoencoder, view: &View, batch_size: usize, workers: usize, device: &Device) -> Evaluation {
     let stream = BatchStream::new(view.clone(), (0..view.len()).collect(), batch_size, workers);
-    let mut sums = Sums::default();
+    let mut sums = LossSums::default();
     let mut se: Option<Tensor<1>> = None;
     for batch in stream {
         let rows = batch.rows;

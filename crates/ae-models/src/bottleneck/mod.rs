@@ -97,6 +97,34 @@ fn one() -> f64 {
 }
 
 impl BottleneckConfig {
+    /// A variational code with KL weight `beta` (1: the ELBO) and no warm-up.
+    pub fn gaussian(beta: f64) -> Self {
+        BottleneckConfig::Gaussian { beta, warmup: 0.0 }
+    }
+
+    /// A k-sparse code keeping `k` units, annealed from all units over the first half of training
+    /// (the config file's defaults).
+    pub fn top_k(k: usize) -> Self {
+        BottleneckConfig::TopK { k, k_start: None, anneal: half() }
+    }
+
+    /// A binary code with the config file's defaults (pre-sigmoid noise of standard deviation 4).
+    pub fn binary() -> Self {
+        BottleneckConfig::Binary { method: Binarization::default(), noise: default_noise() }
+    }
+
+    /// An adversarial code matched to `prior` with the config file's defaults (a 256-256
+    /// discriminator, scale 1, weight 1, the model's learning rate).
+    pub fn adversarial(prior: Prior) -> Self {
+        BottleneckConfig::Adversarial {
+            discriminator: default_discriminator(),
+            prior,
+            scale: one(),
+            weight: one(),
+            learning_rate: None,
+        }
+    }
+
     /// Checks the settings.
     pub fn validate(&self, code: usize) -> Result<(), ConfigError> {
         let fraction = |key: &str, v: f64| {

@@ -88,6 +88,25 @@ fn linear() -> Activation {
 pub type ImageShape = [usize; 3];
 
 impl ConvConfig {
+    /// Convolutions with these output channels (kernel 3, stride 2, padding 1, ReLU), a
+    /// transposed-convolution decoder, no dense code (add one with `code: Some(width)`), linear
+    /// output.
+    pub fn new(channels: Vec<usize>) -> Self {
+        Self {
+            channels,
+            kernel: 3,
+            stride: 2,
+            padding: 1,
+            decoder_kernel: None,
+            upsampling: Upsampling::Transpose,
+            batch_norm: false,
+            code: None,
+            activation: Activation::Relu,
+            code_activation: Activation::Linear,
+            output_activation: Activation::Linear,
+        }
+    }
+
     /// The image shape of items of `shape` (a series `[c, length]` is the 1-high image
     /// `[c, 1, length]`), or an error naming what is wrong.
     pub fn image_shape(shape: &[usize]) -> Result<ImageShape, ConfigError> {

@@ -39,6 +39,11 @@ fn linear() -> Activation {
 }
 
 impl SequenceConfig {
+    /// LSTMs of `hidden` units around a `code`-wide code, linear code and output.
+    pub fn new(hidden: usize, code: usize) -> Self {
+        Self { hidden, code, code_activation: Activation::Linear, output_activation: Activation::Linear }
+    }
+
     /// `[channels, length]` of items of `shape` (`[length]` means one channel).
     pub fn series_shape(shape: &[usize]) -> Result<[usize; 2], ConfigError> {
         match shape {

@@ -16,6 +16,7 @@ use crate::fsio::write_json;
 /// `ae-train assist` flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
+    /// The run folder, backend and split.
     #[command(flatten)]
     pub run: RunArgs,
     /// Labelled training items the classifier learns from.

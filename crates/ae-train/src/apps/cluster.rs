@@ -15,6 +15,7 @@ pub const RAW_CAP: usize = 10_000;
 /// `ae-train cluster` flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
+    /// The run folder, backend and split.
     #[command(flatten)]
     pub run: RunArgs,
     /// Clusters (default: the number of classes of the dataset).

@@ -14,6 +14,7 @@ use crate::quality::psnr;
 /// `ae-train compress` flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
+    /// The run folder, backend and split.
     #[command(flatten)]
     pub run: RunArgs,
     /// Bits per code unit (1 to 16).

@@ -15,6 +15,7 @@ use crate::fsio::{write_atomic, write_json};
 /// `ae-train encode` flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
+    /// The run folder, backend and split.
     #[command(flatten)]
     pub run: RunArgs,
     /// Neighbours voting in the k-NN accuracy.

@@ -18,6 +18,7 @@ const VOTERS: usize = 5;
 /// `ae-train generate` flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
+    /// The run folder, backend and split.
     #[command(flatten)]
     pub run: RunArgs,
     /// Items decoded from the prior.

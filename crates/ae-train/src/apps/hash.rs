@@ -16,6 +16,7 @@ use crate::fsio::write_json;
 /// `ae-train hash` flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
+    /// The run folder, backend and split.
     #[command(flatten)]
     pub run: RunArgs,
     /// Hamming radius of the hash lookup.
@@ -48,7 +49,7 @@ pub struct Retrieval {
     pub retrieved_within_radius: f64,
     /// Mean average precision over the whole ranking.
     pub mean_average_precision: f64,
-    /// Precision at each depth of [`CURVE`] (up to the database size).
+    /// Precision at each depth of the retrieval curve (`CURVE`, up to the database size).
     pub precision_curve: Vec<(usize, f64)>,
 }
 

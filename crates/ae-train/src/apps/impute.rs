@@ -15,6 +15,7 @@ use crate::fsio::write_json;
 /// `ae-train impute` flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
+    /// The run folder, backend and split.
     #[command(flatten)]
     pub run: RunArgs,
     /// Fraction of the split's values to hide (each value independently, seeded), when the data
