@@ -21,6 +21,9 @@ pub struct ImageFolderOptions {
     pub size: Option<[usize; 2]>,
 }
 
+/// Largest side an image is resized to.
+pub const MAX_SIDE: usize = 16384;
+
 /// Image file extensions read.
 const EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "bmp"];
 
@@ -53,6 +56,14 @@ pub fn list(root: &Path) -> Result<Vec<(String, Vec<PathBuf>)>, DataError> {
 
 /// Reads a class-per-folder image tree.
 pub fn read(root: &Path, opts: ImageFolderOptions) -> Result<Dataset, DataError> {
+    if opts.channels != 1 && opts.channels != 3 {
+        return Err(DataError::Invalid(format!("{} channels: images have 1 (grayscale) or 3 (RGB)", opts.channels)));
+    }
+    if let Some(size) = opts.size
+        && size.iter().any(|&s| s == 0 || s > MAX_SIDE)
+    {
+        return Err(DataError::Invalid(format!("image size {size:?}: each side must be in 1..={MAX_SIDE}")));
+    }
     let classes = list(root)?;
     let mut pixels = Vec::new();
     let mut labels = Vec::new();
@@ -142,5 +153,9 @@ mod tests {
                 .to_string()
                 .contains("no class folders")
         );
+        let e = read(dir.path(), ImageFolderOptions { channels: 2, size: None }).unwrap_err().to_string();
+        assert!(e.contains("2 channels"), "{e}");
+        let e = read(dir.path(), ImageFolderOptions { channels: 1, size: Some([0, 4]) }).unwrap_err().to_string();
+        assert!(e.contains("image size [0, 4]"), "{e}");
     }
 }

@@ -13,6 +13,13 @@ use crate::network::{ConvConfig, Decoder, DenseConfig, Encoder, NetworkConfig, S
 use crate::penalty::PenaltyConfig;
 use crate::schedule::Schedule;
 
+/// Most weights a model may have (2^30, 4 GiB of `f32`): larger configs are refused by
+/// validation instead of exhausting memory.
+pub const MAX_WEIGHTS: u128 = 1 << 30;
+
+/// Most values one item may occupy in a layer's output (2^26).
+pub const MAX_VALUES_PER_ITEM: u128 = 1 << 26;
+
 /// Everything that defines an autoencoder, one field per axis.
 ///
 /// Start from a network ([`AutoencoderConfig::dense`], [`conv`](AutoencoderConfig::conv),
@@ -131,6 +138,7 @@ impl AutoencoderConfig {
         }
         self.network.validate(shape).map_err(|e| e.within("network"))?;
         let code = self.network.code_size(shape).map_err(|e| e.within("network"))?;
+        self.validate_size(shape, code)?;
         self.bottleneck.validate(code).map_err(|e| e.within("bottleneck"))?;
         self.penalty.validate().map_err(|e| e.within("penalty"))?;
         self.corruption.validate().map_err(|e| e.within("corruption"))?;
@@ -183,6 +191,40 @@ impl AutoencoderConfig {
                 format!(
                     "only a deterministic code takes a code activation: this bottleneck defines its own code (got \"{}\"; use \"linear\")",
                     code_activation.name()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses a model too big to build (it would exhaust memory, or overflow sizes, when
+    /// allocated): more than [`MAX_WEIGHTS`] weights or [`MAX_VALUES_PER_ITEM`] values in a layer's
+    /// output per item.
+    fn validate_size(&self, shape: &[usize], code: usize) -> Result<(), ConfigError> {
+        let (network, values) = self.network.size_estimate(shape);
+        let features = self.network.features(shape).unwrap_or(usize::MAX) as u128;
+        let mut bottleneck = features.saturating_mul(code as u128).saturating_mul(2);
+        if let BottleneckConfig::Adversarial { discriminator, .. } = &self.bottleneck {
+            let widths: Vec<u128> =
+                std::iter::once(code).chain(discriminator.iter().copied()).chain([1]).map(|w| w as u128).collect();
+            for p in widths.windows(2) {
+                bottleneck = bottleneck.saturating_add(p[0].saturating_mul(p[1]));
+            }
+        }
+        let weights = network.saturating_add(bottleneck);
+        if weights > MAX_WEIGHTS {
+            return Err(ConfigError::new(
+                "network",
+                format!(
+                    "about {weights} weights for items of shape {shape:?}: more than the {MAX_WEIGHTS} this program builds; use narrower layers"
+                ),
+            ));
+        }
+        if values > MAX_VALUES_PER_ITEM {
+            return Err(ConfigError::new(
+                "network",
+                format!(
+                    "a layer outputs about {values} values per item of shape {shape:?}: more than {MAX_VALUES_PER_ITEM}; use fewer channels or units, or more stride"
                 ),
             ));
         }

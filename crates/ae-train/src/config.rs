@@ -219,6 +219,10 @@ pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Experiment
         };
         let place = exact.map(|l| format!(" (line {l})")).unwrap_or_else(|| place(&key));
         let msg = inner.split("\nin `").next().unwrap_or_default().trim();
+        if key == "." {
+            // A missing top-level table or field: there is no key to name.
+            return AppError::usage(format!("{file}: {msg}"));
+        }
         AppError::usage(format!("{file}: key `{key}`{place}: {msg}"))
     })?;
     validate(&config).map_err(|(key, msg)| AppError::usage(format!("{file}: key `{key}`{}: {msg}", place(&key))))?;
@@ -330,6 +334,33 @@ pub fn validate(c: &ExperimentConfig) -> std::result::Result<(), (String, String
     }
     if !(0.0..1.0).contains(&c.data.val_fraction) {
         return err("data.val_fraction", format!("must be in [0, 1), got {}", c.data.val_fraction));
+    }
+    match &c.data.source {
+        Some(ae_data::Source::ImageFolder { options, .. }) => {
+            if options.channels != 1 && options.channels != 3 {
+                return err(
+                    "data.source.options.channels",
+                    format!("must be 1 (grayscale) or 3 (RGB), got {}", options.channels),
+                );
+            }
+            if let Some(size) = options.size
+                && size.iter().any(|&s| s == 0 || s > ae_data::image_folder::MAX_SIDE)
+            {
+                return err(
+                    "data.source.options.size",
+                    format!("each side must be in 1..={}, got {size:?}", ae_data::image_folder::MAX_SIDE),
+                );
+            }
+        }
+        Some(ae_data::Source::IceLearning { options, .. })
+            if options.size == 0 || options.size > ae_data::image_folder::MAX_SIDE =>
+        {
+            return err(
+                "data.source.options.size",
+                format!("must be in 1..={}, got {}", ae_data::image_folder::MAX_SIDE, options.size),
+            );
+        }
+        _ => {}
     }
     let t = &c.train;
     if t.epochs == 0 {

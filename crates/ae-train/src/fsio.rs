@@ -28,6 +28,12 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
+/// Whether a file name is that of a temporary file of [`write_atomic`] (left behind only by a
+/// process killed while writing).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.rsplit_once(".tmp-").is_some_and(|(_, pid)| pid.parse::<u32>().is_ok())
+}
+
 /// Serialises `value` as pretty JSON and writes it atomically.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value).expect("report types serialise");
@@ -47,6 +53,9 @@ mod tests {
         write_atomic(&p, b"two").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let tmp = temp_path(&p);
+        assert!(is_temp_name(&tmp.file_name().unwrap().to_string_lossy()));
+        assert!(!is_temp_name("a.json") && !is_temp_name(".a.tmp-x") && !is_temp_name("a.tmp-12"));
     }
 
     #[test]

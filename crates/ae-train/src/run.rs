@@ -120,7 +120,9 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
     let cfg = loaded.config;
     let choice = req.backend.unwrap_or(cfg.train.backend);
     let out = req.out.clone().unwrap_or_else(|| Path::new("runs").join(&cfg.name));
-    let run = RunDir::prepare(&out, req.resume, req.force)?;
+    // Checked now, created once the data, the model and any checkpoint have loaded: a run that
+    // fails on its input leaves no folder behind (and `--force` removes nothing).
+    let run = RunDir::prepare(&out, &cfg.name, req.resume, req.force)?;
     let backend = backend::resolve(choice)?;
     let mut progress = Progress::new(req.quiet);
 
@@ -151,6 +153,7 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
         start = Some(ckpt.meta);
     }
     let parameters = model.num_params();
+    run.create()?;
     write_atomic(&run.file("config.toml"), toml::to_string(&cfg).expect("config serialises").as_bytes())?;
     write_json(&run.file("normalizer.json"), normalizer.as_ref())?;
     progress.line(&format!(

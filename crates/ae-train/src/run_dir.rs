@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{AppError, Result, io_error};
 
 /// Files a run writes, removed by `--force`.
-const OWNED: [&str; 7] = [
+const OWNED: [&str; 8] = [
     "config.toml",
     "normalizer.json",
     "metrics.jsonl",
@@ -24,6 +24,7 @@ const OWNED: [&str; 7] = [
     "model.bpk",
     "reconstructions.png",
     "checkpoints",
+    "pretrain",
 ];
 
 /// A run folder.
@@ -31,18 +32,25 @@ const OWNED: [&str; 7] = [
 pub struct RunDir {
     /// Its path.
     pub path: PathBuf,
+    /// Replace the run it holds when created.
+    replace: bool,
 }
 
 impl RunDir {
-    /// Prepares the folder for a run.
+    /// Checks that the folder may take a run of the experiment `name`, changing nothing on disk
+    /// (a run that fails before [`RunDir::create`] leaves no trace).
     ///
-    /// A folder that already holds a run is only reused with `resume` (continue it) or `force`
-    /// (replace it); the run's own files are removed with `force`, nothing else.
-    pub fn prepare(path: &Path, resume: bool, force: bool) -> Result<Self> {
-        if path.exists() && !path.is_dir() {
-            return Err(AppError::usage(format!("--out {}: exists and is not a folder", path.display())));
+    /// A folder that already holds a run is only reused with `resume` (continue it: the same
+    /// experiment) or `force` (replace it: its own files are removed by `create`, nothing else).
+    pub fn prepare(path: &Path, name: &str, resume: bool, force: bool) -> Result<Self> {
+        if let Some(file) = path.ancestors().find(|a| !a.as_os_str().is_empty() && a.exists() && !a.is_dir()) {
+            return Err(AppError::usage(format!(
+                "--out {}: {} exists and is not a folder",
+                path.display(),
+                file.display()
+            )));
         }
-        let dir = RunDir { path: path.to_path_buf() };
+        let dir = RunDir { path: path.to_path_buf(), replace: false };
         let has_run = dir.last_checkpoint().exists() || dir.file("summary.json").exists();
         if resume {
             if !dir.last_checkpoint().is_file() {
@@ -52,15 +60,29 @@ impl RunDir {
                     dir.last_checkpoint().display()
                 )));
             }
-        } else if has_run {
-            if !force {
+            if let Some(other) = dir.experiment().filter(|other| other != name) {
                 return Err(AppError::usage(format!(
-                    "run folder {} already holds a run: pass --resume to continue it, --force to replace it, or --out to use another folder",
+                    "--resume: run folder {} holds experiment `{other}`, not `{name}`: resume it with its own config, \
+                     or pass --force (without --resume) to replace it",
                     path.display()
                 )));
             }
+        } else if has_run && !force {
+            let what = dir.experiment().map(|n| format!(" (experiment `{n}`)")).unwrap_or_default();
+            return Err(AppError::usage(format!(
+                "run folder {} already holds a run{what}: pass --resume to continue it, --force to replace it, or --out to use another folder",
+                path.display()
+            )));
+        }
+        Ok(RunDir { replace: has_run && !resume, ..dir })
+    }
+
+    /// Creates the folder: removes a replaced run's files (`--force`) and temporary files left
+    /// by a killed process (never taken for checkpoints, but they take space).
+    pub fn create(&self) -> Result<()> {
+        if self.replace {
             for f in OWNED {
-                let p = path.join(f);
+                let p = self.path.join(f);
                 let r = if p.is_dir() {
                     std::fs::remove_dir_all(&p)
                 } else if p.exists() {
@@ -71,9 +93,23 @@ impl RunDir {
                 r.map_err(|e| io_error(&p, "remove", e))?;
             }
         }
-        std::fs::create_dir_all(dir.path.join("checkpoints"))
-            .map_err(|e| io_error(&dir.path, "create the run folder", e))?;
-        Ok(dir)
+        let checkpoints = self.path.join("checkpoints");
+        std::fs::create_dir_all(&checkpoints).map_err(|e| io_error(&self.path, "create the run folder", e))?;
+        for dir in [&self.path, &checkpoints] {
+            for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, "list", e))?.flatten() {
+                if crate::fsio::is_temp_name(&entry.file_name().to_string_lossy()) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The experiment name in the folder's `config.toml`, if it holds a readable one.
+    fn experiment(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.file("config.toml")).ok()?;
+        let table: toml::Table = toml::from_str(&text).ok()?;
+        table.get("name")?.as_str().map(str::to_string)
     }
 
     /// A file in the folder.
@@ -100,19 +136,34 @@ mod tests {
     fn refuses_to_overwrite_without_force_and_force_keeps_foreign_files() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("run");
-        let d = RunDir::prepare(&p, false, false).unwrap();
+        let d = RunDir::prepare(&p, "a", false, false).unwrap();
+        assert!(!p.exists(), "prepare only checks");
+        d.create().unwrap();
         std::fs::write(d.file("summary.json"), "{}").unwrap();
         std::fs::write(d.file("notes.txt"), "mine").unwrap();
-        let e = RunDir::prepare(&p, false, false).unwrap_err();
+        std::fs::write(d.file(".summary.json.tmp-1"), "half").unwrap();
+        let e = RunDir::prepare(&p, "a", false, false).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.message.contains("--resume") && e.message.contains("--force"), "{}", e.message);
-        RunDir::prepare(&p, false, true).unwrap();
+        let forced = RunDir::prepare(&p, "a", false, true).unwrap();
+        assert!(d.file("summary.json").exists(), "nothing is removed before create");
+        forced.create().unwrap();
         assert!(!d.file("summary.json").exists());
+        assert!(!d.file(".summary.json.tmp-1").exists());
         assert!(d.file("notes.txt").exists());
-        let e = RunDir::prepare(&p, true, false).unwrap_err();
+        let e = RunDir::prepare(&p, "a", true, false).unwrap_err();
         assert!(e.message.contains("no checkpoint"), "{}", e.message);
+        std::fs::write(d.last_checkpoint(), "x").unwrap();
+        std::fs::write(d.file("config.toml"), "name = \"a\"\n").unwrap();
+        RunDir::prepare(&p, "a", true, false).unwrap();
+        let e = RunDir::prepare(&p, "b", true, false).unwrap_err();
+        assert!(e.message.contains("holds experiment `a`, not `b`"), "{}", e.message);
+        let e = RunDir::prepare(&p, "b", false, false).unwrap_err();
+        assert!(e.message.contains("(experiment `a`)"), "{}", e.message);
         let f = tmp.path().join("file");
         std::fs::write(&f, "x").unwrap();
-        assert!(RunDir::prepare(&f, false, false).unwrap_err().message.contains("not a folder"));
+        assert!(RunDir::prepare(&f, "a", false, false).unwrap_err().message.contains("not a folder"));
+        let e = RunDir::prepare(&f.join("run"), "a", false, false).unwrap_err();
+        assert!(e.message.contains("file exists and is not a folder"), "{}", e.message);
     }
 }

@@ -71,6 +71,9 @@ pub struct ConvConfig {
     pub output_activation: Activation,
 }
 
+/// Largest kernel, stride or padding accepted (far beyond any image this program reads).
+const MAX_GEOMETRY: usize = 4096;
+
 fn three() -> usize {
     3
 }
@@ -179,6 +182,12 @@ impl ConvConfig {
         }
         if self.code == Some(0) {
             return Err(ConfigError::new("code", "the code needs at least 1 unit"));
+        }
+        if [self.kernel, self.stride, self.padding, self.decoder_kernel()].iter().any(|&v| v > MAX_GEOMETRY) {
+            return Err(ConfigError::new(
+                "kernel",
+                format!("kernel, decoder kernel, stride and padding must be at most {MAX_GEOMETRY}"),
+            ));
         }
         let sizes = self.map_sizes(shape)?;
         let g = self.geometry(shape);

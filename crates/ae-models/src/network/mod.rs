@@ -71,6 +71,50 @@ impl NetworkConfig {
         }
     }
 
+    /// Rough size of the network for items of `shape` (already validated): weights, and values
+    /// per item in its widest layer output; saturating, so that absurd widths are refused before
+    /// anything is allocated.
+    pub fn size_estimate(&self, shape: &[usize]) -> (u128, u128) {
+        let w = |v: usize| v as u128;
+        let sum = |it: &mut dyn Iterator<Item = u128>| it.fold(0u128, |a, b| a.saturating_add(b));
+        match self {
+            NetworkConfig::Dense(d) => {
+                let mut widths = vec![w(shape.iter().product())];
+                widths.extend(d.hidden.iter().map(|&h| w(h)));
+                widths.push(w(d.code));
+                let layers = sum(&mut widths.windows(2).map(|p| p[0].saturating_mul(p[1]).saturating_add(p[1])));
+                (layers.saturating_mul(2), widths.iter().copied().max().unwrap_or(0))
+            }
+            NetworkConfig::Conv(c) => {
+                let sizes = c.map_sizes(shape).unwrap_or_default();
+                let mut ins = vec![w(shape[0])];
+                ins.extend(c.channels.iter().map(|&ch| w(ch)));
+                let taps = w(c.kernel)
+                    .saturating_pow(2)
+                    .saturating_add(w(c.decoder_kernel.unwrap_or(c.kernel)).saturating_pow(2));
+                let convs = sum(&mut ins.windows(2).map(|p| p[0].saturating_mul(p[1]).saturating_mul(taps)));
+                let features = w(c.features(shape).unwrap_or(usize::MAX));
+                let code = c.code.map_or(0, |code| features.saturating_mul(w(code)).saturating_mul(2));
+                let maps = sizes.iter().zip(&ins).map(|(s, &ch)| ch.saturating_mul(w(s[0])).saturating_mul(w(s[1])));
+                (convs.saturating_add(code), maps.max().unwrap_or(0))
+            }
+            NetworkConfig::Sequence(s) => {
+                let (h, code) = (w(s.hidden), w(s.code));
+                let [channels, length] =
+                    SequenceConfig::series_shape(shape).map(|[c, l]| [w(c), w(l)]).unwrap_or([0, 0]);
+                let lstm = |input: u128| h.saturating_mul(4).saturating_mul(input.saturating_add(h).saturating_add(1));
+                let weights = sum(&mut [
+                    lstm(channels),
+                    lstm(code),
+                    code.saturating_mul(h).saturating_mul(2),
+                    h.saturating_mul(channels),
+                ]
+                .into_iter());
+                (weights, length.saturating_mul(h.max(channels)))
+            }
+        }
+    }
+
     /// Whether the network defines a code width of its own (false: the code is the encoder's output).
     pub fn has_code_layer(&self) -> bool {
         match self {
