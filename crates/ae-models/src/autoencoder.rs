@@ -203,7 +203,12 @@ impl AutoencoderConfig {
     fn validate_size(&self, shape: &[usize], code: usize) -> Result<(), ConfigError> {
         let (network, values) = self.network.size_estimate(shape);
         let features = self.network.features(shape).unwrap_or(usize::MAX) as u128;
-        let mut bottleneck = features.saturating_mul(code as u128).saturating_mul(2);
+        // A code layer maps the features to the code (twice for a Gaussian's two heads); the
+        // identity bottleneck has no weights.
+        let mut bottleneck = match self.bottleneck {
+            BottleneckConfig::Identity => 0,
+            _ => features.saturating_mul(code as u128).saturating_mul(2),
+        };
         if let BottleneckConfig::Adversarial { discriminator, .. } = &self.bottleneck {
             let widths: Vec<u128> =
                 std::iter::once(code).chain(discriminator.iter().copied()).chain([1]).map(|w| w as u128).collect();

@@ -75,9 +75,20 @@ pub fn kl_sparsity(code: &Tensor<2>, rho: f64) -> Tensor<1> {
     (a + b).sum()
 }
 
+/// The largest penalty weight accepted.
+pub const MAX_WEIGHT: f64 = 1e6;
+
 fn check_weight(key: &str, w: f64) -> Result<(), ConfigError> {
     if !w.is_finite() || w < 0.0 {
         return Err(ConfigError::new(key, format!("a penalty weight must be a finite number >= 0, got {w}")));
+    }
+    // Far above any useful weight (the reconstruction term is O(1) to O(100) per item), and
+    // large enough to overflow the f32 loss: refused here rather than reported as divergence.
+    if w > MAX_WEIGHT {
+        return Err(ConfigError::new(
+            key,
+            format!("a penalty weight above {MAX_WEIGHT:e} overflows the loss, got {w}"),
+        ));
     }
     Ok(())
 }

@@ -280,6 +280,12 @@ fn cases() -> Vec<Case> {
             2,
             &["key `train.epochs` (line 13): invalid type"],
         ),
+        config(
+            "penalty_weight_overflows",
+            r("[train]", "[model.penalty]\nl1 = 1e308\n[train]"),
+            2,
+            &["key `model.penalty.l1`", "overflows the loss"],
+        ),
         config("float_epochs", r("epochs = 1", "epochs = 1.5"), 2, &["key `train.epochs` (line 13): invalid type"]),
         config("wrong_type_hidden", r("hidden = [8]", "hidden = \"8\""), 2, &["key `model.network", "invalid type"]),
         config("zero_epochs", r("epochs = 1", "epochs = 0"), 2, &["key `train.epochs` (line 13): must be at least 1"]),
