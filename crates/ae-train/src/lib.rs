@@ -6,6 +6,7 @@
 // placeholders such as `codes_<split>.csv` are meant literally, not as HTML.
 #![allow(rustdoc::invalid_html_tags)]
 
+pub mod alloc;
 pub mod apps;
 pub mod backend;
 pub mod bench;

@@ -10,6 +10,7 @@ fn main() {
         // SAFETY: first statement of main, before any other thread exists.
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
     }
+    ae_train::alloc::tune_for_training();
     let cli = ae_train::cli::Cli::parse();
     if let Err(e) = ae_train::cli::run(cli) {
         eprintln!("error: {e}");
