@@ -12,6 +12,7 @@ pub mod early_stopping;
 pub mod error;
 pub mod fetch;
 pub mod fsio;
+pub mod loss_curve;
 pub mod metrics;
 pub mod picture;
 pub mod pretrain;

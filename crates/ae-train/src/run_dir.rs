@@ -9,6 +9,7 @@
 //!   checkpoints/last.ckpt, checkpoints/best.ckpt
 //!   model.bpk            final weights (burnpack)
 //!   reconstructions.png  inputs (top row) above their reconstructions
+//!   loss.png             training and validation loss per epoch
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -16,13 +17,14 @@ use std::path::{Path, PathBuf};
 use crate::error::{AppError, Result, io_error};
 
 /// Files a run writes, removed by `--force`.
-const OWNED: [&str; 7] = [
+const OWNED: [&str; 8] = [
     "config.toml",
     "normalizer.json",
     "metrics.jsonl",
     "summary.json",
     "model.bpk",
     "reconstructions.png",
+    "loss.png",
     "checkpoints",
 ];
 
