@@ -111,6 +111,40 @@ pub enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Sum up a run folder: experiment, model, data, training, final losses, and every picture and
+    /// report in it with what it shows.
+    Show {
+        /// The run folder.
+        run: PathBuf,
+    },
+    /// Write a commented starter config that trains as written: a variant's preset (configs/) on
+    /// a dataset. Never overwrites a file.
+    Init {
+        /// basic, deep, linear, convolutional, denoising, sparse, k_sparse, contractive, robust,
+        /// variational, adversarial, hashing (binary), overcomplete, sequence, sequence_lstm.
+        variant: String,
+        /// Dataset name (shapes, mnist, fashion-mnist, satellite, cifar10, cifar10-test, ecg5000, icecore).
+        dataset: String,
+        /// The file to write (default: <variant>_<dataset>.toml).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Export a trained model for PyTorch: model.safetensors (torch names and layouts),
+    /// model.json (the architecture), check_input.npy / check_output.npy (reference
+    /// reconstructions for scripts/check_export.py).
+    Export {
+        /// The run folder of a trained model.
+        run: PathBuf,
+        /// Export format.
+        #[arg(long, value_enum, default_value = "safetensors")]
+        format: crate::export::Format,
+        /// Folder to write into (default: RUN/export).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Backend computing the reference outputs.
+        #[arg(long, value_enum)]
+        backend: Option<BackendChoice>,
+    },
     /// Applications of a trained run (encode, anomaly, generate, impute, hash, cluster, assist,
     /// compress).
     #[command(flatten)]
@@ -230,6 +264,22 @@ pub fn run(cli: Cli) -> Result<()> {
                 json,
             };
             crate::bench::bench(&req).map(|_| ())
+        }
+        Some(Command::Show { run }) => {
+            for line in crate::show::lines(&run)? {
+                print_line(&line);
+            }
+            Ok(())
+        }
+        Some(Command::Init { variant, dataset, out }) => {
+            let path = crate::init::run(&variant, &dataset, out.as_deref())?;
+            print_line(&format!("init: wrote {}; train it with: ae-train --config {}", path.display(), path.display()));
+            Ok(())
+        }
+        Some(Command::Export { run, format, out, backend }) => {
+            let r = crate::export::run(&run, format, out.as_deref(), backend)?;
+            print_line(&r.summary());
+            Ok(())
         }
         Some(Command::App(command)) => crate::apps::run(command),
         None => {

@@ -16,6 +16,7 @@ use crate::config::{self, ExperimentConfig};
 use crate::data;
 use crate::error::{AppError, Result};
 use crate::fsio::{write_atomic, write_json};
+use crate::loss_curve;
 use crate::metrics::{EpochMetrics, Evaluation};
 use crate::picture;
 use crate::pretrain;
@@ -208,6 +209,7 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
     });
     let shown = test.as_ref().or(data.val.as_ref()).unwrap_or(&data.train);
     save_reconstructions(&run.file("reconstructions.png"), &model, shown, &item_shape, &normalizer, &device)?;
+    loss_curve::write(&run.file(loss_curve::FILE), &cfg.name, cfg.model.loss.name(), &outcome.history)?;
     let summary = Summary {
         name: cfg.name.clone(),
         dataset: cfg.data.dataset.clone(),
@@ -264,7 +266,7 @@ pub fn init_autoencoder(
 }
 
 /// A one-line description of the network, e.g. `784-400-20 dense` or `1x28x28 conv [16, 32] -> 16`.
-fn describe_network(cfg: &ExperimentConfig, shape: &[usize]) -> String {
+pub fn describe_network(cfg: &ExperimentConfig, shape: &[usize]) -> String {
     let code = cfg.model.network.code_size(shape).map(|c| c.to_string()).unwrap_or_default();
     match &cfg.model.network {
         ae_models::network::NetworkConfig::Dense(d) => {

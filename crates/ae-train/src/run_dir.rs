@@ -9,6 +9,7 @@
 //!   checkpoints/last.ckpt, checkpoints/best.ckpt
 //!   model.bpk            final weights (burnpack)
 //!   reconstructions.png  inputs (top row) above their reconstructions
+//!   loss.png             training and validation loss per epoch
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ const OWNED: [&str; 8] = [
     "summary.json",
     "model.bpk",
     "reconstructions.png",
+    "loss.png",
     "checkpoints",
     "pretrain",
 ];
