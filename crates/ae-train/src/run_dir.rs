@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{AppError, Result, io_error};
 
 /// Files a run writes, removed by `--force`.
-const OWNED: [&str; 8] = [
+const OWNED: [&str; 9] = [
     "config.toml",
     "normalizer.json",
     "metrics.jsonl",
