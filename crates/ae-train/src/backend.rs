@@ -115,7 +115,12 @@ fn flex() -> Result<Backend> {
 #[cfg(feature = "ndarray")]
 #[allow(deprecated)]
 fn ndarray() -> Result<Backend> {
-    Ok(Backend { name: BackendChoice::Ndarray, description: cpu_description(), device: Device::ndarray() })
+    let blas = if cfg!(feature = "ndarray-blas") { ", OpenBLAS matrix products" } else { "" };
+    Ok(Backend {
+        name: BackendChoice::Ndarray,
+        description: format!("{}{blas}", cpu_description()),
+        device: Device::ndarray(),
+    })
 }
 
 #[cfg(not(feature = "ndarray"))]

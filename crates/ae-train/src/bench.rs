@@ -178,7 +178,7 @@ pub struct BenchRequest {
 }
 
 /// One measured case.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Measurement {
     /// Case name.
     pub case: String,
@@ -225,12 +225,20 @@ pub fn bench(req: &BenchRequest) -> Result<Vec<Measurement>> {
         req.backends.clone()
     };
     print_line(&machine_line());
+    // Each case of a multi-case run is measured in a fresh process of its own, so that its peak
+    // memory is its own (not what an earlier backend or case left mapped) and no case inherits
+    // another's allocator or autotune state.
+    let isolate = backends.len() * cases.len() > 1;
     let mut results = Vec::new();
     for choice in &backends {
         let resolved = backend::resolve(*choice)?;
         print_line(&format!("backend {}: {}", resolved.name, resolved.description));
         for case in &cases {
-            let m = measure(case, &resolved.name.to_string(), &resolved.device, req)?;
+            let m = if isolate {
+                in_child(*choice, case, req)?
+            } else {
+                measure(case, &resolved.name.to_string(), &resolved.device, req)?
+            };
             print_line(&row(&m));
             results.push(m);
         }
@@ -318,6 +326,33 @@ fn measure(case: &Case, backend: &str, device: &Device, req: &BenchRequest) -> R
     })
 }
 
+/// Measures one case of one backend in a child process of this binary.
+fn in_child(choice: BackendChoice, case: &Case, req: &BenchRequest) -> Result<Measurement> {
+    let exe = std::env::current_exe().map_err(|e| AppError::runtime(format!("cannot find this program: {e}")))?;
+    let json = std::env::temp_dir().join(format!("ae-bench-{}-{choice}-{}.jsonl", std::process::id(), case.name));
+    let mut cmd = Command::new(&exe);
+    cmd.args(["bench", "--backend", &choice.to_string(), "--case", case.name])
+        .args(["--seconds", &req.seconds.to_string()])
+        .arg("--json")
+        .arg(&json);
+    if let Some(b) = req.batch {
+        cmd.args(["--batch", &b.to_string()]);
+    }
+    let out = cmd.output().map_err(|e| AppError::runtime(format!("{}: cannot run: {e}", exe.display())))?;
+    let text = std::fs::read_to_string(&json);
+    let _ = std::fs::remove_file(&json);
+    if !out.status.success() {
+        return Err(AppError::runtime(format!(
+            "bench {} on {choice}: {}",
+            case.name,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let text = text.map_err(|e| AppError::runtime(format!("{}: {e}", json.display())))?;
+    serde_json::from_str(text.lines().next().unwrap_or_default())
+        .map_err(|e| AppError::runtime(format!("{}: unreadable measurement: {e}", json.display())))
+}
+
 /// Runs `scripts/torch_bench.py CASE` and reads its JSON line.
 fn torch(python: &Path, case: &Case, req: &BenchRequest) -> Result<Measurement> {
     let script = torch_script()?;
@@ -382,8 +417,8 @@ fn pipeline(backend: &str, device: &Device, req: &BenchRequest) -> Result<()> {
     let model = init_model(&cfg, &data.shape, &train_device).map_err(|e| AppError::usage(format!("bench: {e}")))?;
     let mut optims = Optimizers::new(&model, || optimizer(&cfg.train));
     let batch = req.batch.unwrap_or(case.batch);
-    let (mut model, mut data_s, mut compute_s, mut steps, mut epoch) = (model, 0.0, 0.0, 0usize, 0);
-    let t0 = Instant::now();
+    let (mut model, mut data_s, mut compute_s, mut steps, mut epoch, mut warm) = (model, 0.0, 0.0, 0usize, 0, 0);
+    let mut t0 = Instant::now();
     'epochs: loop {
         let order = epoch_order(data.train.len(), 0, epoch);
         let mut stream = BatchStream::new(data.train.clone(), order, batch, cfg.train.workers);
@@ -397,6 +432,12 @@ fn pipeline(backend: &str, device: &Device, req: &BenchRequest) -> Result<()> {
             (model, out) = train_step(model, &mut optims, x, Schedule::at(0, 1), cfg.train.learning_rate);
             // Read every step here, so that the step's time is its own (not overlapped).
             let _ = out.loss.into_scalar::<f32>();
+            warm += 1;
+            if warm <= WARMUP_STEPS {
+                // Kernel compilation and autotuning are not data loading or steady compute.
+                (data_s, t0) = (0.0, Instant::now());
+                continue;
+            }
             compute_s += t1.elapsed().as_secs_f64();
             steps += 1;
             if t0.elapsed().as_secs_f64() >= req.seconds {
