@@ -102,9 +102,13 @@ impl ReconstructionLoss {
             ReconstructionLoss::Correntropy { sigma } => {
                 (reconstruction - target).square().div_scalar(-2.0 * sigma * sigma).exp().neg().add_scalar(1.0)
             }
-            // max(z, 0) - z x + log(1 + exp(-|z|)) = -[x log s(z) + (1-x) log(1-s(z))]
+            // max(z, 0) - z x + log(1 + exp(-|z|)) = -[x log s(z) + (1-x) log(1-s(z))]. The last
+            // term as ln(1 + e) rather than log1p(e): e is in (0, 1], where the two differ by under
+            // 1e-7 absolute, and glibc's logf is much faster than its log1pf (which took 9% of a
+            // VAE training step on flex).
             ReconstructionLoss::Bce | ReconstructionLoss::Bernoulli => {
-                activation::relu(logits.clone()) - logits.clone() * target + logits.abs().neg().exp().log1p()
+                activation::relu(logits.clone()) - logits.clone() * target
+                    + logits.abs().neg().exp().add_scalar(1.0).log()
             }
             ReconstructionLoss::Gaussian { sigma } => (reconstruction - target)
                 .square()
