@@ -32,7 +32,7 @@ pub const READ_EVERY: usize = 25;
 /// Untimed steps before timing starts (allocator, autotune and kernel caches warm up).
 const WARMUP_STEPS: usize = 10;
 
-/// A benchmark case: a model and the batch it trains on.
+/// A benchmark case: a shipped preset (its model, optimizer and batch size), with overrides.
 pub struct Case {
     /// Short name, shared with `scripts/torch_bench.py`.
     pub name: &'static str,
@@ -40,120 +40,46 @@ pub struct Case {
     pub description: &'static str,
     /// Shape of one item.
     pub shape: &'static [usize],
-    /// Items per step.
-    pub batch: usize,
-    /// The model and optimizer as an experiment config.
-    config: &'static str,
+    /// The preset's file name in `configs/` (built into the binary).
+    pub preset: &'static str,
+    text: &'static str,
+    overrides: &'static [&'static str],
 }
 
-/// The cases of the performance issue, each matching a `scripts/torch_bench.py` case.
+/// The cases of the performance issue, each matching a `scripts/torch_bench.py` case. They are
+/// the shipped presets, so the bench measures what the configs train.
 pub const CASES: &[Case] = &[
     Case {
         name: "dense",
-        description: "dense 784-256-32, MSE",
+        description: "dense 784-256-32, MSE (mnist_2d.toml, narrowed)",
         shape: &[784],
-        batch: 128,
-        config: r#"
-            name = "bench-dense"
-            [data]
-            dataset = "mnist"
-            [model.network]
-            kind = "dense"
-            hidden = [256]
-            code = 32
-            activation = "relu"
-            code_activation = "linear"
-            output_activation = "sigmoid"
-            [model.loss]
-            kind = "mse"
-            [train]
-            epochs = 1
-            batch_size = 128
-            learning_rate = 1e-3
-        "#,
+        preset: "mnist_2d.toml",
+        text: include_str!("../../../configs/mnist_2d.toml"),
+        overrides: &["model.network.hidden=[256]", "model.network.code=32"],
     },
     Case {
         name: "deep",
-        description: "dense 784-400-200-100-50-2, MSE",
+        description: "dense 784-400-200-100-50-2, MSE (mnist_2d.toml)",
         shape: &[784],
-        batch: 128,
-        config: r#"
-            name = "bench-deep"
-            [data]
-            dataset = "mnist"
-            [model.network]
-            kind = "dense"
-            hidden = [400, 200, 100, 50]
-            code = 2
-            activation = "relu"
-            code_activation = "linear"
-            output_activation = "sigmoid"
-            [model.loss]
-            kind = "mse"
-            [train]
-            epochs = 1
-            batch_size = 128
-            learning_rate = 1e-3
-        "#,
+        preset: "mnist_2d.toml",
+        text: include_str!("../../../configs/mnist_2d.toml"),
+        overrides: &[],
     },
     Case {
         name: "vae",
-        description: "VAE 784-400-20, Bernoulli",
+        description: "VAE 784-400-20, Bernoulli (mnist_vae.toml)",
         shape: &[784],
-        batch: 128,
-        config: r#"
-            name = "bench-vae"
-            [data]
-            dataset = "mnist"
-            [model.network]
-            kind = "dense"
-            hidden = [400]
-            code = 20
-            activation = "relu"
-            code_activation = "linear"
-            output_activation = "sigmoid"
-            [model.bottleneck]
-            kind = "gaussian"
-            [model.loss]
-            kind = "bernoulli"
-            [train]
-            epochs = 1
-            batch_size = 128
-            learning_rate = 1e-3
-        "#,
+        preset: "mnist_vae.toml",
+        text: include_str!("../../../configs/mnist_vae.toml"),
+        overrides: &[],
     },
     Case {
         name: "conv",
-        description: "conv denoising AE 3x32x32, MSE",
+        description: "conv denoising AE 3x32x32, MSE (denoising_cifar_reference.toml)",
         shape: &[3, 32, 32],
-        batch: 64,
-        config: r#"
-            name = "bench-conv"
-            [data]
-            dataset = "cifar10-test"
-            [model.network]
-            kind = "conv"
-            channels = [32, 64, 128]
-            kernel = 3
-            stride = 2
-            padding = 1
-            decoder_kernel = 4
-            upsampling = "transpose"
-            activation = "relu"
-            output_activation = "sigmoid"
-            [model.bottleneck]
-            kind = "identity"
-            [model.corruption]
-            kind = "gaussian"
-            sigma = 0.1
-            clip = [0.0, 1.0]
-            [model.loss]
-            kind = "mse"
-            [train]
-            epochs = 1
-            batch_size = 64
-            learning_rate = 1e-3
-        "#,
+        preset: "denoising_cifar_reference.toml",
+        text: include_str!("../../../configs/denoising_cifar_reference.toml"),
+        overrides: &[],
     },
 ];
 
@@ -276,13 +202,14 @@ pub fn bench(req: &BenchRequest) -> Result<Vec<Measurement>> {
 }
 
 fn case_config(case: &Case) -> Result<ExperimentConfig> {
-    config::parse(case.config, Path::new(&format!("<bench case {}>", case.name)), &[])
+    let overrides: Vec<String> = case.overrides.iter().map(|o| o.to_string()).collect();
+    config::parse(case.text, Path::new(&format!("configs/{}", case.preset)), &overrides)
 }
 
 /// Trains `case` on one random batch for `req.seconds` and measures it.
 fn measure(case: &Case, backend: &str, device: &Device, req: &BenchRequest) -> Result<Measurement> {
     let cfg = case_config(case)?;
-    let batch = req.batch.unwrap_or(case.batch);
+    let batch = req.batch.unwrap_or(cfg.train.batch_size);
     let train_device = device.clone().autodiff();
     let model = init_model(&cfg, case.shape, &train_device)
         .map_err(|e| AppError::usage(format!("bench {}: {e}", case.name)))?;
@@ -356,7 +283,7 @@ fn in_child(choice: BackendChoice, case: &Case, req: &BenchRequest) -> Result<Me
 /// Runs `scripts/torch_bench.py CASE` and reads its JSON line.
 fn torch(python: &Path, case: &Case, req: &BenchRequest) -> Result<Measurement> {
     let script = torch_script()?;
-    let batch = req.batch.unwrap_or(case.batch);
+    let batch = req.batch.unwrap_or(case_config(case)?.train.batch_size);
     let out = Command::new(python)
         .arg(&script)
         .arg(case.name)
@@ -416,7 +343,7 @@ fn pipeline(backend: &str, device: &Device, req: &BenchRequest) -> Result<()> {
     let train_device = device.clone().autodiff();
     let model = init_model(&cfg, &data.shape, &train_device).map_err(|e| AppError::usage(format!("bench: {e}")))?;
     let mut optims = Optimizers::new(&model, || optimizer(&cfg.train));
-    let batch = req.batch.unwrap_or(case.batch);
+    let batch = req.batch.unwrap_or(cfg.train.batch_size);
     let (mut model, mut data_s, mut compute_s, mut steps, mut epoch, mut warm) = (model, 0.0, 0.0, 0usize, 0, 0);
     let mut t0 = Instant::now();
     'epochs: loop {

@@ -141,7 +141,7 @@ pub fn run(args: &Args) -> Result<ClusterReport> {
     let names: Vec<String> = (0..k).map(|i| format!("cluster {i}")).collect();
     let groups: Vec<u16> = assignments.iter().map(|&a| a as u16).collect();
     let title = format!("{}: k-means on the codes, k = {k}", app.t.config.name);
-    let projection = scatter_codes(&app.file("cluster.png"), &title, &c.codes, c.width, Some(&groups), &names)?;
+    let projection = scatter_codes(&app.file("cluster.png"), &title, &c.codes, c.width, Some(&groups), &names, None)?;
     let report = ClusterReport {
         about: app.about(),
         k,

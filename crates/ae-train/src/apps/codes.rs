@@ -393,21 +393,10 @@ pub fn project_2d(codes: &[f32], width: usize) -> Result<(Vec<[f32; 2]>, Project
 }
 
 /// Draws `codes` (`width` wide) in two dimensions ([`project_2d`]), coloured by `groups` (class
-/// labels, or clusters) named by `names`; points without a group are drawn in black.
+/// labels, or clusters) named by `names`; points without a group are drawn in black. `beside`
+/// (a legend name and codes) adds a second set of items as one unlabelled group, in the same
+/// projection (principal axes of both sets).
 pub fn scatter_codes(
-    path: &Path,
-    title: &str,
-    codes: &[f32],
-    width: usize,
-    groups: Option<&[u16]>,
-    names: &[String],
-) -> Result<Projection> {
-    scatter_codes_beside(path, title, codes, width, groups, names, None)
-}
-
-/// [`scatter_codes`] with a second set of items drawn beside the first as one unlabelled group
-/// (`beside`: its legend name and codes), in the same projection (principal axes of both sets).
-pub fn scatter_codes_beside(
     path: &Path,
     title: &str,
     codes: &[f32],

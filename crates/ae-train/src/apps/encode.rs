@@ -5,9 +5,7 @@
 use ae_eval::neighbors::{knn_accuracy, knn_accuracy_leave_one_out};
 use serde::Serialize;
 
-use super::codes::{
-    About, App, Projection, RunArgs, Want, check_flag, majority_rate, scatter_codes_beside, split_name,
-};
+use super::codes::{About, App, Projection, RunArgs, Want, check_flag, majority_rate, scatter_codes, split_name};
 use crate::data::Split;
 use crate::error::Result;
 use crate::fsio::{write_atomic, write_json};
@@ -176,7 +174,7 @@ pub fn run(args: &Args) -> Result<EncodeReport> {
     let legend = beside.as_ref().map(|(other, o)| {
         format!("{} split{}", split_name(*other), if o.labels.is_none() { " (unlabelled)" } else { "" })
     });
-    let projection = scatter_codes_beside(
+    let projection = scatter_codes(
         &app.file(&picture),
         &title,
         &c.codes,

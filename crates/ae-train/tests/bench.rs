@@ -1,0 +1,61 @@
+//! `ae-train bench` through the binary: it trains each case, writes its measurements, and
+//! refuses what it cannot measure.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn bench_measures_each_case_in_its_own_process_and_writes_json_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let json = tmp.path().join("bench.jsonl");
+    let o =
+        ae_train(tmp.path(), &["bench", "--backend", "flex", "--case", "dense", "--case", "vae", "--seconds", "0.3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("machine:") && out.contains("backend flex"), "{out}");
+    // Again with a JSON file: one line per case, steps taken and a finite, trained loss.
+    let o = ae_train(
+        tmp.path(),
+        &["bench", "--backend", "flex", "--case", "dense", "--case", "vae", "--seconds", "0.3", "--json"],
+    );
+    assert_eq!(o.status.code(), Some(2), "--json needs a value: {}", stderr(&o));
+    let o = ae_train(
+        tmp.path(),
+        &["bench", "--backend", "flex", "--case", "dense", "--case", "vae", "--seconds", "0.3", "--batch", "32"]
+            .into_iter()
+            .chain(["--json", json.to_str().unwrap()])
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&json).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    for (m, case) in lines.iter().zip(["dense", "vae"]) {
+        assert_eq!(m["case"], case);
+        assert_eq!(m["backend"], "flex");
+        assert_eq!(m["batch"], 32);
+        let (steps, rate) = (m["steps"].as_u64().unwrap(), m["steps_per_s"].as_f64().unwrap());
+        // The loss is read every 25 steps, so a case takes at least 25 timed steps.
+        assert!(steps >= 25 && steps % 25 == 0, "{m}");
+        assert!(rate > 0.0 && (m["samples_per_s"].as_f64().unwrap() - 32.0 * rate).abs() < 1e-6 * rate * 32.0);
+        assert!(m["loss"].as_f64().unwrap().is_finite(), "{m}");
+        // Its own process: a few tens of MiB, not the parent's.
+        let rss = m["peak_rss_mib"].as_f64().unwrap();
+        assert!(rss > 1.0 && rss < 2000.0, "{m}");
+    }
+}
+
+#[test]
+fn bench_refuses_unknown_cases_and_impossible_settings() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (args, needle) in [
+        (vec!["bench", "--case", "transformer"], "--case transformer: no such case (cases: dense, deep, vae, conv)"),
+        (vec!["bench", "--seconds", "0"], "--seconds 0"),
+        (vec!["bench", "--batch", "0"], "--batch 0"),
+    ] {
+        let o = ae_train(tmp.path(), &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+}
