@@ -60,6 +60,24 @@ impl View {
         }
         Batch { x, rows: positions.len(), cols: d, labels }
     }
+
+    /// The mean of each feature over the view's items, as served (normalised); zeros for an
+    /// empty view. Reads the items a block at a time, so it needs no copy of the whole view.
+    pub fn feature_means(&self) -> Vec<f64> {
+        const BLOCK: usize = 1024;
+        let mut sums = vec![0f64; self.item_len()];
+        for start in (0..self.len()).step_by(BLOCK) {
+            let positions: Vec<usize> = (start..(start + BLOCK).min(self.len())).collect();
+            let batch = self.batch(&positions);
+            for row in batch.x.chunks_exact(batch.cols.max(1)) {
+                for (sum, &v) in sums.iter_mut().zip(row) {
+                    *sum += v as f64;
+                }
+            }
+        }
+        let n = self.len().max(1) as f64;
+        sums.iter().map(|s| s / n).collect()
+    }
 }
 
 /// Splits `0..n` into (train, validation) positions with a seeded shuffle; `fraction` of the
@@ -196,6 +214,17 @@ mod tests {
             assert_eq!(seen, order.iter().map(|&i| i as u16).collect::<Vec<_>>());
             assert_eq!(batches[0].x[0], (order[0] * 2) as f32);
         }
+    }
+
+    #[test]
+    fn feature_means_cover_every_block_of_the_view() {
+        // Items i = (2i, 2i + 1): over items 0..2500 the means are 2499 and 2500 (three blocks).
+        let data = counting(3000);
+        let norm = Arc::new(Normalizer::fit(Normalization::None, &data));
+        let view = View::new(data, (0..2500).collect(), norm);
+        assert_eq!(view.feature_means(), vec![2499.0, 2500.0]);
+        let empty = View::new(counting(3), vec![], Arc::new(Normalizer::fit(Normalization::None, &counting(3))));
+        assert_eq!(empty.feature_means(), vec![0.0, 0.0]);
     }
 
     #[test]

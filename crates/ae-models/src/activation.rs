@@ -26,6 +26,9 @@ pub enum Activation {
     Linear,
 }
 
+/// How far inside the edges of a bounded range [`Activation::preimage`] keeps its argument.
+pub const PREIMAGE_MARGIN: f64 = 1e-3;
+
 impl Activation {
     /// Every activation, in the order configs list them.
     pub const ALL: [Activation; 8] = [
@@ -50,6 +53,23 @@ impl Activation {
             Activation::LeakyRelu => activation::leaky_relu(x, 0.01),
             Activation::Gelu => activation::gelu(x),
             Activation::Linear => x,
+        }
+    }
+
+    /// A pre-activation value whose activation is `y`, for the activations that can reach any
+    /// value of their range (`linear`, `sigmoid`, `tanh`; None for the others). Values at or
+    /// beyond the edge of a bounded range are first pulled inside it by [`PREIMAGE_MARGIN`], so
+    /// the answer is finite: a sigmoid's preimage of 0 is logit(1e-3), about -6.9.
+    pub fn preimage(self, y: f64) -> Option<f64> {
+        let m = PREIMAGE_MARGIN;
+        match self {
+            Activation::Linear => Some(y),
+            Activation::Sigmoid => {
+                let p = y.clamp(m, 1.0 - m);
+                Some((p / (1.0 - p)).ln())
+            }
+            Activation::Tanh => Some(y.clamp(-1.0 + m, 1.0 - m).atanh()),
+            _ => None,
         }
     }
 

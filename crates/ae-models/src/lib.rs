@@ -69,6 +69,7 @@ pub mod jacobian;
 pub mod likelihood;
 pub mod loss;
 pub mod network;
+pub mod output_bias;
 pub mod penalty;
 pub mod schedule;
 pub mod step;

@@ -117,6 +117,15 @@ pub struct TrainConfig {
     /// (0: off). Needs a dense, untied network with a deterministic bottleneck.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub pretrain_epochs: usize,
+    /// Start the decoder's output biases at the training data's mean (through the preimage of
+    /// the output activation: the log-odds for a sigmoid), per feature or per channel, instead of
+    /// at 0. Needs a linear, sigmoid or tanh output activation.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub init_output_bias: bool,
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 fn is_zero(v: &usize) -> bool {
@@ -398,6 +407,18 @@ pub fn validate(c: &ExperimentConfig) -> std::result::Result<(), (String, String
             );
         }
     }
+    if t.init_output_bias {
+        let activation = c.model.network.output_activation();
+        if activation.preimage(0.0).is_none() {
+            return err(
+                "train.init_output_bias",
+                format!(
+                    "needs a linear, sigmoid or tanh output activation (model.network.output_activation is {})",
+                    activation.name()
+                ),
+            );
+        }
+    }
     // The model against the shape of the dataset's items, where it is known without loading the
     // data (otherwise it is checked once the data is loaded).
     let shape = match &c.data.source {
@@ -526,6 +547,11 @@ learning_rate = 1e-3
             (GOOD.replace("[data]", "[data]\nlimit = 0"), vec![], "key `data.limit`"),
             (GOOD.replace("[train]", "[train]\nbackend = \"cuda\""), vec![], "key `train.backend`"),
             (GOOD.replace("[train]", "[train]\noptimizer = \"adamw\""), vec![], "key `train.optimizer`"),
+            (
+                GOOD.replace("sigmoid", "relu").replace("[train]", "[train]\ninit_output_bias = true"),
+                vec![],
+                "key `train.init_output_bias` (line 11): needs a linear, sigmoid or tanh output activation",
+            ),
             (GOOD.replace("name = \"t\"", ""), vec![], "missing field `name`"),
             (GOOD.replace("epochs = 2", "epochs = 2 2"), vec![], "x.toml: TOML parse error at line 11"),
             (

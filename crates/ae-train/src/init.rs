@@ -293,6 +293,7 @@ fn explain(table: &str, kind: &str, key: &str) -> &'static str {
         ("train", _, "weight_decay") => "L2 weight decay",
         ("train", _, "backend") => "auto (GPU if present), wgpu, flex or ndarray; --backend overrides it",
         ("train", _, "pretrain_epochs") => "greedy layer-wise pretraining epochs per layer (0: off)",
+        ("train", _, "init_output_bias") => "start the output biases at the training data's mean",
         _ => "",
     }
 }

@@ -138,6 +138,11 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
     let hash = config_hash(&cfg, &item_shape);
     let mut model = init_model(&cfg, &item_shape, &device.clone().autodiff())
         .map_err(|e| AppError::usage(format!("{}: key `model.{}`: {}", loaded.path.display(), e.key, e.message)))?;
+    if cfg.train.init_output_bias && !req.resume {
+        model = model
+            .with_output_bias_from_means(&data.train.feature_means())
+            .map_err(|e| AppError::usage(format!("{}: key `train.init_output_bias`: {e}", loaded.path.display())))?;
+    }
     let mut optims = Optimizers::new(&model, || trainer::optimizer(&cfg.train));
     let mut start = None;
     if req.resume {

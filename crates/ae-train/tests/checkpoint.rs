@@ -24,6 +24,7 @@ fn train_config() -> TrainConfig {
         backend: Default::default(),
         log_every: 1,
         pretrain_epochs: 0,
+        init_output_bias: false,
     }
 }
 
