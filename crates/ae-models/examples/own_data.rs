@@ -20,7 +20,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let network = DenseConfig { activation: Activation::Tanh, ..DenseConfig::new(vec![64, 64], 1) };
     let model = AutoencoderConfig::dense(network).init(3, &device)?;
     let trainer = Trainer::new(TrainerConfig { epochs: 30, batch_size: 32, learning_rate: 1e-3, seed: 1 });
-    let fitted = trainer.fit(model, &data)?;
+    // On a worker of the compute pool, Burn's parallel CPU kernels share the cores with this loop.
+    let fitted = ae_models::parallel::on_compute_pool(0, 0, || trainer.fit(model, &data))?;
     for (epoch, stats) in fitted.history.iter().enumerate() {
         println!("epoch {:>2}: loss {:.5}", epoch + 1, stats.loss);
     }

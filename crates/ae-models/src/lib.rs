@@ -70,6 +70,7 @@ pub mod likelihood;
 pub mod loss;
 pub mod network;
 pub mod output_bias;
+pub mod parallel;
 pub mod penalty;
 pub mod schedule;
 pub mod step;

@@ -12,7 +12,9 @@ fn main() {
     }
     ae_train::alloc::tune_for_training();
     let cli = ae_train::cli::Cli::parse();
-    if let Err(e) = ae_train::cli::run(cli) {
+    // On a worker of the compute pool, Burn's parallel CPU kernels run partly on this thread
+    // instead of waking the pool and sleeping for each one (+14-35 % steps/s on 2 cores).
+    if let Err(e) = ae_models::parallel::on_compute_pool(0, 0, || ae_train::cli::run(cli)) {
         eprintln!("error: {e}");
         std::process::exit(e.exit_code());
     }
