@@ -1,4 +1,4 @@
-//! The convolution weight gradients of the CPU backend (the patched burn-flex computes them as one
+//! The convolutions and convolution weight gradients of the CPU backend (the patched burn-flex computes them as one
 //! matrix product, see vendor/burn-flex/PATCHED.md) against sums written out by hand, over
 //! strides, paddings, dilations, groups and odd sizes, for convolutions and transposed ones.
 
@@ -190,5 +190,80 @@ fn conv_transpose2d_weight_gradients_match_the_sum_by_hand() {
             }
         }
         assert_close(&got, &want, &format!("conv_transpose2d case {ci}"));
+    }
+}
+
+#[test]
+fn conv2d_outputs_and_transposed_input_gradients_match_the_sums_by_hand() {
+    let d = Device::flex().autodiff();
+    d.seed(13);
+    for (ci, c) in CASES.iter().enumerate() {
+        // Forward: y[n, co, ho, wo] = bias[co] + sum of w[co, cl, i, j] * x[n, g * cig + cl, ...].
+        let x = Tensor::<4>::random([c.n, c.c_in, c.size[0], c.size[1]], Distribution::Normal(0.0, 1.0), &d);
+        let (cig, cog) = (c.c_in / c.groups, c.c_out / c.groups);
+        let w = Tensor::<4>::random([c.c_out, cig, c.kernel[0], c.kernel[1]], Distribution::Normal(0.0, 1.0), &d);
+        let b = Tensor::<1>::random([c.c_out], Distribution::Normal(0.0, 1.0), &d);
+        let y =
+            conv2d(x.clone(), w.clone(), Some(b.clone()), ConvOptions::new(c.stride, c.padding, c.dilation, c.groups));
+        let yd = y.dims();
+        let (xv, wv, bv, xdims) =
+            (values(x.clone().inner()), values(w.inner()), values(b.inner()), [c.n, c.c_in, c.size[0], c.size[1]]);
+        let mut want = vec![0.0; yd.iter().product()];
+        for n in 0..c.n {
+            for co in 0..c.c_out {
+                for ho in 0..yd[2] {
+                    for wo in 0..yd[3] {
+                        let mut sum = bv[co];
+                        for cl in 0..cig {
+                            for i in 0..c.kernel[0] {
+                                for j in 0..c.kernel[1] {
+                                    let row = (ho * c.stride[0] + i * c.dilation[0]) as isize - c.padding[0] as isize;
+                                    let col = (wo * c.stride[1] + j * c.dilation[1]) as isize - c.padding[1] as isize;
+                                    let xval = at(&xv, xdims, [n as isize, ((co / cog) * cig + cl) as isize, row, col]);
+                                    sum += wv[((co * cig + cl) * c.kernel[0] + i) * c.kernel[1] + j] * xval;
+                                }
+                            }
+                        }
+                        want[((n * c.c_out + co) * yd[2] + ho) * yd[3] + wo] = sum;
+                    }
+                }
+            }
+        }
+        assert_close(&values(y), &want, &format!("conv2d forward case {ci}"));
+
+        // The input gradient of a transposed convolution (computed by a convolution):
+        // dx[n, cin, h, w] = sum of r[n, g * cog + cl, h * s + i * d - p, ...] * wt[cin, cl, i, j].
+        let x = x.require_grad();
+        let wt = Tensor::<4>::random([c.c_in, cog, c.kernel[0], c.kernel[1]], Distribution::Normal(0.0, 1.0), &d);
+        let padding_out = [(c.stride[0] > 1) as usize, 0];
+        let options = ConvTransposeOptions::new(c.stride, c.padding, padding_out, c.dilation, c.groups);
+        let y = conv_transpose2d(x.clone(), wt.clone(), None, options);
+        let yd = y.dims();
+        let r = Tensor::<4>::random(yd, Distribution::Normal(0.0, 1.0), &d);
+        let grads = (y * r.clone()).sum().backward();
+        let got = values(x.grad(&grads).unwrap());
+        let (rv, wtv) = (values(r.inner()), values(wt.inner()));
+        let mut want = vec![0.0; got.len()];
+        for n in 0..c.n {
+            for cin in 0..c.c_in {
+                for h in 0..c.size[0] {
+                    for wi in 0..c.size[1] {
+                        let mut sum = 0.0;
+                        for cl in 0..cog {
+                            for i in 0..c.kernel[0] {
+                                for j in 0..c.kernel[1] {
+                                    let row = (h * c.stride[0] + i * c.dilation[0]) as isize - c.padding[0] as isize;
+                                    let col = (wi * c.stride[1] + j * c.dilation[1]) as isize - c.padding[1] as isize;
+                                    let rval = at(&rv, yd, [n as isize, ((cin / cig) * cog + cl) as isize, row, col]);
+                                    sum += rval * wtv[((cin * cog + cl) * c.kernel[0] + i) * c.kernel[1] + j];
+                                }
+                            }
+                        }
+                        want[((n * c.c_in + cin) * c.size[0] + h) * c.size[1] + wi] = sum;
+                    }
+                }
+            }
+        }
+        assert_close(&got, &want, &format!("conv_transpose2d input gradient case {ci}"));
     }
 }

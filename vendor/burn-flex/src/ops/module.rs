@@ -2,7 +2,7 @@
 //!
 //! These operations power neural network modules like convolutions and pooling.
 
-use crate::ops::{conv, conv_transpose, conv_weight_grad, deform_conv, interpolate, pool};
+use crate::ops::{conv, conv_transpose, conv_gemm, deform_conv, interpolate, pool};
 use crate::{Flex, FlexTensor, Layout};
 use burn_backend::{
     DType, Element, TensorMetadata,
@@ -67,6 +67,18 @@ impl ModuleOps<Flex> for Flex {
     ) -> FloatTensor<Flex> {
         let (x, options) = pad_asymmetric_conv_input::<Flex, 2>(x, options);
         match x.dtype() {
+            // Patched (autoencoder framework): one product per chunk of items, see `conv_gemm`.
+            DType::F32 if options.groups == 1 => {
+                let [_, _, kh, kw]: [usize; 4] = weight.shape().dims();
+                let geometry = conv_gemm::Geometry {
+                    kernel: [kh, kw],
+                    stride: options.stride,
+                    padding: options.padding_begin(),
+                    dilation: options.dilation,
+                    groups: 1,
+                };
+                conv_gemm::conv2d_f32(x, weight, bias, geometry)
+            }
             DType::F32 => conv::conv2d_f32(x, weight, bias, &options),
             DType::F64 => conv::conv2d_f64(x, weight, bias, &options),
             DType::F16 => conv::conv2d_f16(x, weight, bias, &options),
@@ -277,7 +289,7 @@ impl ModuleOps<Flex> for Flex {
     }
 
     // Patched (autoencoder framework): weight gradients as one matrix product, see
-    // `conv_weight_grad` and PATCHED.md.
+    // `conv_gemm` and PATCHED.md.
     fn conv2d_weight_backward(
         x: FloatTensor<Flex>,
         weight: FloatTensor<Flex>,
@@ -285,14 +297,14 @@ impl ModuleOps<Flex> for Flex {
         options: ConvOptions<2>,
     ) -> FloatTensor<Flex> {
         let [_, _, kh, kw]: [usize; 4] = weight.shape().dims();
-        let geometry = conv_weight_grad::Geometry {
+        let geometry = conv_gemm::Geometry {
             kernel: [kh, kw],
             stride: options.stride,
             padding: options.padding_begin(),
             dilation: options.dilation,
             groups: options.groups,
         };
-        conv_weight_grad::weight_grad(x, output_grad, geometry)
+        conv_gemm::weight_grad(x, output_grad, geometry)
     }
 
     fn conv_transpose2d_weight_backward(
@@ -302,14 +314,14 @@ impl ModuleOps<Flex> for Flex {
         options: ConvTransposeOptions<2>,
     ) -> FloatTensor<Flex> {
         let [_, _, kh, kw]: [usize; 4] = weight.shape().dims();
-        let geometry = conv_weight_grad::Geometry {
+        let geometry = conv_gemm::Geometry {
             kernel: [kh, kw],
             stride: options.stride,
             padding: options.padding,
             dilation: options.dilation,
             groups: options.groups,
         };
-        conv_weight_grad::weight_grad(output_grad, x, geometry)
+        conv_gemm::weight_grad(output_grad, x, geometry)
     }
 
     fn conv_transpose2d(
