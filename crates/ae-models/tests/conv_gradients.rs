@@ -1,14 +1,11 @@
-//! The convolutions and convolution weight gradients of the CPU backend (the patched burn-flex computes them as one
-//! matrix product, see vendor/burn-flex/PATCHED.md) against sums written out by hand, over
-//! strides, paddings, dilations, groups and odd sizes, for convolutions and transposed ones.
+//! The convolutions and convolution gradients of the CPU backend (the patched burn-flex computes
+//! them as long matrix products, see vendor/burn-flex/PATCHED.md) against sums written out by
+//! hand, over strides, paddings, dilations, groups and odd sizes, for convolutions and
+//! transposed ones.
 
 use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Distribution, Tensor};
-
-fn values<const D: usize>(t: Tensor<D>) -> Vec<f64> {
-    t.into_data().convert::<f64>().try_into_vec::<f64>().unwrap()
-}
 
 /// One case: batch, channels in/out, input size, kernel, stride, padding, dilation, groups.
 struct Case {
@@ -23,81 +20,58 @@ struct Case {
     groups: usize,
 }
 
-const CASES: [Case; 6] = [
-    Case {
-        n: 4,
-        c_in: 3,
-        c_out: 8,
-        size: [9, 7],
-        kernel: [3, 3],
-        stride: [2, 2],
-        padding: [1, 1],
-        dilation: [1, 1],
-        groups: 1,
-    },
-    Case {
-        n: 2,
-        c_in: 4,
-        c_out: 6,
-        size: [8, 8],
-        kernel: [4, 4],
-        stride: [2, 2],
-        padding: [1, 1],
-        dilation: [1, 1],
-        groups: 2,
-    },
-    Case {
-        n: 3,
-        c_in: 5,
-        c_out: 2,
-        size: [6, 10],
-        kernel: [3, 2],
-        stride: [1, 3],
-        padding: [0, 2],
-        dilation: [2, 1],
-        groups: 1,
-    },
-    Case {
-        n: 1,
-        c_in: 2,
-        c_out: 3,
-        size: [5, 5],
-        kernel: [1, 1],
-        stride: [1, 1],
-        padding: [0, 0],
-        dilation: [1, 1],
-        groups: 1,
-    },
-    Case {
-        n: 5,
-        c_in: 6,
-        c_out: 6,
-        size: [4, 4],
-        kernel: [3, 3],
-        stride: [1, 1],
-        padding: [1, 1],
-        dilation: [1, 1],
-        groups: 6,
-    },
-    Case {
-        n: 2,
-        c_in: 3,
-        c_out: 4,
-        size: [3, 3],
-        kernel: [5, 5],
-        stride: [1, 1],
-        padding: [2, 2],
-        dilation: [1, 1],
-        groups: 1,
-    },
+/// (n, c_in, c_out, size, kernel, stride, padding, dilation, groups)
+type Row = (usize, usize, usize, [usize; 2], [usize; 2], [usize; 2], [usize; 2], [usize; 2], usize);
+
+const ROWS: [Row; 6] = [
+    (4, 3, 8, [9, 7], [3, 3], [2, 2], [1, 1], [1, 1], 1),
+    (2, 4, 6, [8, 8], [4, 4], [2, 2], [1, 1], [1, 1], 2),
+    (3, 5, 2, [6, 10], [3, 2], [1, 3], [0, 2], [2, 1], 1),
+    (1, 2, 3, [5, 5], [1, 1], [1, 1], [0, 0], [1, 1], 1),
+    (5, 6, 6, [4, 4], [3, 3], [1, 1], [1, 1], [1, 1], 6),
+    (2, 3, 4, [3, 3], [5, 5], [1, 1], [2, 2], [1, 1], 1),
 ];
 
-fn at(v: &[f64], dims: [usize; 4], idx: [isize; 4]) -> f64 {
-    if idx.iter().zip(dims).any(|(&i, d)| i < 0 || i as usize >= d) {
-        return 0.0;
+fn cases() -> impl Iterator<Item = (usize, Case)> {
+    ROWS.iter().enumerate().map(|(i, &(n, c_in, c_out, size, kernel, stride, padding, dilation, groups))| {
+        (i, Case { n, c_in, c_out, size, kernel, stride, padding, dilation, groups })
+    })
+}
+
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f64> {
+    t.into_data().convert::<f64>().try_into_vec::<f64>().unwrap()
+}
+
+/// Calls `f(b, a, w)` for every term of the convolution sum, written out: `b` indexes an element
+/// `[n, cb, y, x]` of a tensor of `b_dims`, `a` the element of a tensor of `a_dims` it meets
+/// through tap `(cl, i, j)` (`[n, group(cb) * ca_per_group + cl, y * s + i * d - p, ...]`, skipped
+/// outside), and `w` the flat index `[cb, cl, i, j]` of a weight `[cb, ca_per_group, kh, kw]`.
+/// Convolution: b is the output, a the input; transposed convolution: b is the input, a the output.
+fn each_term(c: &Case, b_dims: [usize; 4], a_dims: [usize; 4], mut f: impl FnMut(usize, usize, usize)) {
+    let (cb_g, ca_g) = (b_dims[1] / c.groups, a_dims[1] / c.groups);
+    let [kh, kw] = c.kernel;
+    let flat = |d: [usize; 4], i: [usize; 4]| ((i[0] * d[1] + i[1]) * d[2] + i[2]) * d[3] + i[3];
+    for n in 0..b_dims[0] {
+        for cb in 0..b_dims[1] {
+            for y in 0..b_dims[2] {
+                for x in 0..b_dims[3] {
+                    for cl in 0..ca_g {
+                        for i in 0..kh {
+                            for j in 0..kw {
+                                let r = (y * c.stride[0] + i * c.dilation[0]) as isize - c.padding[0] as isize;
+                                let s = (x * c.stride[1] + j * c.dilation[1]) as isize - c.padding[1] as isize;
+                                if r < 0 || s < 0 || r as usize >= a_dims[2] || s as usize >= a_dims[3] {
+                                    continue;
+                                }
+                                let a = flat(a_dims, [n, (cb / cb_g) * ca_g + cl, r as usize, s as usize]);
+                                f(flat(b_dims, [n, cb, y, x]), a, flat([b_dims[1], ca_g, kh, kw], [cb, cl, i, j]));
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
-    let i = idx.map(|i| i as usize);
-    v[((i[0] * dims[1] + i[1]) * dims[2] + i[2]) * dims[3] + i[3]]
 }
 
 fn assert_close(got: &[f64], want: &[f64], what: &str) {
@@ -108,162 +82,65 @@ fn assert_close(got: &[f64], want: &[f64], what: &str) {
     }
 }
 
+fn normal<const D: usize>(shape: [usize; D], d: &Device) -> Tensor<D> {
+    Tensor::random(shape, Distribution::Normal(0.0, 1.0), d)
+}
+
 #[test]
-fn conv2d_weight_gradients_match_the_sum_by_hand() {
+fn conv2d_outputs_and_weight_gradients_match_the_sums_by_hand() {
     let d = Device::flex().autodiff();
     d.seed(11);
-    for (ci, c) in CASES.iter().enumerate() {
-        let x = Tensor::<4>::random([c.n, c.c_in, c.size[0], c.size[1]], Distribution::Normal(0.0, 1.0), &d);
-        let wshape = [c.c_out, c.c_in / c.groups, c.kernel[0], c.kernel[1]];
-        let w = Tensor::<4>::random(wshape, Distribution::Normal(0.0, 1.0), &d).require_grad();
+    for (k, c) in cases() {
+        let x_dims = [c.n, c.c_in, c.size[0], c.size[1]];
+        let x = normal(x_dims, &d);
+        let w = normal([c.c_out, c.c_in / c.groups, c.kernel[0], c.kernel[1]], &d).require_grad();
+        let bias = normal([c.c_out], &d);
         let options = ConvOptions::new(c.stride, c.padding, c.dilation, c.groups);
-        let y = conv2d(x.clone(), w.clone(), None, options);
-        let ydims = y.dims();
-        let r = Tensor::<4>::random(ydims, Distribution::Normal(0.0, 1.0), &d);
-        let grads = (y * r.clone()).sum().backward();
-        let got = values(w.grad(&grads).unwrap());
-        let (xv, rv, xdims) = (values(x.inner()), values(r.inner()), [c.n, c.c_in, c.size[0], c.size[1]]);
-        let (cig, cog) = (c.c_in / c.groups, c.c_out / c.groups);
-        let mut want = vec![0.0; got.len()];
-        for co in 0..c.c_out {
-            for cl in 0..cig {
-                for i in 0..c.kernel[0] {
-                    for j in 0..c.kernel[1] {
-                        let mut sum = 0.0;
-                        for n in 0..c.n {
-                            for ho in 0..ydims[2] {
-                                for wo in 0..ydims[3] {
-                                    let row = (ho * c.stride[0] + i * c.dilation[0]) as isize - c.padding[0] as isize;
-                                    let col = (wo * c.stride[1] + j * c.dilation[1]) as isize - c.padding[1] as isize;
-                                    let xval = at(&xv, xdims, [n as isize, ((co / cog) * cig + cl) as isize, row, col]);
-                                    sum += rv[((n * c.c_out + co) * ydims[2] + ho) * ydims[3] + wo] * xval;
-                                }
-                            }
-                        }
-                        want[((co * cig + cl) * c.kernel[0] + i) * c.kernel[1] + j] = sum;
-                    }
-                }
-            }
+        let y = conv2d(x.clone(), w.clone(), Some(bias.clone()), options);
+        let y_dims = y.dims();
+        let r = normal(y_dims, &d);
+        let grads = (y.clone() * r.clone()).sum().backward();
+        let (xv, wv, bv, rv) = (values(x.inner()), values(w.clone().inner()), values(bias.inner()), values(r.inner()));
+
+        let mut out = vec![0.0; y_dims.iter().product()];
+        let mut dw = vec![0.0; wv.len()];
+        each_term(&c, y_dims, x_dims, |yi, xi, wi| {
+            out[yi] += wv[wi] * xv[xi];
+            dw[wi] += rv[yi] * xv[xi];
+        });
+        let plane = y_dims[2] * y_dims[3];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o += bv[(i / plane) % c.c_out];
         }
-        assert_close(&got, &want, &format!("conv2d case {ci}"));
+        assert_close(&values(y.inner()), &out, &format!("conv2d output, case {k}"));
+        assert_close(&values(w.grad(&grads).unwrap()), &dw, &format!("conv2d weight gradient, case {k}"));
     }
 }
 
 #[test]
-fn conv_transpose2d_weight_gradients_match_the_sum_by_hand() {
+fn conv_transpose2d_weight_and_input_gradients_match_the_sums_by_hand() {
     let d = Device::flex().autodiff();
     d.seed(12);
-    for (ci, c) in CASES.iter().enumerate() {
-        // The transposed convolution maps c_in channels to c_out with weights [c_in, c_out / groups, kh, kw].
-        let x = Tensor::<4>::random([c.n, c.c_in, c.size[0], c.size[1]], Distribution::Normal(0.0, 1.0), &d);
-        let wshape = [c.c_in, c.c_out / c.groups, c.kernel[0], c.kernel[1]];
-        let w = Tensor::<4>::random(wshape, Distribution::Normal(0.0, 1.0), &d).require_grad();
+    for (k, c) in cases() {
+        // c_in channels to c_out, weights [c_in, c_out / groups, kh, kw].
+        let x_dims = [c.n, c.c_in, c.size[0], c.size[1]];
+        let x = normal(x_dims, &d).require_grad();
+        let w = normal([c.c_in, c.c_out / c.groups, c.kernel[0], c.kernel[1]], &d).require_grad();
         let padding_out = [(c.stride[0] > 1) as usize, 0];
         let options = ConvTransposeOptions::new(c.stride, c.padding, padding_out, c.dilation, c.groups);
         let y = conv_transpose2d(x.clone(), w.clone(), None, options);
-        let ydims = y.dims();
-        let r = Tensor::<4>::random(ydims, Distribution::Normal(0.0, 1.0), &d);
+        let y_dims = y.dims();
+        let r = normal(y_dims, &d);
         let grads = (y * r.clone()).sum().backward();
-        let got = values(w.grad(&grads).unwrap());
-        let (xv, rv) = (values(x.inner()), values(r.inner()));
-        let (cig, cog) = (c.c_in / c.groups, c.c_out / c.groups);
-        let mut want = vec![0.0; got.len()];
-        for cin in 0..c.c_in {
-            for cl in 0..cog {
-                for i in 0..c.kernel[0] {
-                    for j in 0..c.kernel[1] {
-                        let mut sum = 0.0;
-                        for n in 0..c.n {
-                            for h in 0..c.size[0] {
-                                for wi in 0..c.size[1] {
-                                    let row = (h * c.stride[0] + i * c.dilation[0]) as isize - c.padding[0] as isize;
-                                    let col = (wi * c.stride[1] + j * c.dilation[1]) as isize - c.padding[1] as isize;
-                                    let rval =
-                                        at(&rv, ydims, [n as isize, ((cin / cig) * cog + cl) as isize, row, col]);
-                                    sum += xv[((n * c.c_in + cin) * c.size[0] + h) * c.size[1] + wi] * rval;
-                                }
-                            }
-                        }
-                        want[((cin * cog + cl) * c.kernel[0] + i) * c.kernel[1] + j] = sum;
-                    }
-                }
-            }
-        }
-        assert_close(&got, &want, &format!("conv_transpose2d case {ci}"));
-    }
-}
+        let (xv, wv, rv) = (values(x.clone().inner()), values(w.clone().inner()), values(r.inner()));
 
-#[test]
-fn conv2d_outputs_and_transposed_input_gradients_match_the_sums_by_hand() {
-    let d = Device::flex().autodiff();
-    d.seed(13);
-    for (ci, c) in CASES.iter().enumerate() {
-        // Forward: y[n, co, ho, wo] = bias[co] + sum of w[co, cl, i, j] * x[n, g * cig + cl, ...].
-        let x = Tensor::<4>::random([c.n, c.c_in, c.size[0], c.size[1]], Distribution::Normal(0.0, 1.0), &d);
-        let (cig, cog) = (c.c_in / c.groups, c.c_out / c.groups);
-        let w = Tensor::<4>::random([c.c_out, cig, c.kernel[0], c.kernel[1]], Distribution::Normal(0.0, 1.0), &d);
-        let b = Tensor::<1>::random([c.c_out], Distribution::Normal(0.0, 1.0), &d);
-        let y =
-            conv2d(x.clone(), w.clone(), Some(b.clone()), ConvOptions::new(c.stride, c.padding, c.dilation, c.groups));
-        let yd = y.dims();
-        let (xv, wv, bv, xdims) =
-            (values(x.clone().inner()), values(w.inner()), values(b.inner()), [c.n, c.c_in, c.size[0], c.size[1]]);
-        let mut want = vec![0.0; yd.iter().product()];
-        for n in 0..c.n {
-            for co in 0..c.c_out {
-                for ho in 0..yd[2] {
-                    for wo in 0..yd[3] {
-                        let mut sum = bv[co];
-                        for cl in 0..cig {
-                            for i in 0..c.kernel[0] {
-                                for j in 0..c.kernel[1] {
-                                    let row = (ho * c.stride[0] + i * c.dilation[0]) as isize - c.padding[0] as isize;
-                                    let col = (wo * c.stride[1] + j * c.dilation[1]) as isize - c.padding[1] as isize;
-                                    let xval = at(&xv, xdims, [n as isize, ((co / cog) * cig + cl) as isize, row, col]);
-                                    sum += wv[((co * cig + cl) * c.kernel[0] + i) * c.kernel[1] + j] * xval;
-                                }
-                            }
-                        }
-                        want[((n * c.c_out + co) * yd[2] + ho) * yd[3] + wo] = sum;
-                    }
-                }
-            }
-        }
-        assert_close(&values(y), &want, &format!("conv2d forward case {ci}"));
-
-        // The input gradient of a transposed convolution (computed by a convolution):
-        // dx[n, cin, h, w] = sum of r[n, g * cog + cl, h * s + i * d - p, ...] * wt[cin, cl, i, j].
-        let x = x.require_grad();
-        let wt = Tensor::<4>::random([c.c_in, cog, c.kernel[0], c.kernel[1]], Distribution::Normal(0.0, 1.0), &d);
-        let padding_out = [(c.stride[0] > 1) as usize, 0];
-        let options = ConvTransposeOptions::new(c.stride, c.padding, padding_out, c.dilation, c.groups);
-        let y = conv_transpose2d(x.clone(), wt.clone(), None, options);
-        let yd = y.dims();
-        let r = Tensor::<4>::random(yd, Distribution::Normal(0.0, 1.0), &d);
-        let grads = (y * r.clone()).sum().backward();
-        let got = values(x.grad(&grads).unwrap());
-        let (rv, wtv) = (values(r.inner()), values(wt.inner()));
-        let mut want = vec![0.0; got.len()];
-        for n in 0..c.n {
-            for cin in 0..c.c_in {
-                for h in 0..c.size[0] {
-                    for wi in 0..c.size[1] {
-                        let mut sum = 0.0;
-                        for cl in 0..cog {
-                            for i in 0..c.kernel[0] {
-                                for j in 0..c.kernel[1] {
-                                    let row = (h * c.stride[0] + i * c.dilation[0]) as isize - c.padding[0] as isize;
-                                    let col = (wi * c.stride[1] + j * c.dilation[1]) as isize - c.padding[1] as isize;
-                                    let rval = at(&rv, yd, [n as isize, ((cin / cig) * cog + cl) as isize, row, col]);
-                                    sum += rval * wtv[((cin * cog + cl) * c.kernel[0] + i) * c.kernel[1] + j];
-                                }
-                            }
-                        }
-                        want[((n * c.c_in + cin) * c.size[0] + h) * c.size[1] + wi] = sum;
-                    }
-                }
-            }
-        }
-        assert_close(&got, &want, &format!("conv_transpose2d input gradient case {ci}"));
+        let mut dw = vec![0.0; wv.len()];
+        let mut dx = vec![0.0; xv.len()];
+        each_term(&c, x_dims, y_dims, |xi, yi, wi| {
+            dw[wi] += xv[xi] * rv[yi];
+            dx[xi] += rv[yi] * wv[wi];
+        });
+        assert_close(&values(w.grad(&grads).unwrap()), &dw, &format!("conv_transpose2d weight gradient, case {k}"));
+        assert_close(&values(x.grad(&grads).unwrap()), &dx, &format!("conv_transpose2d input gradient, case {k}"));
     }
 }
