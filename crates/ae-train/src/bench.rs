@@ -97,6 +97,8 @@ pub struct BenchRequest {
     pub torch_python: Option<PathBuf>,
     /// Threads PyTorch may use (ours use every core).
     pub torch_threads: usize,
+    /// Device PyTorch runs on (`cpu`, `cuda`).
+    pub torch_device: String,
     /// Also measure data time against compute time per step on real MNIST.
     pub pipeline: bool,
     /// Where to write every result as JSON lines.
@@ -170,14 +172,14 @@ pub fn bench(req: &BenchRequest) -> Result<Vec<Measurement>> {
         }
     }
     if let Some(python) = &req.torch_python {
-        print_line(&format!("torch ({} threads): {}", req.torch_threads, python.display()));
+        print_line(&format!("torch ({}, {} threads): {}", req.torch_device, req.torch_threads, python.display()));
         for case in &cases {
             let m = torch(python, case, req)?;
             print_line(&row(&m));
             results.push(m);
         }
         print_line("");
-        print_line("ratios (steps/s against PyTorch on the CPU):");
+        print_line(&format!("ratios (steps/s against PyTorch on {}):", req.torch_device));
         for m in results.iter().filter(|m| m.backend != "torch") {
             if let Some(t) = results.iter().find(|t| t.backend == "torch" && t.case == m.case) {
                 print_line(&format!("  {:8} {:8} {:.2}x", m.case, m.backend, m.steps_per_s / t.steps_per_s));
@@ -289,6 +291,7 @@ fn torch(python: &Path, case: &Case, req: &BenchRequest) -> Result<Measurement> 
         .arg(case.name)
         .args(["--seconds", &req.seconds.to_string(), "--threads", &req.torch_threads.to_string()])
         .args(["--batch", &batch.to_string()])
+        .args(["--device", &req.torch_device])
         .output()
         .map_err(|e| AppError::runtime(format!("{}: cannot run: {e}", python.display())))?;
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -104,6 +104,9 @@ pub enum Command {
         /// Threads PyTorch may use.
         #[arg(long, default_value_t = 2)]
         torch_threads: usize,
+        /// Device PyTorch runs on: `cpu`, or `cuda` to compare a GPU backend with PyTorch on the GPU.
+        #[arg(long, default_value = "cpu")]
+        torch_device: String,
         /// Also time data loading against compute per step on real MNIST.
         #[arg(long)]
         pipeline: bool,
@@ -252,7 +255,7 @@ pub fn run(cli: Cli) -> Result<()> {
             ));
             Ok(())
         }
-        Some(Command::Bench { backend, case, seconds, batch, torch, torch_threads, pipeline, json }) => {
+        Some(Command::Bench { backend, case, seconds, batch, torch, torch_threads, torch_device, pipeline, json }) => {
             let req = crate::bench::BenchRequest {
                 backends: backend,
                 cases: case,
@@ -260,6 +263,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 batch,
                 torch_python: torch.or_else(|| std::env::var_os("AE_TORCH_PYTHON").map(PathBuf::from)),
                 torch_threads,
+                torch_device,
                 pipeline,
                 json,
             };
