@@ -62,6 +62,7 @@
 
 pub mod activation;
 pub mod autoencoder;
+pub mod average;
 pub mod bottleneck;
 pub mod corruption;
 pub mod error;

@@ -12,6 +12,7 @@ use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 
+use crate::average::WeightAverage;
 use crate::bottleneck::AdversarialBottleneck;
 use crate::schedule::Schedule;
 use crate::{Autoencoder, ForwardOutput, LossTerm};
@@ -104,13 +105,31 @@ pub struct Optimizers {
     pub model: ModuleOptimizer,
     /// Updates an adversarial bottleneck's discriminator (`None` for other models).
     pub adversary: Option<ModuleOptimizer>,
+    /// The running average of the weights, updated after every [`train_step`] (`None`: off).
+    pub average: Option<WeightAverage>,
 }
 
 impl Optimizers {
     /// Optimizers for `model`: `make` builds each one (the adversary gets its own only when the
     /// model has one).
     pub fn new<M: Trainable>(model: &M, make: impl Fn() -> ModuleOptimizer) -> Self {
-        Self { model: make(), adversary: model.adversary().map(|_| make()) }
+        Self { model: make(), adversary: model.adversary().map(|_| make()), average: None }
+    }
+
+    /// The same optimizers, also keeping an exponential moving average of the weights
+    /// ([`WeightAverage`]).
+    pub fn with_average(mut self, average: WeightAverage) -> Self {
+        self.average = Some(average);
+        self
+    }
+
+    /// `model` with its weights replaced by their running average, or `model` itself when no
+    /// average is kept: the model to validate, test and keep.
+    pub fn averaged<M: Module>(&self, model: M) -> M {
+        match &self.average {
+            Some(average) => average.apply(model),
+            None => model,
+        }
     }
 }
 
@@ -148,7 +167,7 @@ pub fn adversary_step<M: Trainable>(
 
 /// A full training step: the autoencoder update, then (adversarial models) the discriminator
 /// update, whose loss is appended to the output's terms as `discriminator` (reported, not part
-/// of `loss`).
+/// of `loss`), then the update of the weights' running average when one is kept.
 ///
 /// # Examples
 ///
@@ -183,15 +202,16 @@ pub fn train_step<M: Trainable>(
     schedule: Schedule,
     learning_rate: f64,
 ) -> (M, ForwardOutput) {
-    let (model, mut out) = autoencoder_step(model, &mut optims.model, clean, schedule, learning_rate);
-    match optims.adversary.as_mut() {
-        Some(optim) => {
-            let (model, d_loss) = adversary_step(model, optim, out.code.clone(), learning_rate);
-            if let Some(d) = d_loss {
-                out.terms.push(LossTerm::new("discriminator", d));
-            }
-            (model, out)
+    let (mut model, mut out) = autoencoder_step(model, &mut optims.model, clean, schedule, learning_rate);
+    if let Some(optim) = optims.adversary.as_mut() {
+        let d_loss;
+        (model, d_loss) = adversary_step(model, optim, out.code.clone(), learning_rate);
+        if let Some(d) = d_loss {
+            out.terms.push(LossTerm::new("discriminator", d));
         }
-        None => (model, out),
     }
+    if let Some(average) = optims.average.as_mut() {
+        average.update(&model);
+    }
+    (model, out)
 }

@@ -122,6 +122,11 @@ pub struct TrainConfig {
     /// at 0. Needs a linear, sigmoid or tanh output activation.
     #[serde(default, skip_serializing_if = "is_false")]
     pub init_output_bias: bool,
+    /// Keep an exponential moving average of the weights with this decay, in (0, 1) (e.g. 0.99
+    /// or 0.999: an average over about the last 1 / (1 - decay) steps), and validate, test and
+    /// save the averaged model instead of the last step's (absent: off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ema_decay: Option<f64>,
 }
 
 fn is_false(v: &bool) -> bool {
@@ -396,6 +401,11 @@ pub fn validate(c: &ExperimentConfig) -> std::result::Result<(), (String, String
     if t.log_every == 0 {
         return err("train.log_every", "must be at least 1".into());
     }
+    if let Some(d) = t.ema_decay
+        && !(d > 0.0 && d < 1.0)
+    {
+        return err("train.ema_decay", format!("must be in (0, 1) (e.g. 0.999), got {d}"));
+    }
     if t.pretrain_epochs > 0 {
         let dense_untied = matches!(&c.model.network, ae_models::network::NetworkConfig::Dense(d) if !d.tied);
         let deterministic = matches!(c.model.bottleneck, ae_models::bottleneck::BottleneckConfig::Deterministic);
@@ -543,6 +553,9 @@ learning_rate = 1e-3
             (GOOD.replace("[train]", "[model.penalty]\nl1 = -1\n[train]"), vec![], "key `model.penalty.l1`"),
             (GOOD.replace("name = \"t\"", "name = \"a/b\""), vec![], "key `name` (line 2)"),
             (GOOD.replace("[train]", "[train]\nmomentum = 1.0"), vec![], "key `train.momentum`"),
+            (GOOD.replace("[train]", "[train]\nema_decay = 1.0"), vec![], "key `train.ema_decay`"),
+            (GOOD.replace("[train]", "[train]\nema_decay = 0.0"), vec![], "key `train.ema_decay`"),
+            (GOOD.replace("[train]", "[train]\nema_decay = \"high\""), vec![], "key `train.ema_decay`"),
             (GOOD.replace("[data]", "[data]\nval_fraction = 1.0"), vec![], "key `data.val_fraction`"),
             (GOOD.replace("[data]", "[data]\nlimit = 0"), vec![], "key `data.limit`"),
             (GOOD.replace("[train]", "[train]\nbackend = \"cuda\""), vec![], "key `train.backend`"),

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ae_data::{Normalizer, View};
+use ae_models::average::WeightAverage;
 use ae_models::step::Optimizers;
 use ae_models::{Autoencoder, AutoencoderConfig};
 use burn::module::Module;
@@ -144,12 +145,21 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
             .map_err(|e| AppError::usage(format!("{}: key `train.init_output_bias`: {e}", loaded.path.display())))?;
     }
     let mut optims = Optimizers::new(&model, || trainer::optimizer(&cfg.train));
+    if let Some(decay) = cfg.train.ema_decay {
+        let average = WeightAverage::new(decay)
+            .map_err(|e| AppError::usage(format!("{}: key `train.{}`: {}", loaded.path.display(), e.key, e.message)))?;
+        optims = optims.with_average(average);
+    }
     let mut start = None;
     if req.resume {
         let path = run.last_checkpoint();
         let ckpt = checkpoint::read(&path)?;
         model = ckpt.load_model(model, &hash, &path)?;
         optims = ckpt.load_optimizers(optims, &path)?;
+        optims = ckpt.load_average(optims, &model, &path)?;
+        if cfg.train.ema_decay.is_some() && !ckpt.has_average() {
+            progress.line("the checkpoint keeps no weight average: averaging starts at this epoch");
+        }
         progress.line(&format!(
             "resuming {} after epoch {} (step {})",
             run.path.display(),

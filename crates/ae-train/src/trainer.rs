@@ -64,7 +64,8 @@ pub struct TrainData {
 
 /// How training ended.
 pub struct FitOutcome {
-    /// The model to keep (the best one when early stopping restored it).
+    /// The model to keep: the last (or, when early stopping restored it, the best) weights, or
+    /// their running average when `train.ema_decay` keeps one.
     pub model: Autoencoder,
     /// Every epoch's metrics, resumed ones included.
     pub history: Vec<EpochMetrics>,
@@ -120,7 +121,11 @@ pub fn fit(
         .map_err(|d| diverged(epoch_no, d.step, d.loss, plan))?;
         step = stats.step;
         let (train_loss, train_terms, seen) = (stats.loss, stats.terms, stats.items);
-        let val_loss = data.val.as_ref().map(|v| evaluate(&model.valid(), v, cfg.batch_size, cfg.workers, device).loss);
+        // Validation sees the model training keeps: the weights' running average when there is one.
+        let val_loss = data
+            .val
+            .as_ref()
+            .map(|v| evaluate(&optims.averaged(model.clone()).valid(), v, cfg.batch_size, cfg.workers, device).loss);
         let seconds = started.elapsed().as_secs_f64();
         let metrics = EpochMetrics {
             epoch: epoch_no,
@@ -149,6 +154,7 @@ pub fn fit(
             best: monitor.best,
             stale_epochs: monitor.stale,
             history: history.clone(),
+            average_updates: None, // filled in by `checkpoint::encode`
         };
         // Serialised once, written to `last` (and `best` when it improved).
         let bytes = checkpoint::encode(&plan.last, &meta, &model, &optims)?;
@@ -172,7 +178,9 @@ pub fn fit(
     if cfg.patience > 0 && monitor.best_epoch().is_some_and(|e| history.last().is_some_and(|m| m.epoch != e)) {
         // Early stopping keeps the best model, not the last.
         let ckpt = checkpoint::read(&plan.best)?;
-        model = ckpt.load_model(model, &plan.config_hash, &plan.best)?;
+        model = ckpt.load_kept_model(model, &plan.config_hash, &plan.best)?;
+    } else {
+        model = optims.averaged(model);
     }
     Ok(FitOutcome { model, history, best: monitor.best, stopped_early, seconds: t0.elapsed().as_secs_f64() })
 }

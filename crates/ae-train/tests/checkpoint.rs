@@ -1,5 +1,6 @@
 //! Checkpoints round-trip exactly, and bad ones are refused with clear errors.
 
+use ae_models::average::WeightAverage;
 use ae_models::bottleneck::{BottleneckConfig, Prior};
 use ae_models::network::DenseConfig;
 use ae_models::schedule::Schedule;
@@ -25,6 +26,7 @@ fn train_config() -> TrainConfig {
         log_every: 1,
         pretrain_epochs: 0,
         init_output_bias: false,
+        ema_decay: None,
     }
 }
 
@@ -39,6 +41,7 @@ fn meta(hash: &str) -> CheckpointMeta {
         best: Some((0.5, 1)),
         stale_epochs: 0,
         history: vec![],
+        average_updates: None,
     }
 }
 
@@ -127,4 +130,54 @@ fn bad_checkpoints_are_refused_by_name() {
     let other = AutoencoderConfig::dense(DenseConfig::new(vec![5], 2)).init(6, &device).unwrap();
     let e = checkpoint::read(&path).unwrap().load_model(other, "h1", &path).unwrap_err();
     assert!(e.message.contains("do not fit"), "{}", e.message);
+}
+
+#[test]
+fn the_weight_average_round_trips_and_resumes() {
+    let device = ae_train::backend::init_device().expect("a CPU backend").autodiff();
+    device.seed(6);
+    let cfg = AutoencoderConfig::dense(DenseConfig::new(vec![9], 3));
+    let mut model = cfg.init(7, &device).unwrap();
+    let average = || WeightAverage::new(0.8).unwrap();
+    let mut optims = Optimizers::new(&model, || optimizer(&train_config())).with_average(average());
+    let x = Tensor::<2>::random([8, 7], Distribution::Uniform(0.0, 1.0), &device);
+    for _ in 0..3 {
+        model = train_step(model, &mut optims, x.clone(), Schedule::END, 1e-2).0;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("avg.ckpt");
+    // The update count is the average's own, whatever the caller's metadata says.
+    checkpoint::save(&path, &meta("avg"), &model, &optims).unwrap();
+    let ckpt = checkpoint::read(&path).unwrap();
+    assert!(ckpt.has_average());
+    assert_eq!(ckpt.meta.average_updates, Some(3));
+
+    // The model training keeps is the average; the model to resume from is the last step's.
+    let kept = ckpt.load_kept_model(cfg.init(7, &device).unwrap(), "avg", &path).unwrap();
+    assert_eq!(outputs(&kept, &x), outputs(&optims.averaged(model.clone()), &x));
+    assert_ne!(outputs(&kept, &x), outputs(&model, &x));
+    let loaded = ckpt.load_model(cfg.init(7, &device).unwrap(), "avg", &path).unwrap();
+    assert_eq!(outputs(&loaded, &x), outputs(&model, &x));
+
+    // Resumed, the average continues as the uninterrupted one does.
+    let fresh = Optimizers::new(&loaded, || optimizer(&train_config())).with_average(average());
+    let mut optims2 = ckpt.load_average(ckpt.load_optimizers(fresh, &path).unwrap(), &loaded, &path).unwrap();
+    assert_eq!(optims2.average.as_ref().unwrap().updates(), 3);
+    let (mut a, mut b) = (model, loaded);
+    for _ in 0..2 {
+        a = train_step(a, &mut optims, x.clone(), Schedule::END, 1e-2).0;
+        b = train_step(b, &mut optims2, x.clone(), Schedule::END, 1e-2).0;
+    }
+    assert_eq!(outputs(&optims.averaged(a), &x), outputs(&optims2.averaged(b), &x));
+
+    // A file cut after the fourth section (its metadata still counts updates) is refused.
+    let bytes = std::fs::read(&path).unwrap();
+    let mut at = 8;
+    for _ in 0..4 {
+        at += 8 + u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+    }
+    let cut = tmp.path().join("cut.ckpt");
+    std::fs::write(&cut, &bytes[..at]).unwrap();
+    let e = checkpoint::read(&cut).err().unwrap();
+    assert!(e.message.contains("cut.ckpt") && e.message.contains("weight average"), "{}", e.message);
 }

@@ -47,7 +47,8 @@ pub enum TrainError {
 #[derive(Debug)]
 pub struct Fitted<M> {
     /// The model after the last epoch (still on the autodiff device: call `.valid()` for
-    /// inference without gradients).
+    /// inference without gradients). When the optimizers given to [`Trainer::fit_with`] keep a
+    /// weight average, `optims.averaged(model)` gives the averaged model.
     pub model: M,
     /// One entry per epoch, in order.
     pub history: Vec<EpochStats>,
