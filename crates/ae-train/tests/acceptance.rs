@@ -83,8 +83,10 @@ fn denoising_cifar_reaches_25_db_on_held_out_images() {
 #[ignore = "acceptance: trains the VAE config for 10 epochs on 60,000 images; run by .ci/run"]
 fn mnist_vae_matches_the_pytorch_reference() {
     // PyTorch (torch_reference.py mnist_vae, 2 threads) on this machine, seeds 0-3: 105.37, 105.61,
-    // 105.49, 105.58 nats (mean 105.51). ae-train with the output biases at the data's log-odds,
-    // seeds 0-3: 105.39, 105.11, 105.16, 105.09 (AVX-512 kernels). Held to PyTorch's worst seed.
+    // 105.49, 105.58 nats (mean 105.51). ae-train with the output biases at the data's log-odds:
+    // the last step's weights, seeds 0-3: 105.39, 105.11, 105.16, 105.09; their running average
+    // (train.ema_decay = 0.995, as configured), seeds 0-3: 104.06, 103.88, 104.08, 104.03.
+    // Held to the 105 nats.
     let s = run_config("mnist_vae.toml");
     let nelbo = s["test"]["loss"].as_f64().unwrap();
     let ll = s["test"]["extra"]["log_likelihood_iwae_k100"].as_f64().unwrap();
@@ -94,5 +96,5 @@ fn mnist_vae_matches_the_pytorch_reference() {
     assert!((15.0..40.0).contains(&kl), "KL term {kl}: the code is not being used as a VAE's");
     // The importance-sampled bound is tighter than the ELBO, by a few nats at K = 100.
     assert!(-ll < nelbo && nelbo + ll < 10.0, "log-likelihood {ll} against -ELBO {nelbo}");
-    assert!(nelbo <= 105.61, "mnist_vae test -ELBO {nelbo} > 105.61 (PyTorch's worst of 4 seeds)");
+    assert!(nelbo <= 105.0, "mnist_vae test -ELBO {nelbo} > 105 nats");
 }
