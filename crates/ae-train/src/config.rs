@@ -401,10 +401,9 @@ pub fn validate(c: &ExperimentConfig) -> std::result::Result<(), (String, String
     if t.log_every == 0 {
         return err("train.log_every", "must be at least 1".into());
     }
-    if let Some(d) = t.ema_decay
-        && !(d > 0.0 && d < 1.0)
-    {
-        return err("train.ema_decay", format!("must be in (0, 1) (e.g. 0.999), got {d}"));
+    // The library's own check, so that the rule lives in one place.
+    if let Some(Err(e)) = t.ema_decay.map(ae_models::average::WeightAverage::new) {
+        return err("train.ema_decay", e.message);
     }
     if t.pretrain_epochs > 0 {
         let dense_untied = matches!(&c.model.network, ae_models::network::NetworkConfig::Dense(d) if !d.tied);
