@@ -44,7 +44,8 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List the backends compiled in and the GPU adapters found.
+    /// List the backends compiled in, the CUDA devices and wgpu adapters found, what each GPU
+    /// backend is missing here, and what `auto` picks.
     Backends,
     /// Datasets: what is there.
     Data {
@@ -201,6 +202,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Backends) => {
             let compiled: Vec<String> = backend::compiled().iter().map(|b| b.to_string()).collect();
             print_line(&format!("compiled backends: {}", compiled.join(", ")));
+            #[cfg(feature = "cuda")]
+            for line in backend::cuda_listing() {
+                print_line(&line);
+            }
             let adapters = backend::wgpu_adapters();
             if adapters.is_empty() {
                 print_line("wgpu adapters: none");

@@ -557,7 +557,7 @@ learning_rate = 1e-3
             (GOOD.replace("[train]", "[train]\nema_decay = \"high\""), vec![], "key `train.ema_decay`"),
             (GOOD.replace("[data]", "[data]\nval_fraction = 1.0"), vec![], "key `data.val_fraction`"),
             (GOOD.replace("[data]", "[data]\nlimit = 0"), vec![], "key `data.limit`"),
-            (GOOD.replace("[train]", "[train]\nbackend = \"cuda\""), vec![], "key `train.backend`"),
+            (GOOD.replace("[train]", "[train]\nbackend = \"tpu\""), vec![], "key `train.backend`"),
             (GOOD.replace("[train]", "[train]\noptimizer = \"adamw\""), vec![], "key `train.optimizer`"),
             (
                 GOOD.replace("sigmoid", "relu").replace("[train]", "[train]\ninit_output_bias = true"),

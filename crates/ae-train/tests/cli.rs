@@ -17,9 +17,9 @@ fn unknown_flag_and_bad_backend_value_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
     let o = ae_train(tmp.path(), &["--config", "quickstart.toml", "--bogus"]);
     assert_eq!(o.status.code(), Some(2));
-    let o = ae_train(tmp.path(), &["--config", "quickstart.toml", "--backend", "cuda"]);
+    let o = ae_train(tmp.path(), &["--config", "quickstart.toml", "--backend", "tpu"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("cuda"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("tpu"), "{}", stderr(&o));
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! The one place where the backend choice becomes a Burn [`Device`].
 //!
-//! Which backends exist is decided at build time by Cargo features (`flex`, `ndarray`, `wgpu`);
-//! which one runs is decided here at run time.
+//! Which backends exist is decided at build time by Cargo features (`flex`, `ndarray`, `wgpu`,
+//! `cuda`); which one runs is decided here at run time.
+
+#[cfg(feature = "cuda")]
+pub mod cuda;
 
 use std::fmt;
 
@@ -14,9 +17,11 @@ use crate::error::{AppError, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum BackendChoice {
-    /// wgpu on a hardware GPU when there is one, else the CPU backend.
+    /// CUDA where an NVIDIA GPU is ready, else wgpu on a hardware GPU, else the CPU backend.
     #[default]
     Auto,
+    /// Burn's CUDA runtime on NVIDIA GPU 0 (kernels compiled by NVRTC).
+    Cuda,
     /// wgpu (Vulkan, Metal, DX12): a GPU, or a software adapter such as lavapipe when asked for.
     Wgpu,
     /// burn-flex, Burn's CPU backend.
@@ -29,6 +34,7 @@ impl fmt::Display for BackendChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             BackendChoice::Auto => "auto",
+            BackendChoice::Cuda => "cuda",
             BackendChoice::Wgpu => "wgpu",
             BackendChoice::Flex => "flex",
             BackendChoice::Ndarray => "ndarray",
@@ -39,7 +45,7 @@ impl fmt::Display for BackendChoice {
 /// A resolved backend: its name and the device to use (plain, without autodiff).
 #[derive(Debug, Clone)]
 pub struct Backend {
-    /// `wgpu`, `flex` or `ndarray`.
+    /// `cuda`, `wgpu`, `flex` or `ndarray`.
     pub name: BackendChoice,
     /// Adapter or CPU description, for summaries.
     pub description: String,
@@ -50,6 +56,9 @@ pub struct Backend {
 /// The backends compiled into this binary.
 pub fn compiled() -> Vec<BackendChoice> {
     let mut v = Vec::new();
+    if cfg!(feature = "cuda") {
+        v.push(BackendChoice::Cuda);
+    }
     if cfg!(feature = "wgpu") {
         v.push(BackendChoice::Wgpu);
     }
@@ -66,10 +75,23 @@ pub fn compiled() -> Vec<BackendChoice> {
 pub fn resolve(choice: BackendChoice) -> Result<Backend> {
     match choice {
         BackendChoice::Auto => {
+            #[cfg(feature = "cuda")]
+            if let Ok(system) = cuda::probe() {
+                let has_device = !system.devices.is_empty();
+                match start_cuda(system) {
+                    Ok(b) => return Ok(b),
+                    // A GPU that is there but cannot run (no NVRTC, no headers, a failed start)
+                    // is worth a word; no device at all is the common CPU machine and is not.
+                    Err(why) if has_device => {
+                        crate::progress::print_line(&format!("note: auto skips CUDA: {}", why.message));
+                    }
+                    Err(_) => {}
+                }
+            }
             if let Some(gpu) = wgpu_adapters().into_iter().find(|a| a.hardware) {
                 return wgpu_backend(gpu.name);
             }
-            let cpu = compiled().into_iter().find(|b| *b != BackendChoice::Wgpu);
+            let cpu = compiled().into_iter().find(|b| is_cpu(*b));
             match cpu {
                 Some(b) => resolve(b),
                 None => Err(AppError::runtime(
@@ -90,9 +112,105 @@ pub fn resolve(choice: BackendChoice) -> Result<Backend> {
                 )),
             }
         }
+        BackendChoice::Cuda => cuda(),
         BackendChoice::Flex => flex(),
         BackendChoice::Ndarray => ndarray(),
     }
+}
+
+/// What `ae-train backends` says of CUDA: the driver, NVRTC, the headers and each device, or
+/// what is missing and how to get it.
+#[cfg(feature = "cuda")]
+pub fn cuda_listing() -> Vec<String> {
+    let system = match cuda::probe() {
+        Ok(system) => system,
+        Err(why) => return vec![format!("cuda: not available: {why}")],
+    };
+    let mut lines = vec![format!(
+        "cuda driver: {} (CUDA {}; this build's bindings: CUDA {})",
+        system.driver_library,
+        cuda::version_string(system.driver_version),
+        cuda::version_string(cuda::binding_version())
+    )];
+    lines.push(match &system.nvrtc {
+        Ok((lib, (a, b))) => format!("cuda nvrtc: {lib} (NVRTC {a}.{b})"),
+        Err(e) => format!("cuda nvrtc: missing: {e}"),
+    });
+    lines.push(match &system.headers {
+        Ok(root) => format!("cuda headers: {}", root.join("include").display()),
+        Err(e) => format!("cuda headers: missing: {e}"),
+    });
+    for d in &system.devices {
+        lines.push(format!("cuda device {}: {}", d.index, d.describe()));
+    }
+    if let Err(why) = system.ready() {
+        lines.push(format!("cuda: not ready: {why}"));
+    }
+    lines
+}
+
+/// The CPU backends: what `auto` falls back to.
+fn is_cpu(b: BackendChoice) -> bool {
+    matches!(b, BackendChoice::Flex | BackendChoice::Ndarray)
+}
+
+#[cfg(feature = "cuda")]
+fn cuda() -> Result<Backend> {
+    start_cuda(cuda::probe().map_err(|e| AppError::runtime(format!("backend cuda: {e}")))?)
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda() -> Result<Backend> {
+    Err(not_compiled(BackendChoice::Cuda))
+}
+
+/// Device 0 of a ready CUDA system, started by one small kernel so that a failure inside cubecl
+/// (a kernel NVRTC refuses, a device that cannot make a context) is an error here, not a panic in
+/// the middle of training.
+#[cfg(feature = "cuda")]
+fn start_cuda(system: cuda::CudaSystem) -> Result<Backend> {
+    system.ready().map_err(|e| AppError::runtime(format!("backend cuda: {e}")))?;
+    let first = &system.devices[0];
+    let device = Device::cuda(first.index);
+    let started = quietly_catching(|| {
+        let x = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0, 3.0, 4.0], &device);
+        (x.clone() * x).sum().into_scalar::<f32>()
+    });
+    match started {
+        Ok(v) if v == 30.0 => {}
+        Ok(v) => {
+            return Err(AppError::runtime(format!(
+                "backend cuda: {}: a first kernel computed 1+4+9+16 = {v}",
+                first.name
+            )));
+        }
+        Err(panic) => return Err(AppError::runtime(format!("backend cuda: {} failed to start: {panic}", first.name))),
+    }
+    let nvrtc = system.nvrtc.as_ref().map(|(_, (a, b))| format!(", NVRTC {a}.{b}")).unwrap_or_default();
+    Ok(Backend {
+        name: BackendChoice::Cuda,
+        description: format!(
+            "{} (CUDA {} driver{nvrtc})",
+            first.describe(),
+            cuda::version_string(system.driver_version)
+        ),
+        device,
+    })
+}
+
+/// Runs `f`, turning a panic into its message without printing it.
+#[cfg(feature = "cuda")]
+fn quietly_catching<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    caught.map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    })
 }
 
 fn not_compiled(choice: BackendChoice) -> AppError {
