@@ -1,10 +1,17 @@
-//! The convolutions and convolution gradients of the CPU backend (the patched burn-flex computes
-//! them as long matrix products, see vendor/burn-flex/PATCHED.md) against sums written out by
-//! hand, over strides, paddings, dilations, groups and odd sizes, for convolutions and
-//! transposed ones.
+//! Convolutions and their gradients against sums written out by hand, on the CPU backend and on
+//! wgpu (lavapipe in CI: `AE_REQUIRE_WGPU=1` makes a missing adapter fail instead of skipping),
+//! over strides, paddings, output paddings, dilations, groups up to depthwise and odd sizes.
+//!
+//! The gradients that matter are those the patched crates compute: burn-flex's convolution
+//! weight gradient (one column matrix and product, `vendor/burn-flex`) and every backend's
+//! transposed-convolution weight gradient, which the patched burn-backend computes as a
+//! convolution's weight gradient (`vendor/burn-backend/PATCHED.md`); that one is also checked
+//! against Burn's stock formula (a convolution over the batch with batch and channels swapped,
+//! written here with Burn's public ops). The decoder's other route, nearest upsampling then a
+//! convolution, is checked the same way.
 
-use burn::tensor::module::{conv_transpose2d, conv2d};
-use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use burn::tensor::module::{conv_transpose2d, conv2d, interpolate};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, InterpolateMode, InterpolateOptions};
 use burn::tensor::{Device, Distribution, Tensor};
 
 /// One case: batch, channels in/out, input size, kernel, stride, padding, dilation, groups.
@@ -23,19 +30,62 @@ struct Case {
 /// (n, c_in, c_out, size, kernel, stride, padding, dilation, groups)
 type Row = (usize, usize, usize, [usize; 2], [usize; 2], [usize; 2], [usize; 2], [usize; 2], usize);
 
-const ROWS: [Row; 6] = [
+const ROWS: [Row; 10] = [
     (4, 3, 8, [9, 7], [3, 3], [2, 2], [1, 1], [1, 1], 1),
     (2, 4, 6, [8, 8], [4, 4], [2, 2], [1, 1], [1, 1], 2),
     (3, 5, 2, [6, 10], [3, 2], [1, 3], [0, 2], [2, 1], 1),
     (1, 2, 3, [5, 5], [1, 1], [1, 1], [0, 0], [1, 1], 1),
     (5, 6, 6, [4, 4], [3, 3], [1, 1], [1, 1], [1, 1], 6),
     (2, 3, 4, [3, 3], [5, 5], [1, 1], [2, 2], [1, 1], 1),
+    // The decoders' shapes: kernel 4 stride 2 padding 1 (doubles a map), kernel 3 stride 2
+    // padding 1 (doubles it with output padding), kernel 3 stride 1 padding 1 (full resolution).
+    (3, 8, 4, [4, 4], [4, 4], [2, 2], [1, 1], [1, 1], 1),
+    (2, 6, 3, [5, 4], [3, 3], [2, 2], [1, 1], [1, 1], 1),
+    (2, 4, 4, [6, 6], [3, 3], [1, 1], [1, 1], [1, 1], 1),
+    // Depthwise with stride 2 and kernel 4.
+    (2, 4, 4, [5, 5], [4, 4], [2, 2], [1, 1], [1, 1], 4),
 ];
 
 fn cases() -> impl Iterator<Item = (usize, Case)> {
     ROWS.iter().enumerate().map(|(i, &(n, c_in, c_out, size, kernel, stride, padding, dilation, groups))| {
         (i, Case { n, c_in, c_out, size, kernel, stride, padding, dilation, groups })
     })
+}
+
+/// The devices to check: flex, and wgpu where it is built in and has an adapter.
+fn devices() -> Vec<(&'static str, Device)> {
+    let mut v = vec![("flex", Device::flex().autodiff())];
+    if let Some(wgpu) = wgpu_device() {
+        v.push(("wgpu", wgpu));
+    }
+    v
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_device() -> Option<Device> {
+    use cubecl_runtime::config::{CubeClRuntimeConfig, RuntimeConfig, autotune::AutotuneLevel};
+    // Autotuning is for speed and costs minutes on a software adapter for these many small
+    // shapes (329 s against 57 s here); the kernels it would choose between are each checked.
+    if std::env::var_os("CUBECL_AUTOTUNE_LEVEL").is_none() {
+        let mut config = CubeClRuntimeConfig::default();
+        config.autotune.level = AutotuneLevel::Minimal;
+        CubeClRuntimeConfig::try_set(config);
+    }
+    let d = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice).autodiff();
+    let works = std::panic::catch_unwind(|| Tensor::<1>::from_floats([1.0, 2.0], &d).sum().into_scalar::<f32>() == 3.0);
+    match works {
+        Ok(true) => Some(d),
+        _ => {
+            assert!(std::env::var_os("AE_REQUIRE_WGPU").is_none(), "AE_REQUIRE_WGPU is set but wgpu does not run");
+            eprintln!("skipping wgpu: no adapter (install mesa-vulkan-drivers)");
+            None
+        }
+    }
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_device() -> Option<Device> {
+    None
 }
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f64> {
@@ -50,7 +100,6 @@ fn values<const D: usize>(t: Tensor<D>) -> Vec<f64> {
 fn each_term(c: &Case, b_dims: [usize; 4], a_dims: [usize; 4], mut f: impl FnMut(usize, usize, usize)) {
     let (cb_g, ca_g) = (b_dims[1] / c.groups, a_dims[1] / c.groups);
     let [kh, kw] = c.kernel;
-    let flat = |d: [usize; 4], i: [usize; 4]| ((i[0] * d[1] + i[1]) * d[2] + i[2]) * d[3] + i[3];
     for n in 0..b_dims[0] {
         for cb in 0..b_dims[1] {
             for y in 0..b_dims[2] {
@@ -74,11 +123,16 @@ fn each_term(c: &Case, b_dims: [usize; 4], a_dims: [usize; 4], mut f: impl FnMut
     }
 }
 
+fn flat(d: [usize; 4], i: [usize; 4]) -> usize {
+    ((i[0] * d[1] + i[1]) * d[2] + i[2]) * d[3] + i[3]
+}
+
+/// Every element within 1e-5 of the largest magnitude in `want`.
 fn assert_close(got: &[f64], want: &[f64], what: &str) {
     assert_eq!(got.len(), want.len(), "{what}");
     let scale = want.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
     for (k, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() <= 1e-4 * scale, "{what}: element {k}: {g} vs {w}");
+        assert!((g - w).abs() <= 1e-5 * scale, "{what}: element {k}: {g} vs {w} (scale {scale})");
     }
 }
 
@@ -88,59 +142,161 @@ fn normal<const D: usize>(shape: [usize; D], d: &Device) -> Tensor<D> {
 
 #[test]
 fn conv2d_outputs_and_weight_gradients_match_the_sums_by_hand() {
-    let d = Device::flex().autodiff();
-    d.seed(11);
-    for (k, c) in cases() {
-        let x_dims = [c.n, c.c_in, c.size[0], c.size[1]];
-        let x = normal(x_dims, &d);
-        let w = normal([c.c_out, c.c_in / c.groups, c.kernel[0], c.kernel[1]], &d).require_grad();
-        let bias = normal([c.c_out], &d);
-        let options = ConvOptions::new(c.stride, c.padding, c.dilation, c.groups);
-        let y = conv2d(x.clone(), w.clone(), Some(bias.clone()), options);
-        let y_dims = y.dims();
-        let r = normal(y_dims, &d);
-        let grads = (y.clone() * r.clone()).sum().backward();
-        let (xv, wv, bv, rv) = (values(x.inner()), values(w.clone().inner()), values(bias.inner()), values(r.inner()));
+    for (name, d) in devices() {
+        d.seed(11);
+        for (k, c) in cases() {
+            let x_dims = [c.n, c.c_in, c.size[0], c.size[1]];
+            let x = normal(x_dims, &d);
+            let w = normal([c.c_out, c.c_in / c.groups, c.kernel[0], c.kernel[1]], &d).require_grad();
+            let bias = normal([c.c_out], &d);
+            let options = ConvOptions::new(c.stride, c.padding, c.dilation, c.groups);
+            let y = conv2d(x.clone(), w.clone(), Some(bias.clone()), options);
+            let y_dims = y.dims();
+            let r = normal(y_dims, &d);
+            let grads = (y.clone() * r.clone()).sum().backward();
+            let (xv, wv, bv, rv) =
+                (values(x.inner()), values(w.clone().inner()), values(bias.inner()), values(r.inner()));
 
-        let mut out = vec![0.0; y_dims.iter().product()];
-        let mut dw = vec![0.0; wv.len()];
-        each_term(&c, y_dims, x_dims, |yi, xi, wi| {
-            out[yi] += wv[wi] * xv[xi];
-            dw[wi] += rv[yi] * xv[xi];
-        });
-        let plane = y_dims[2] * y_dims[3];
-        for (i, o) in out.iter_mut().enumerate() {
-            *o += bv[(i / plane) % c.c_out];
+            let mut out = vec![0.0; y_dims.iter().product()];
+            let mut dw = vec![0.0; wv.len()];
+            each_term(&c, y_dims, x_dims, |yi, xi, wi| {
+                out[yi] += wv[wi] * xv[xi];
+                dw[wi] += rv[yi] * xv[xi];
+            });
+            let plane = y_dims[2] * y_dims[3];
+            for (i, o) in out.iter_mut().enumerate() {
+                *o += bv[(i / plane) % c.c_out];
+            }
+            assert_close(&values(y.inner()), &out, &format!("{name}: conv2d output, case {k}"));
+            assert_close(&values(w.grad(&grads).unwrap()), &dw, &format!("{name}: conv2d weight gradient, case {k}"));
         }
-        assert_close(&values(y.inner()), &out, &format!("conv2d output, case {k}"));
-        assert_close(&values(w.grad(&grads).unwrap()), &dw, &format!("conv2d weight gradient, case {k}"));
+    }
+}
+
+/// Burn's stock transposed-convolution weight gradient (burn-backend 0.22.1's generic one,
+/// before the patch): per group, a convolution of the output gradient with the input, batch and
+/// channels swapped, cut to the weight's size.
+fn stock_weight_gradient(x: Tensor<4>, dy: Tensor<4>, w_dims: [usize; 4], c: &Case) -> Tensor<4> {
+    let (cin_g, cout_g) = (c.c_in / c.groups, c.c_out / c.groups);
+    let per_group: Vec<Tensor<4>> = (0..c.groups)
+        .map(|g| {
+            let xg = x.clone().narrow(1, g * cin_g, cin_g).swap_dims(0, 1);
+            let dyg = dy.clone().narrow(1, g * cout_g, cout_g).swap_dims(0, 1);
+            let options = ConvOptions::new(c.dilation, c.padding, c.stride, 1);
+            let wg = conv2d(dyg, xg, None, options).swap_dims(0, 1);
+            wg.slice([0..cin_g, 0..cout_g, 0..w_dims[2], 0..w_dims[3]])
+        })
+        .collect();
+    Tensor::cat(per_group, 0)
+}
+
+#[test]
+fn conv_transpose2d_gradients_match_the_sums_by_hand_and_burns_stock_formula() {
+    for (name, d) in devices() {
+        d.seed(12);
+        for (k, c) in cases() {
+            // c_in channels to c_out, weights [c_in, c_out / groups, kh, kw].
+            let x_dims = [c.n, c.c_in, c.size[0], c.size[1]];
+            let x = normal(x_dims, &d).require_grad();
+            let w_dims = [c.c_in, c.c_out / c.groups, c.kernel[0], c.kernel[1]];
+            let w = normal(w_dims, &d).require_grad();
+            // Output padding where the stride allows it (< stride or < dilation).
+            let op = |a: usize| (c.stride[a] > 1 || c.dilation[a] > 1) as usize;
+            let options = ConvTransposeOptions::new(c.stride, c.padding, [op(0), 0], c.dilation, c.groups);
+            let y = conv_transpose2d(x.clone(), w.clone(), None, options);
+            let y_dims = y.dims();
+            let r = normal(y_dims, &d);
+            let grads = (y * r.clone()).sum().backward();
+            let (xv, wv, rv) = (values(x.clone().inner()), values(w.clone().inner()), values(r.clone().inner()));
+
+            let mut dw = vec![0.0; wv.len()];
+            let mut dx = vec![0.0; xv.len()];
+            each_term(&c, x_dims, y_dims, |xi, yi, wi| {
+                dw[wi] += xv[xi] * rv[yi];
+                dx[xi] += rv[yi] * wv[wi];
+            });
+            let got = values(w.grad(&grads).unwrap());
+            let what = format!("{name}: conv_transpose2d weight gradient, case {k}");
+            assert_close(&got, &dw, &what);
+            let stock = values(stock_weight_gradient(x.clone().inner(), r.inner(), w_dims, &c));
+            assert_close(&got, &stock, &format!("{what}, against Burn's stock formula"));
+            let what = format!("{name}: conv_transpose2d input gradient, case {k}");
+            assert_close(&values(x.grad(&grads).unwrap()), &dx, &what);
+        }
     }
 }
 
 #[test]
-fn conv_transpose2d_weight_and_input_gradients_match_the_sums_by_hand() {
-    let d = Device::flex().autodiff();
-    d.seed(12);
-    for (k, c) in cases() {
-        // c_in channels to c_out, weights [c_in, c_out / groups, kh, kw].
-        let x_dims = [c.n, c.c_in, c.size[0], c.size[1]];
-        let x = normal(x_dims, &d).require_grad();
-        let w = normal([c.c_in, c.c_out / c.groups, c.kernel[0], c.kernel[1]], &d).require_grad();
-        let padding_out = [(c.stride[0] > 1) as usize, 0];
-        let options = ConvTransposeOptions::new(c.stride, c.padding, padding_out, c.dilation, c.groups);
-        let y = conv_transpose2d(x.clone(), w.clone(), None, options);
-        let y_dims = y.dims();
-        let r = normal(y_dims, &d);
-        let grads = (y * r.clone()).sum().backward();
-        let (xv, wv, rv) = (values(x.clone().inner()), values(w.clone().inner()), values(r.inner()));
+fn nearest_upsampling_then_conv2d_gradients_match_the_sums_by_hand() {
+    // The `upsampling = "upsample"` decoder layer: nearest upsampling to a size, then a stride-1
+    // convolution with "same" padding. Source of output row o: floor(o * in / out).
+    let rows = [(2, 4, 3, [3, 3], [6, 6], 3), (2, 3, 2, [4, 5], [8, 9], 3), (1, 2, 4, [2, 2], [4, 4], 1)];
+    for (name, d) in devices() {
+        d.seed(13);
+        for (k, &(n, c_in, c_out, small, big, kernel)) in rows.iter().enumerate() {
+            let x = normal([n, c_in, small[0], small[1]], &d).require_grad();
+            let w = normal([c_out, c_in, kernel, kernel], &d).require_grad();
+            let up = interpolate(x.clone(), InterpolateOptions::new(InterpolateMode::Nearest).with_output_size(big));
+            let pad = kernel / 2;
+            let y = conv2d(up, w.clone(), None, ConvOptions::new([1, 1], [pad, pad], [1, 1], 1));
+            let y_dims = y.dims();
+            assert_eq!(y_dims, [n, c_out, big[0], big[1]]);
+            let r = normal(y_dims, &d);
+            let grads = (y * r.clone()).sum().backward();
+            let (xv, wv, rv) = (values(x.clone().inner()), values(w.clone().inner()), values(r.inner()));
 
-        let mut dw = vec![0.0; wv.len()];
-        let mut dx = vec![0.0; xv.len()];
-        each_term(&c, x_dims, y_dims, |xi, yi, wi| {
-            dw[wi] += xv[xi] * rv[yi];
-            dx[xi] += rv[yi] * wv[wi];
-        });
-        assert_close(&values(w.grad(&grads).unwrap()), &dw, &format!("conv_transpose2d weight gradient, case {k}"));
-        assert_close(&values(x.grad(&grads).unwrap()), &dx, &format!("conv_transpose2d input gradient, case {k}"));
+            let src = |o: usize, a: usize| o * small[a] / big[a];
+            let up_dims = [n, c_in, big[0], big[1]];
+            let mut upv = vec![0.0; up_dims.iter().product()];
+            for b in 0..n {
+                for ch in 0..c_in {
+                    for yy in 0..big[0] {
+                        for xx in 0..big[1] {
+                            let from = flat([n, c_in, small[0], small[1]], [b, ch, src(yy, 0), src(xx, 1)]);
+                            upv[flat(up_dims, [b, ch, yy, xx])] = xv[from];
+                        }
+                    }
+                }
+            }
+            let c = Case {
+                n,
+                c_in,
+                c_out,
+                size: big,
+                kernel: [kernel, kernel],
+                stride: [1, 1],
+                padding: [pad, pad],
+                dilation: [1, 1],
+                groups: 1,
+            };
+            let mut dw = vec![0.0; wv.len()];
+            let mut dup = vec![0.0; upv.len()];
+            each_term(&c, y_dims, up_dims, |yi, ui, wi| {
+                dw[wi] += rv[yi] * upv[ui];
+                dup[ui] += rv[yi] * wv[wi];
+            });
+            // The upsampling's gradient sums each source's copies.
+            let mut dx = vec![0.0; xv.len()];
+            for b in 0..n {
+                for ch in 0..c_in {
+                    for yy in 0..big[0] {
+                        for xx in 0..big[1] {
+                            let to = flat([n, c_in, small[0], small[1]], [b, ch, src(yy, 0), src(xx, 1)]);
+                            dx[to] += dup[flat(up_dims, [b, ch, yy, xx])];
+                        }
+                    }
+                }
+            }
+            assert_close(
+                &values(w.grad(&grads).unwrap()),
+                &dw,
+                &format!("{name}: upsample+conv weight gradient, case {k}"),
+            );
+            assert_close(
+                &values(x.grad(&grads).unwrap()),
+                &dx,
+                &format!("{name}: upsample+conv input gradient, case {k}"),
+            );
+        }
     }
 }

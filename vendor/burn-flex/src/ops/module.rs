@@ -288,8 +288,9 @@ impl ModuleOps<Flex> for Flex {
         }
     }
 
-    // Patched (autoencoder framework): weight gradients as one matrix product, see
-    // `conv_gemm` and PATCHED.md.
+    // Patched (autoencoder framework): the weight gradient as one matrix product, see
+    // `conv_gemm` and PATCHED.md. A transposed convolution's weight gradient comes here too,
+    // through the patched burn-backend (`vendor/burn-backend/PATCHED.md`).
     fn conv2d_weight_backward(
         x: FloatTensor<Flex>,
         weight: FloatTensor<Flex>,
@@ -305,23 +306,6 @@ impl ModuleOps<Flex> for Flex {
             groups: options.groups,
         };
         conv_gemm::weight_grad(x, output_grad, geometry)
-    }
-
-    fn conv_transpose2d_weight_backward(
-        x: FloatTensor<Flex>,
-        weight: FloatTensor<Flex>,
-        output_grad: FloatTensor<Flex>,
-        options: ConvTransposeOptions<2>,
-    ) -> FloatTensor<Flex> {
-        let [_, _, kh, kw]: [usize; 4] = weight.shape().dims();
-        let geometry = conv_gemm::Geometry {
-            kernel: [kh, kw],
-            stride: options.stride,
-            padding: options.padding,
-            dilation: options.dilation,
-            groups: options.groups,
-        };
-        conv_gemm::weight_grad(output_grad, x, geometry)
     }
 
     fn conv_transpose2d(
