@@ -15,7 +15,7 @@ use ae_models::step::Optimizers;
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use burn::store::ModuleRecord;
-use burn::tensor::Bytes;
+use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, Result};
@@ -190,9 +190,12 @@ impl Checkpoint {
     }
 
     /// Loads the optimizers' state into `optims` (built for the same model).
-    pub fn load_optimizers(&self, optims: Optimizers, path: &Path) -> Result<Optimizers> {
+    pub fn load_optimizers(&self, optims: Optimizers, device: &Device, path: &Path) -> Result<Optimizers> {
+        // Onto the model's device: Burn's own default is the first backend compiled in (CUDA),
+        // which a CPU machine does not have (vendor/burn-optim/PATCHED.md).
+        let device = device.clone().inner();
         let load = |o: ModuleOptimizer, bytes: &[u8], what: &str| {
-            o.from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+            o.from_bytes_on(Bytes::from_bytes_vec(bytes.to_vec()), &device)
                 .map_err(|e| AppError::runtime(format!("{}: corrupt {what} state: {e:?}", path.display())))
         };
         let model = load(optims.model, &self.optim, "optimizer")?;

@@ -155,7 +155,7 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
         let path = run.last_checkpoint();
         let ckpt = checkpoint::read(&path)?;
         model = ckpt.load_model(model, &hash, &path)?;
-        optims = ckpt.load_optimizers(optims, &path)?;
+        optims = ckpt.load_optimizers(optims, &device, &path)?;
         optims = ckpt.load_average(optims, &model, &path)?;
         if cfg.train.ema_decay.is_some() && !ckpt.has_average() {
             progress.line("the checkpoint keeps no weight average: averaging starts at this epoch");

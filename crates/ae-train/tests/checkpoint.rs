@@ -81,7 +81,8 @@ fn save_then_load_gives_identical_outputs_and_optimizer_state() {
     assert_eq!(outputs(&loaded, &x), outputs(&model, &x));
 
     // The restored optimizers continue exactly as the originals would (same prior draws too).
-    let mut optims2 = ckpt.load_optimizers(Optimizers::new(&loaded, || optimizer(&train_config())), &path).unwrap();
+    let mut optims2 =
+        ckpt.load_optimizers(Optimizers::new(&loaded, || optimizer(&train_config())), &device, &path).unwrap();
     let step = |m: Autoencoder, o: &mut Optimizers| {
         device.seed(9);
         let m = train_step(m, o, x.clone(), Schedule::END, 1e-2).0;
@@ -161,7 +162,7 @@ fn the_weight_average_round_trips_and_resumes() {
 
     // Resumed, the average continues as the uninterrupted one does.
     let fresh = Optimizers::new(&loaded, || optimizer(&train_config())).with_average(average());
-    let mut optims2 = ckpt.load_average(ckpt.load_optimizers(fresh, &path).unwrap(), &loaded, &path).unwrap();
+    let mut optims2 = ckpt.load_average(ckpt.load_optimizers(fresh, &device, &path).unwrap(), &loaded, &path).unwrap();
     assert_eq!(optims2.average.as_ref().unwrap().updates(), 3);
     let (mut a, mut b) = (model, loaded);
     for _ in 0..2 {

@@ -166,7 +166,7 @@ fn loads(config: &Path, path: &Path) -> Result<usize, String> {
     let optims = ae_models::step::Optimizers::new(&model, || ae_train::trainer::optimizer(&cfg.train));
     let ckpt = checkpoint::read(path).map_err(|e| e.message)?;
     let model = ckpt.load_model(model, &config_hash(&cfg, &shape), path).map_err(|e| e.message)?;
-    ckpt.load_optimizers(optims, path).map_err(|e| e.message)?;
+    ckpt.load_optimizers(optims, &device, path).map_err(|e| e.message)?;
     drop(model);
     Ok(ckpt.meta.epoch)
 }
