@@ -182,13 +182,13 @@ fn first_loadable(lib: &str) -> Option<String> {
     })
 }
 
-/// A short list of the names looked for, for messages.
+/// The usual Linux names among those looked for (`libcuda.so`, `libcuda.so.1`), for messages.
 fn candidates_shown(lib: &str) -> String {
     let names = cudarc::get_lib_name_candidates(lib);
-    let mut shown: Vec<&str> = names.iter().map(String::as_str).filter(|n| n.starts_with("lib")).collect();
-    shown.dedup();
-    shown.truncate(3);
-    format!("{}, ...", shown.join(", "))
+    let plain = names.iter().filter(|n| !n.contains("64") && !n.contains(".so.1") && n.starts_with("lib"));
+    let mut shown: Vec<&str> = plain.take(1).map(String::as_str).collect();
+    shown.extend(names.iter().filter(|n| n.ends_with(".so.1") || n.ends_with(".so.13")).map(String::as_str));
+    format!("{} and {} other names", shown.join(", "), names.len() - shown.len())
 }
 
 #[cfg(test)]
