@@ -199,7 +199,7 @@ fn stock_weight_gradient(x: Tensor<4>, dy: Tensor<4>, w_dims: [usize; 4], c: &Ca
 }
 
 #[test]
-fn conv_transpose2d_gradients_match_the_sums_by_hand_and_burns_stock_formula() {
+fn conv_transpose2d_outputs_and_gradients_match_the_sums_by_hand_and_burns_stock_formula() {
     for (name, d) in devices() {
         d.seed(12);
         for (k, c) in cases(name) {
@@ -211,18 +211,27 @@ fn conv_transpose2d_gradients_match_the_sums_by_hand_and_burns_stock_formula() {
             // Output padding where the stride allows it (< stride or < dilation).
             let op = |a: usize| (c.stride[a] > 1 || c.dilation[a] > 1) as usize;
             let options = ConvTransposeOptions::new(c.stride, c.padding, [op(0), 0], c.dilation, c.groups);
-            let y = conv_transpose2d(x.clone(), w.clone(), None, options);
+            let bias = normal([c.c_out], &d);
+            let y = conv_transpose2d(x.clone(), w.clone(), Some(bias.clone()), options);
             let y_dims = y.dims();
             let r = normal(y_dims, &d);
-            let grads = (y * r.clone()).sum().backward();
+            let grads = (y.clone() * r.clone()).sum().backward();
             let (xv, wv, rv) = (values(x.clone().inner()), values(w.clone().inner()), values(r.clone().inner()));
+            let bv = values(bias.inner());
 
+            let mut out = vec![0.0; y_dims.iter().product()];
             let mut dw = vec![0.0; wv.len()];
             let mut dx = vec![0.0; xv.len()];
             each_term(&c, x_dims, y_dims, |xi, yi, wi| {
+                out[yi] += xv[xi] * wv[wi];
                 dw[wi] += xv[xi] * rv[yi];
                 dx[xi] += rv[yi] * wv[wi];
             });
+            let plane = y_dims[2] * y_dims[3];
+            for (i, o) in out.iter_mut().enumerate() {
+                *o += bv[(i / plane) % c.c_out];
+            }
+            assert_close(&values(y.inner()), &out, &format!("{name}: conv_transpose2d output, case {k}"));
             let got = values(w.grad(&grads).unwrap());
             let what = format!("{name}: conv_transpose2d weight gradient, case {k}");
             assert_close(&got, &dw, &what);

@@ -1,18 +1,22 @@
-//! 2-D convolutions (f32, one group) and the weight gradients of 2-D convolutions and transposed
-//! convolutions as one matrix product per chunk of items.
+//! 2-D convolutions (f32), transposed convolutions (f32) and the weight gradients of both as one
+//! matrix product per chunk of items, with `items * positions` as the product's long side.
 //!
-//! Patch of the autoencoder framework (see `PATCHED.md`). Burn's generic backward computes a
-//! convolution's weight gradient as another convolution with batch and channels swapped: one
-//! product per input channel whose output has only `kh * kw` positions and whose inner dimension
-//! is `batch * positions`, each behind a full im2col. Here the gradient is
+//! Patch of the autoencoder framework (see `PATCHED.md`). burn-flex's own convolutions make one
+//! product per item and tile of positions, short for the 4x4 and 8x8 maps of a convolutional
+//! autoencoder, and Burn's generic weight gradient is a convolution with batch and channels
+//! swapped. Here every operation is a column matrix and one product per chunk of items:
 //!
-//! `dW[cb, (ca, i, j)] = sum over (n, p) of b[n, cb, p] * a[n, ca, row(p, i), col(p, j)]`
+//! - convolution: `y[c_out, (n, p)] = w[c_out, (c, i, j)] * columns(x)[(c, i, j), (n, p)]`;
+//! - transposed convolution: `columns[(c_out, i, j), (n, p)] = w^T[(c_out, i, j), c_in] *
+//!   x[c_in, (n, p)]`, then the columns are added into the output (col2im);
+//! - weight gradient: `dW[cb, (ca, i, j)] = b[cb, (n, p)] * columns(a)[(ca, i, j), (n, p)]^T`,
+//!   where for a convolution `a` is the input and `b` the output gradient, and for a transposed
+//!   convolution (through the patched burn-backend) `a` is the output gradient and `b` the input.
 //!
-//! built as one column matrix of `a` (one row per `(ca, i, j)`, one column per `(n, p)`) and one
-//! product with `b`: for a convolution `a` is the input and `b` the output gradient; for a
-//! transposed convolution `a` is the output gradient and `b` the input (the transposed
-//! convolution's geometry seen from its output is a plain convolution's). Batches are taken in
-//! chunks that bound the column matrix, the products accumulating into the gradient.
+//! In the convolution view, output position `(y, x)` of a map `b` reads row `y * stride + i *
+//! dilation - padding` of `a`. Columns are gathered (and col2im scattered) through a copy of each
+//! plane of `a` with its padding made explicit and split into its stride phases (see [`Taps`]),
+//! so that every tap reads consecutive values.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -22,8 +26,9 @@ use burn_std::{Bytes, Shape, bf16, f16};
 use crate::ops::module::{cast_from_f32, cast_to_f32};
 use crate::{FlexTensor, Layout};
 
-/// Most values of one column-matrix chunk (16 MiB of f32).
-const CHUNK_VALUES: usize = 1 << 22;
+/// Most values of one column-matrix chunk (2 MiB of f32: a chunk stays in cache while its
+/// product reads it).
+const CHUNK_VALUES: usize = 1 << 19;
 
 /// Geometry of the gathered operand `a` relative to the positions of `b`.
 #[derive(Clone, Copy, Debug)]
@@ -38,6 +43,169 @@ pub(crate) struct Geometry {
     pub dilation: [usize; 2],
     /// Channel groups.
     pub groups: usize,
+}
+
+/// How the positions of a map `[hb, wb]` reach into the planes of a map `[ha, wa]`.
+///
+/// A plane is held padded (its padding made explicit zeros) and split into its `stride_h *
+/// stride_w` phases (rows `r` with `r % stride_h = py`, columns likewise): every tap of every
+/// position then reads one phase at consecutive columns, so gathering a tap's values for a row
+/// of positions (and adding them back, for col2im) is a contiguous copy.
+#[derive(Clone, Debug)]
+struct Taps {
+    /// `[ha, wa]`.
+    plane: [usize; 2],
+    /// `[hb, wb]`.
+    positions: [usize; 2],
+    padding: [usize; 2],
+    stride: [usize; 2],
+    /// Height and width of each phase.
+    phase: [usize; 2],
+    /// Padded plane height and width: rows `-padding ..= (hb - 1) * stride + (kh - 1) * dilation - padding`.
+    padded: [usize; 2],
+    /// Offset of tap `(i, j)` in the phases, tap-major.
+    tap: Vec<usize>,
+    /// The column part of [`Taps::at`] for each plane column that lies in the padded plane.
+    column: Vec<usize>,
+}
+
+impl Taps {
+    fn new(plane: [usize; 2], positions: [usize; 2], g: &Geometry) -> Self {
+        let [kh, kw] = g.kernel;
+        let extent = |d: usize| (positions[d] - 1) * g.stride[d] + (g.kernel[d] - 1) * g.dilation[d] + 1;
+        let padded = [extent(0), extent(1)];
+        let phase = [padded[0].div_ceil(g.stride[0]), padded[1].div_ceil(g.stride[1])];
+        let phase_len = phase[0] * phase[1];
+        let mut tap = Vec::with_capacity(kh * kw);
+        for i in 0..kh {
+            for j in 0..kw {
+                let (r, c) = (i * g.dilation[0], j * g.dilation[1]);
+                let which = (r % g.stride[0]) * g.stride[1] + c % g.stride[1];
+                tap.push(which * phase_len + (r / g.stride[0]) * phase[1] + c / g.stride[1]);
+            }
+        }
+        let mut taps = Self { plane, positions, padding: g.padding, stride: g.stride, phase, padded, tap, column: Vec::new() };
+        let (left, cols) = taps.overlap(1);
+        taps.column = (0..cols).map(|c| taps.at(0, c + left)).collect();
+        taps
+    }
+
+    fn count(&self) -> usize {
+        self.positions[0] * self.positions[1]
+    }
+
+    /// Values in the phases of one plane.
+    fn phases_len(&self) -> usize {
+        self.stride[0] * self.stride[1] * self.phase[0] * self.phase[1]
+    }
+
+    /// Where padded row `r`, column `c` sits in the phases.
+    #[inline]
+    fn at(&self, r: usize, c: usize) -> usize {
+        let [sy, sx] = self.stride;
+        (((r % sy) * sx + c % sx) * self.phase[0] + r / sy) * self.phase[1] + c / sx
+    }
+
+    /// Rows and columns of the plane that fall inside the padded plane: `(first, count)` each.
+    fn overlap(&self, d: usize) -> (usize, usize) {
+        // Plane row r sits at padded row r + padding; rows past the padded plane are read by no tap.
+        let count = self.plane[d].min(self.padded[d].saturating_sub(self.padding[d]));
+        (self.padding[d], count)
+    }
+
+    /// The phases of `plane` (`[ha, wa]`) into `phases`, zero outside it.
+    fn split<T: Copy + num_traits::Zero>(&self, plane: &[T], phases: &mut [T]) {
+        phases.fill(T::zero());
+        let ((top, rows), (left, cols)) = (self.overlap(0), self.overlap(1));
+        for r in 0..rows {
+            let src = &plane[r * self.plane[1]..][..cols];
+            if self.stride[1] == 1 {
+                let dst = self.at(r + top, left);
+                phases[dst..dst + cols].copy_from_slice(src);
+            } else {
+                let row = &mut phases[self.at(r + top, 0)..];
+                for (v, &at) in src.iter().zip(&self.column) {
+                    row[at] = *v;
+                }
+            }
+        }
+    }
+
+    /// The plane back from its `phases`, zero where no tap reached.
+    fn join(&self, phases: &[f32], plane: &mut [f32]) {
+        let ((top, rows), (left, cols)) = (self.overlap(0), self.overlap(1));
+        if rows < self.plane[0] || cols < self.plane[1] {
+            plane.fill(0.0);
+        }
+        for r in 0..rows {
+            let dst = &mut plane[r * self.plane[1]..][..cols];
+            if self.stride[1] == 1 {
+                let src = self.at(r + top, left);
+                dst.copy_from_slice(&phases[src..src + cols]);
+            } else {
+                let row = &phases[self.at(r + top, 0)..];
+                for (v, &at) in dst.iter_mut().zip(&self.column) {
+                    *v = row[at];
+                }
+            }
+        }
+    }
+
+    /// `dst[(y, x)] = phases[base + y * phase_w + x]` over every position.
+    #[inline]
+    fn gather<T: Copy>(&self, phases: &[T], base: usize, dst: &mut [core::mem::MaybeUninit<T>]) {
+        let ([hb, wb], pw) = (self.positions, self.phase[1]);
+        // Rows of the usual widths as fixed-size copies (a call to memcpy per row of 4 to 32
+        // values costs more than the copy).
+        fn rows<T: Copy, const W: usize>(phases: &[T], base: usize, pw: usize, hb: usize, dst: &mut [core::mem::MaybeUninit<T>]) {
+            for (y, row) in dst.chunks_exact_mut(W).take(hb).enumerate() {
+                let src: &[T; W] = phases[base + y * pw..][..W].try_into().expect("W values");
+                let row: &mut [core::mem::MaybeUninit<T>; W] = row.try_into().expect("W values");
+                for (d, v) in row.iter_mut().zip(src) {
+                    d.write(*v);
+                }
+            }
+        }
+        match wb {
+            4 => rows::<T, 4>(phases, base, pw, hb, dst),
+            8 => rows::<T, 8>(phases, base, pw, hb, dst),
+            16 => rows::<T, 16>(phases, base, pw, hb, dst),
+            32 => rows::<T, 32>(phases, base, pw, hb, dst),
+            _ => {
+                for (y, row) in dst.chunks_exact_mut(wb).take(hb).enumerate() {
+                    write_slice(row, &phases[base + y * pw..][..wb]);
+                }
+            }
+        }
+    }
+
+    /// `phases[base + y * phase_w + x] += src[(y, x)]` over every position.
+    #[inline]
+    fn scatter_add(&self, src: &[f32], base: usize, phases: &mut [f32]) {
+        let ([hb, wb], pw) = (self.positions, self.phase[1]);
+        fn rows<const W: usize>(src: &[f32], base: usize, pw: usize, hb: usize, phases: &mut [f32]) {
+            for (y, row) in src.chunks_exact(W).take(hb).enumerate() {
+                let dst: &mut [f32; W] = (&mut phases[base + y * pw..][..W]).try_into().expect("W values");
+                for (d, v) in dst.iter_mut().zip(row) {
+                    *d += *v;
+                }
+            }
+        }
+        match wb {
+            4 => rows::<4>(src, base, pw, hb, phases),
+            8 => rows::<8>(src, base, pw, hb, phases),
+            16 => rows::<16>(src, base, pw, hb, phases),
+            32 => rows::<32>(src, base, pw, hb, phases),
+            _ => {
+                for (y, row) in src.chunks_exact(wb).take(hb).enumerate() {
+                    let dst = &mut phases[base + y * pw..][..wb];
+                    for (d, v) in dst.iter_mut().zip(row) {
+                        *d += *v;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The gradient `[cb, ca / groups, kh, kw]` of `b` `[n, cb, hb, wb]` against the patches of `a`
@@ -60,6 +228,10 @@ pub(crate) fn weight_grad(a: FlexTensor, b: FlexTensor, g: Geometry) -> FlexTens
     }
 }
 
+/// The weight gradient as `dW^T[(ca, i, j), cb] = columns(a)[(ca, i, j), (n, p)] * b^T[(n, p), cb]`,
+/// both operands row-major, the items split across threads (each chunk's product into its own
+/// partial sum): a product whose long side is its inner dimension runs several times faster this
+/// way than with the gradient as the output's rows and the inner dimension split by `gemm`.
 fn weight_grad_typed<T>(a: FlexTensor, b: FlexTensor, g: Geometry, dtype: DType) -> FlexTensor
 where
     T: burn_backend::Element + bytemuck::Pod + Copy + Send + Sync + num_traits::Zero + num_traits::One + 'static,
@@ -71,8 +243,7 @@ where
     assert_eq!(n, nb, "conv weight gradient: batch sizes differ");
     let [kh, kw] = g.kernel;
     let (ca_g, cb_g) = (ca / g.groups, cb / g.groups);
-    let taps = kh * kw;
-    let k_g = ca_g * taps;
+    let k_g = ca_g * kh * kw;
     let positions = hb * wb;
     let a_data: &[T] = a.storage();
     let b_data: &[T] = b.storage();
@@ -80,182 +251,324 @@ where
     if n == 0 || positions == 0 || k_g == 0 || cb_g == 0 {
         return tensor(out, [cb, ca_g, kh, kw], dtype);
     }
-    let chunk = (CHUNK_VALUES / (k_g * positions).max(1)).clamp(1, n);
+    let taps = Taps::new([ha, wa], [hb, wb], &g);
+    let chunk = chunk_items(n, k_g * positions);
     for group in 0..g.groups {
-        let mut first = true;
-        let mut acc = vec![T::zero(); cb_g * k_g];
-        for n0 in (0..n).step_by(chunk) {
-            let nc = chunk.min(n - n0);
-            let cols = nc * positions;
-            let col = columns(a_data, [n, ca, ha, wa], [hb, wb], g, group, n0..n0 + nc);
-            // The group's channels of b for these items, position-major: [cols, cb_g].
-            let mut lhs = vec![T::zero(); cols * cb_g];
-            for m in 0..nc {
-                for c in 0..cb_g {
-                    let src = &b_data[((n0 + m) * cb + group * cb_g + c) * positions..][..positions];
-                    for (p, v) in src.iter().enumerate() {
-                        lhs[(m * positions + p) * cb_g + c] = *v;
-                    }
-                }
-            }
-            #[cfg(feature = "rayon")]
-            let parallelism = if cb_g * k_g * cols >= 192 * 192 * 192 {
-                gemm::Parallelism::Rayon(0)
-            } else {
-                gemm::Parallelism::None
-            };
-            #[cfg(not(feature = "rayon"))]
-            let parallelism = gemm::Parallelism::None;
-            // acc[cb_g, k_g] (column-major) (+)= lhs[cb_g, cols] * col[k_g, cols]^T
+        let partial = |n0: usize| {
+            let items = n0..(n0 + chunk).min(n);
+            let cols = items.len() * positions;
+            let col = columns(a_data, ca, &taps, g, group, items.clone());
+            let bt = positions_by_channel(b_data, cb, positions, group * cb_g..(group + 1) * cb_g, items);
+            // part[k_g, cb_g] = col[k_g, cols] * bt[cols, cb_g], all row-major.
+            // SAFETY: the product writes every element of its output (read_dst false).
             unsafe {
-                gemm::gemm(
-                    cb_g,
-                    k_g,
-                    cols,
-                    acc.as_mut_ptr(),
-                    cb_g as isize,
-                    1,
-                    !first,
-                    lhs.as_ptr(),
-                    cb_g as isize,
-                    1,
-                    col.as_ptr(),
-                    cols as isize,
-                    1,
-                    T::one(),
-                    T::one(),
-                    false,
-                    false,
-                    false,
-                    parallelism,
-                );
+                written_by(k_g * cb_g, |part| {
+                    product(k_g, cb_g, cols, part, cb_g, col.as_ptr(), cols, 1, bt.as_ptr(), cb_g, 1)
+                })
             }
-            first = false;
-        }
-        for c in 0..cb_g {
-            for kk in 0..k_g {
-                out[(group * cb_g + c) * k_g + kk] = acc[kk * cb_g + c];
+        };
+        let add = |mut x: Vec<T>, y: Vec<T>| {
+            x.iter_mut().zip(&y).for_each(|(a, b)| *a = *a + *b);
+            x
+        };
+        let starts = (0..n).step_by(chunk);
+        #[cfg(feature = "rayon")]
+        let sum = {
+            use rayon::prelude::*;
+            starts.collect::<Vec<_>>().into_par_iter().map(partial).reduce_with(add)
+        };
+        #[cfg(not(feature = "rayon"))]
+        let sum = starts.map(partial).reduce(add);
+        let sum = sum.expect("at least one item");
+        let dst = &mut out[group * cb_g * k_g..][..cb_g * k_g];
+        for kk in 0..k_g {
+            for c in 0..cb_g {
+                dst[c * k_g + kk] = sum[kk * cb_g + c];
             }
         }
     }
     tensor(out, [cb, ca_g, kh, kw], dtype)
 }
 
+/// Items per chunk of a column matrix of `per_item` values per item: about [`CHUNK_VALUES`]
+/// values, and at least one chunk per thread.
+fn chunk_items(n: usize, per_item: usize) -> usize {
+    #[cfg(feature = "rayon")]
+    let threads = rayon::current_num_threads().max(1);
+    #[cfg(not(feature = "rayon"))]
+    let threads = 1;
+    (CHUNK_VALUES / per_item.max(1)).clamp(1, n.div_ceil(threads).max(1))
+}
+
+/// `dst[m, n] = lhs[m, k] * rhs[k, n]` with the given row and column strides (dst row-major
+/// with row stride `dst_rs`), on this thread: the callers split the work across threads.
+///
+/// # Safety
+/// The pointers must address matrices of these sizes and strides.
+#[allow(clippy::too_many_arguments)]
+unsafe fn product<T: 'static>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut T,
+    dst_rs: usize,
+    lhs: *const T,
+    lhs_rs: usize,
+    lhs_cs: usize,
+    rhs: *const T,
+    rhs_rs: usize,
+    rhs_cs: usize,
+) where
+    T: num_traits::Zero + num_traits::One,
+{
+    // SAFETY: the caller's promise.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            dst_rs as isize,
+            false,
+            lhs,
+            lhs_cs as isize,
+            lhs_rs as isize,
+            rhs,
+            rhs_cs as isize,
+            rhs_rs as isize,
+            T::zero(),
+            T::one(),
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
+    }
+}
+
+/// Channels `channels` of the items `items` of `data` (`[n, c, positions]`), as the row-major
+/// matrix `[channels, items * positions]`.
+fn gather_channels<T: Copy>(
+    data: &[T],
+    c: usize,
+    positions: usize,
+    channels: core::ops::Range<usize>,
+    items: core::ops::Range<usize>,
+) -> Vec<T> {
+    let cols = items.len() * positions;
+    let len = channels.len() * cols;
+    let mut m: Vec<T> = Vec::with_capacity(len);
+    let spare = &mut m.spare_capacity_mut()[..len];
+    for (row, ch) in channels.enumerate() {
+        for (k, item) in items.clone().enumerate() {
+            write_slice(&mut spare[row * cols + k * positions..][..positions], &data[(item * c + ch) * positions..][..positions]);
+        }
+    }
+    // SAFETY: every (row, item) run of `positions` values was written.
+    unsafe { m.set_len(len) };
+    m
+}
+
+/// Channels `channels` of the items `items` of `data` (`[n, c, positions]`), as the row-major
+/// matrix `[items * positions, channels]` (the transpose of [`gather_channels`]).
+fn positions_by_channel<T: Copy + num_traits::Zero>(
+    data: &[T],
+    c: usize,
+    positions: usize,
+    channels: core::ops::Range<usize>,
+    items: core::ops::Range<usize>,
+) -> Vec<T> {
+    let width = channels.len();
+    let mut m = vec![T::zero(); items.len() * positions * width];
+    for (k, item) in items.enumerate() {
+        let block = &mut m[k * positions * width..][..positions * width];
+        for (col, ch) in channels.clone().enumerate() {
+            let src = &data[(item * c + ch) * positions..][..positions];
+            for (p, v) in src.iter().enumerate() {
+                block[p * width + col] = *v;
+            }
+        }
+    }
+    m
+}
+
+/// `dst = src`, initialising `dst`.
+#[inline]
+fn write_slice<T: Copy>(dst: &mut [core::mem::MaybeUninit<T>], src: &[T]) {
+    assert_eq!(dst.len(), src.len());
+    // SAFETY: same length, distinct allocations; `MaybeUninit<T>` has `T`'s layout.
+    unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast::<T>(), src.len()) };
+}
+
+/// A vector of `len` values that `write` fills through a raw pointer (a product's output).
+///
+/// # Safety
+/// `write` must write all `len` values.
+unsafe fn written_by<T>(len: usize, write: impl FnOnce(*mut T)) -> Vec<T> {
+    let mut v = Vec::with_capacity(len);
+    write(v.as_mut_ptr());
+    // SAFETY: the caller's promise.
+    unsafe { v.set_len(len) };
+    v
+}
+
 /// The column matrix `[ca / groups * kh * kw, items * hb * wb]` of `a` (`[n, ca, ha, wa]`
 /// values) for `group` and the items `items`: row `(c, i, j)`, column `(item, y, x)` holds
 /// `a[item, c, y * stride + i * dilation - padding, x * stride + j * dilation - padding]`, or 0
 /// outside `a`.
-fn columns<T>(a: &[T], dims: [usize; 4], out: [usize; 2], g: Geometry, group: usize, items: core::ops::Range<usize>) -> Vec<T>
+fn columns<T>(a: &[T], ca: usize, taps: &Taps, g: Geometry, group: usize, items: core::ops::Range<usize>) -> Vec<T>
 where
-    T: Copy + Send + Sync + num_traits::Zero,
+    T: Copy + num_traits::Zero,
 {
-    let [_, ca, ha, wa] = dims;
-    let [hb, wb] = out;
-    let [kh, kw] = g.kernel;
-    let (taps, ca_g, positions) = (kh * kw, ca / g.groups, hb * wb);
+    let ca_g = ca / g.groups;
+    let (n_taps, positions) = (taps.tap.len(), taps.count());
+    let plane_len = taps.plane[0] * taps.plane[1];
     let cols = items.len() * positions;
-    let mut col = vec![T::zero(); ca_g * taps * cols];
-    let fill = |row: usize, dst: &mut [T]| {
-        let c = group * ca_g + row / taps;
-        let (i, j) = ((row % taps) / kw, row % kw);
-        // Columns x whose source column x * stride + j * dilation - padding is inside a.
-        let shift = (j * g.dilation[1]) as isize - g.padding[1] as isize;
-        let (x_lo, x_hi) = inside(shift, g.stride[1], wa, wb);
-        for (m, item) in items.clone().enumerate() {
-            let plane = &a[(item * ca + c) * ha * wa..][..ha * wa];
-            let dst = &mut dst[m * positions..][..positions];
-            for y in 0..hb {
-                let r = (y * g.stride[0] + i * g.dilation[0]) as isize - g.padding[0] as isize;
-                if r < 0 || r as usize >= ha || x_lo >= x_hi {
-                    continue;
-                }
-                let src = &plane[r as usize * wa..][..wa];
-                let dst = &mut dst[y * wb..][..wb];
-                let start = (x_lo as isize * g.stride[1] as isize + shift) as usize;
-                if g.stride[1] == 1 {
-                    dst[x_lo..x_hi].copy_from_slice(&src[start..start + (x_hi - x_lo)]);
-                } else {
-                    for (v, s) in dst[x_lo..x_hi].iter_mut().zip(src[start..].iter().step_by(g.stride[1])) {
-                        *v = *s;
-                    }
-                }
+    let len = ca_g * n_taps * cols;
+    // Every element is written below (the padded planes hold the zeros), so no zeroing first.
+    let mut col: Vec<T> = Vec::with_capacity(len);
+    let spare = &mut col.spare_capacity_mut()[..len];
+    let mut phases = vec![T::zero(); taps.phases_len()];
+    for (cl, rows) in spare.chunks_mut(n_taps * cols).enumerate() {
+        let c = group * ca_g + cl;
+        for (k, item) in items.clone().enumerate() {
+            taps.split(&a[(item * ca + c) * plane_len..][..plane_len], &mut phases);
+            for (t, &base) in taps.tap.iter().enumerate() {
+                taps.gather(&phases, base, &mut rows[t * cols + k * positions..][..positions]);
             }
         }
-    };
+    }
+    // SAFETY: every channel's rows were written: each tap's run of `positions` values for every
+    // item.
+    unsafe { col.set_len(len) };
+    col
+}
+
+/// Adds the column matrix `col` `[c * kh * kw, items * hb * wb]` into `out` (`[items, c, ha,
+/// wa]`, the items' own block of the output): the transpose of [`columns`] (col2im).
+fn add_columns(col: &[f32], c: usize, taps: &Taps, items: usize, out: &mut [f32]) {
+    let (n_taps, positions) = (taps.tap.len(), taps.count());
+    let plane_len = taps.plane[0] * taps.plane[1];
+    let cols = items * positions;
+    let mut phases = vec![0f32; taps.phases_len()];
+    for (k, planes) in out.chunks_mut(c * plane_len).enumerate() {
+        for ch in 0..c {
+            phases.fill(0.0);
+            for (t, &base) in taps.tap.iter().enumerate() {
+                taps.scatter_add(&col[(ch * n_taps + t) * cols + k * positions..][..positions], base, &mut phases);
+            }
+            taps.join(&phases, &mut planes[ch * plane_len..][..plane_len]);
+        }
+    }
+}
+
+/// Runs `f(first_item, block)` for consecutive chunks of `chunk` items of `out`, whose items
+/// are `per_item` values each, across threads.
+fn for_item_chunks(out: &mut [f32], per_item: usize, chunk: usize, f: impl Fn(usize, &mut [f32]) + Send + Sync) {
     #[cfg(feature = "rayon")]
     {
         use rayon::prelude::*;
-        col.par_chunks_mut(cols).enumerate().for_each(|(row, dst)| fill(row, dst));
+        out.par_chunks_mut(chunk * per_item).enumerate().for_each(|(i, block)| f(i * chunk, block));
     }
     #[cfg(not(feature = "rayon"))]
-    for (row, dst) in col.chunks_mut(cols).enumerate() {
-        fill(row, dst);
+    for (i, block) in out.chunks_mut(chunk * per_item).enumerate() {
+        f(i * chunk, block);
     }
-    col
+}
+
+/// Output size of a convolution along one axis.
+fn conv_size(len: usize, k: usize, s: usize, p: usize, d: usize) -> usize {
+    (len + 2 * p).saturating_sub(d * (k - 1) + 1) / s + 1
 }
 
 /// A 2-D convolution of f32 `x` `[n, c_in, h, w]` with `weight` `[c_out, c_in, kh, kw]` (one
 /// group, padding already symmetric) as one product per chunk of items:
-/// `y[c_out, (n, p)] = weight[c_out, (c, i, j)] * columns(x)[(c, i, j), (n, p)]`, so the product's
-/// long side is `items * positions` however small the feature map (burn-flex's own convolution
-/// makes one product per item and tile of positions, short for small maps).
+/// `y[c_out, (n, p)] = weight[c_out, (c, i, j)] * columns(x)[(c, i, j), (n, p)]`.
 pub(crate) fn conv2d_f32(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTensor>, g: Geometry) -> FlexTensor {
     let x = x.to_contiguous();
     let weight = weight.to_contiguous();
     let [n, c_in, h, w]: [usize; 4] = x.layout().shape().dims();
     let [c_out, _, kh, kw]: [usize; 4] = weight.layout().shape().dims();
-    let size = |len: usize, k: usize, s: usize, p: usize, d: usize| (len + 2 * p).saturating_sub(d * (k - 1) + 1) / s + 1;
-    let ho = size(h, kh, g.stride[0], g.padding[0], g.dilation[0]);
-    let wo = size(w, kw, g.stride[1], g.padding[1], g.dilation[1]);
+    let ho = conv_size(h, kh, g.stride[0], g.padding[0], g.dilation[0]);
+    let wo = conv_size(w, kw, g.stride[1], g.padding[1], g.dilation[1]);
     let (positions, k) = (ho * wo, c_in * kh * kw);
     let x_data: &[f32] = x.storage();
     let w_data: &[f32] = weight.storage();
     let mut out = vec![0f32; n * c_out * positions];
-    let chunk = (CHUNK_VALUES / (k * positions).max(1)).clamp(1, n.max(1));
-    for n0 in (0..n).step_by(chunk) {
-        let nc = chunk.min(n - n0);
-        let cols = nc * positions;
-        let col = columns(x_data, [n, c_in, h, w], [ho, wo], g, 0, n0..n0 + nc);
-        let mut y = vec![0f32; c_out * cols];
-        #[cfg(feature = "rayon")]
-        let parallelism = if c_out * k * cols >= 192 * 192 * 192 {
-            gemm::Parallelism::Rayon(0)
-        } else {
-            gemm::Parallelism::None
-        };
-        #[cfg(not(feature = "rayon"))]
-        let parallelism = gemm::Parallelism::None;
+    if out.is_empty() {
+        return tensor(out, [n, c_out, ho, wo], DType::F32);
+    }
+    let taps = Taps::new([h, w], [ho, wo], &g);
+    let chunk = chunk_items(n, k * positions);
+    for_item_chunks(&mut out, c_out * positions, chunk, |n0, block| {
+        let items = n0..n0 + block.len() / (c_out * positions);
+        let cols = items.len() * positions;
+        let col = columns(x_data, c_in, &taps, g, 0, items.clone());
         // y[c_out, cols] = weight[c_out, k] * col[k, cols], all row-major.
-        unsafe {
-            gemm::gemm(
-                c_out,
-                cols,
-                k,
-                y.as_mut_ptr(),
-                1,
-                cols as isize,
-                false,
-                w_data.as_ptr(),
-                1,
-                k as isize,
-                col.as_ptr(),
-                1,
-                cols as isize,
-                0f32,
-                1f32,
-                false,
-                false,
-                false,
-                parallelism,
-            );
-        }
-        for m in 0..nc {
+        // SAFETY: the product writes every element of its output (read_dst false).
+        let y = unsafe {
+            written_by(c_out * cols, |y| product(c_out, cols, k, y, cols, w_data.as_ptr(), k, 1, col.as_ptr(), cols, 1))
+        };
+        for m in 0..items.len() {
             for c in 0..c_out {
-                out[((n0 + m) * c_out + c) * positions..][..positions]
+                block[(m * c_out + c) * positions..][..positions]
                     .copy_from_slice(&y[c * cols + m * positions..][..positions]);
             }
         }
+    });
+    add_bias(&mut out, bias, c_out, positions);
+    tensor(out, [n, c_out, ho, wo], DType::F32)
+}
+
+/// A 2-D transposed convolution of f32 `x` `[n, c_in, h, w]` with `weight` `[c_in, c_out, kh,
+/// kw]` (one group) as one product per chunk of items, `columns[(c_out, i, j), (n, p)] =
+/// weight^T * x[c_in, (n, p)]`, whose columns are then added into the output.
+pub(crate) fn conv_transpose2d_f32(
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: Option<FlexTensor>,
+    g: Geometry,
+    padding_out: [usize; 2],
+) -> FlexTensor {
+    let x = x.to_contiguous();
+    let weight = weight.to_contiguous();
+    let [n, c_in, h, w]: [usize; 4] = x.layout().shape().dims();
+    let [_, c_out, kh, kw]: [usize; 4] = weight.layout().shape().dims();
+    let size = |len: usize, d: usize| {
+        ((len - 1) * g.stride[d] + g.dilation[d] * (g.kernel[d] - 1) + padding_out[d] + 1).saturating_sub(2 * g.padding[d])
+    };
+    let (ho, wo) = (size(h, 0), size(w, 1));
+    let mut out = vec![0f32; n * c_out * ho * wo];
+    if out.is_empty() || c_in == 0 {
+        add_bias(&mut out, bias, c_out, ho * wo);
+        return tensor(out, [n, c_out, ho, wo], DType::F32);
     }
+    let positions = h * w;
+    let rows = c_out * kh * kw;
+    let x_data: &[f32] = x.storage();
+    let w_data: &[f32] = weight.storage();
+    // Seen from its output, the transposed convolution is a convolution: output positions of
+    // that view are this input's.
+    let taps = Taps::new([ho, wo], [h, w], &g);
+    let chunk = chunk_items(n, rows * positions);
+    let block = c_out * ho * wo;
+    for_item_chunks(&mut out, block, chunk, |n0, out_block| {
+        let items = n0..n0 + out_block.len() / block;
+        let cols = items.len() * positions;
+        let xm = gather_channels(x_data, c_in, positions, 0..c_in, items.clone());
+        // col[rows, cols] = weight^T[rows, c_in] * xm[c_in, cols]; weight is row-major [c_in, rows].
+        // SAFETY: the product writes every element of its output (read_dst false).
+        let col = unsafe {
+            written_by(rows * cols, |col| product(rows, cols, c_in, col, cols, w_data.as_ptr(), 1, rows, xm.as_ptr(), cols, 1))
+        };
+        add_columns(&col, c_out, &taps, items.len(), out_block);
+    });
+    add_bias(&mut out, bias, c_out, ho * wo);
+    tensor(out, [n, c_out, ho, wo], DType::F32)
+}
+
+fn add_bias(out: &mut [f32], bias: Option<FlexTensor>, c_out: usize, positions: usize) {
     if let Some(bias) = bias {
         let bias = bias.to_contiguous();
         let b: &[f32] = bias.storage();
@@ -264,15 +577,6 @@ pub(crate) fn conv2d_f32(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTen
             plane.iter_mut().for_each(|o| *o += v);
         }
     }
-    tensor(out, [n, c_out, ho, wo], DType::F32)
-}
-
-/// The range `[lo, hi)` of positions `x < len` whose source `x * stride + shift` lies in `0..size`.
-fn inside(shift: isize, stride: usize, size: usize, len: usize) -> (usize, usize) {
-    let s = stride as isize;
-    let lo = if shift >= 0 { 0 } else { ((-shift) + s - 1) / s };
-    let hi = if (size as isize) <= shift { 0 } else { (size as isize - shift + s - 1) / s };
-    (lo as usize, (hi as usize).min(len).max(lo as usize))
 }
 
 fn tensor<T: bytemuck::Pod + Send + Sync>(data: Vec<T>, shape: [usize; 4], dtype: DType) -> FlexTensor {

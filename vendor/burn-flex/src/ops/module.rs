@@ -315,6 +315,18 @@ impl ModuleOps<Flex> for Flex {
         options: ConvTransposeOptions<2>,
     ) -> FloatTensor<Flex> {
         match x.dtype() {
+            // Patched (autoencoder framework): one product per chunk of items, see `conv_gemm`.
+            DType::F32 if options.groups == 1 => {
+                let [_, _, kh, kw]: [usize; 4] = weight.shape().dims();
+                let geometry = conv_gemm::Geometry {
+                    kernel: [kh, kw],
+                    stride: options.stride,
+                    padding: options.padding,
+                    dilation: options.dilation,
+                    groups: 1,
+                };
+                conv_gemm::conv_transpose2d_f32(x, weight, bias, geometry, options.padding_out)
+            }
             DType::F32 => conv_transpose::conv_transpose2d_f32(x, weight, bias, &options),
             DType::F64 => conv_transpose::conv_transpose2d_f64(x, weight, bias, &options),
             DType::F16 => conv_transpose::conv_transpose2d_f16(x, weight, bias, &options),
