@@ -6,7 +6,7 @@ Rust side does). The models are those of ../shared/bench/torch_reference.py wher
 (ConvDAE, VAE, mlp), imported from there so that both references stay one.
 
 Install: python3 -m venv torchref && torchref/bin/pip install torch numpy
-Usage:   torchref/bin/python scripts/torch_bench.py {dense,deep,vae,conv} [--seconds S] [--threads T] [--batch B]
+Usage:   torchref/bin/python scripts/torch_bench.py {dense,deep,vae,conv,conv_full} [--seconds S] [--threads T] [--batch B]
 """
 import argparse, json, os, resource, sys, time
 
@@ -29,6 +29,14 @@ def dense(sizes):
     return nn.Sequential(ref.mlp(sizes, nn.ReLU, None), ref.mlp(back, nn.ReLU, nn.Sigmoid))
 
 
+def conv_full():
+    """configs/denoising_cifar.toml: full-resolution 3x3 convolutions, stride 1, 3-32-32 and back
+    through transposed convolutions, relu, sigmoid output."""
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3, 1, 1), nn.ReLU(), nn.Conv2d(32, 32, 3, 1, 1), nn.ReLU(),
+        nn.ConvTranspose2d(32, 32, 3, 1, 1), nn.ReLU(), nn.ConvTranspose2d(32, 3, 3, 1, 1), nn.Sigmoid())
+
+
 def mse_case(model):
     return model, lambda x: F.mse_loss(model(x), x)
 
@@ -41,8 +49,8 @@ def case(name):
     if name == "vae":
         m = ref.VAE()
         return (784,), 128, m, lambda x: ref.vae_loss(m, x, x)
-    if name == "conv":
-        m = ref.ConvDAE()
+    if name in ("conv", "conv_full"):
+        m = ref.ConvDAE() if name == "conv" else conv_full()
         noisy = lambda x: (x + 0.1 * torch.randn_like(x)).clamp(0, 1)
         return (3, 32, 32), 64, m, lambda x: F.mse_loss(m(noisy(x)), x)
     raise SystemExit(f"unknown case {name}")
@@ -63,7 +71,7 @@ def peak_rss_mib():
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("case", choices=["dense", "deep", "vae", "conv"])
+    p.add_argument("case", choices=["dense", "deep", "vae", "conv", "conv_full"])
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int)

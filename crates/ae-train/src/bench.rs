@@ -81,6 +81,14 @@ pub const CASES: &[Case] = &[
         text: include_str!("../../../configs/denoising_cifar_reference.toml"),
         overrides: &[],
     },
+    Case {
+        name: "conv_full",
+        description: "full-resolution conv denoising AE 3x32x32, MSE (denoising_cifar.toml)",
+        shape: &[3, 32, 32],
+        preset: "denoising_cifar.toml",
+        text: include_str!("../../../configs/denoising_cifar.toml"),
+        overrides: &[],
+    },
 ];
 
 /// What to measure.

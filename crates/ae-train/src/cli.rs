@@ -89,7 +89,7 @@ pub enum Command {
         /// Backend to measure (repeatable; default: every one built in that can run here).
         #[arg(long, value_enum)]
         backend: Vec<BackendChoice>,
-        /// Case to run (repeatable; default: dense, deep, vae, conv).
+        /// Case to run (repeatable; default: dense, deep, vae, conv, conv_full).
         #[arg(long)]
         case: Vec<String>,
         /// Timed seconds per case.

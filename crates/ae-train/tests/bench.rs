@@ -50,7 +50,10 @@ fn bench_measures_each_case_in_its_own_process_and_writes_json_lines() {
 fn bench_refuses_unknown_cases_and_impossible_settings() {
     let tmp = tempfile::tempdir().unwrap();
     for (args, needle) in [
-        (vec!["bench", "--case", "transformer"], "--case transformer: no such case (cases: dense, deep, vae, conv)"),
+        (
+            vec!["bench", "--case", "transformer"],
+            "--case transformer: no such case (cases: dense, deep, vae, conv, conv_full)",
+        ),
         (vec!["bench", "--seconds", "0"], "--seconds 0"),
         (vec!["bench", "--batch", "0"], "--batch 0"),
     ] {
