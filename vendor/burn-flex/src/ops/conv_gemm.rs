@@ -122,6 +122,17 @@ impl Taps {
             if self.stride[1] == 1 {
                 let dst = self.at(r + top, left);
                 phases[dst..dst + cols].copy_from_slice(src);
+            } else if self.stride[1] == 2 && cols > 1 {
+                // Even and odd columns to their two phases, each consecutive there.
+                let (even, odd) = (self.at(r + top, left), self.at(r + top, left + 1));
+                let (even, odd) = two_runs(phases, even, odd, cols.div_ceil(2), cols / 2);
+                for (pair, (e, o)) in src.chunks_exact(2).zip(even.iter_mut().zip(odd.iter_mut())) {
+                    *e = pair[0];
+                    *o = pair[1];
+                }
+                if cols % 2 == 1 {
+                    even[cols / 2] = src[cols - 1];
+                }
             } else {
                 let row = &mut phases[self.at(r + top, 0)..];
                 for (v, &at) in src.iter().zip(&self.column) {
@@ -205,6 +216,17 @@ impl Taps {
                 }
             }
         }
+    }
+}
+
+/// The disjoint runs `v[a..a + a_len]` and `v[b..b + b_len]`, both mutable.
+fn two_runs<T>(v: &mut [T], a: usize, b: usize, a_len: usize, b_len: usize) -> (&mut [T], &mut [T]) {
+    if a < b {
+        let (x, y) = v.split_at_mut(b);
+        (&mut x[a..a + a_len], &mut y[..b_len])
+    } else {
+        let (x, y) = v.split_at_mut(a);
+        (&mut y[..a_len], &mut x[b..b + b_len])
     }
 }
 
