@@ -11,6 +11,8 @@ use ae_train::config::{OptimizerKind, TrainConfig};
 use ae_train::trainer::optimizer;
 use burn::tensor::{Distribution, Tensor};
 
+mod common;
+
 fn train_config() -> TrainConfig {
     TrainConfig {
         epochs: 1,
@@ -51,6 +53,7 @@ fn outputs(model: &Autoencoder, x: &Tensor<2>) -> Vec<f32> {
 
 #[test]
 fn save_then_load_gives_identical_outputs_and_optimizer_state() {
+    let _turn = common::rng_turn();
     let device = ae_train::backend::init_device().expect("a CPU backend").autodiff();
     device.seed(5);
     // An adversarial model: both optimizers (autoencoder and discriminator) must round-trip.
@@ -100,6 +103,7 @@ fn save_then_load_gives_identical_outputs_and_optimizer_state() {
 
 #[test]
 fn bad_checkpoints_are_refused_by_name() {
+    let _turn = common::rng_turn();
     let device = ae_train::backend::init_device().expect("a CPU backend").autodiff();
     let cfg = AutoencoderConfig::dense(DenseConfig::new(vec![8], 2));
     let model = cfg.init(6, &device).unwrap();
@@ -135,6 +139,7 @@ fn bad_checkpoints_are_refused_by_name() {
 
 #[test]
 fn the_weight_average_round_trips_and_resumes() {
+    let _turn = common::rng_turn();
     let device = ae_train::backend::init_device().expect("a CPU backend").autodiff();
     device.seed(6);
     let cfg = AutoencoderConfig::dense(DenseConfig::new(vec![9], 3));

@@ -84,3 +84,10 @@ pub fn train(cwd: &Path, config: &str, sets: &[&str], extra: &[&str]) -> Output 
     args.extend(extra);
     ae_train(cwd, &args)
 }
+
+/// The CPU backend's random generator is one per process: tests that seed it and compare two
+/// seeded runs take turns, so that no other test of the same binary draws from it in between.
+pub fn rng_turn() -> std::sync::MutexGuard<'static, ()> {
+    static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
