@@ -62,6 +62,10 @@ def layer(spec):
                                   output_padding=tuple(spec["output_padding"]), bias=spec["bias"])
     if op == "batch_norm2d":
         return nn.BatchNorm2d(spec["num_features"], eps=spec["eps"], momentum=spec["momentum"])
+    if op == "batch_norm1d":
+        return nn.BatchNorm1d(spec["num_features"], eps=spec["eps"], momentum=spec["momentum"])
+    if op == "dropout":
+        return nn.Dropout(spec["p"])
     if op == "activation":
         return activation(spec["name"])
     if op == "unflatten":

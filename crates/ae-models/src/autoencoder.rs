@@ -171,6 +171,15 @@ impl AutoencoderConfig {
                 "the contractive penalty needs a dense network with a deterministic bottleneck",
             ));
         }
+        if self.penalty.contractive > 0.0
+            && let NetworkConfig::Dense(d) = &self.network
+            && (d.batch_norm || d.dropout.any())
+        {
+            return Err(ConfigError::new(
+                "penalty.contractive",
+                "the contractive penalty's Jacobian is built for linear maps and activations: turn off network.batch_norm and network.dropout",
+            ));
+        }
         let tied = matches!(&self.network, NetworkConfig::Dense(d) if d.tied);
         let single_layer_code = matches!(
             self.bottleneck,

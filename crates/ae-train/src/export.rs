@@ -5,7 +5,8 @@
 //!   and layouts: `encoder.layers.<i>.weight` of a `Linear` is `[out, in]` (Burn stores `[in,
 //!   out]`, so it is transposed), `Conv2d` weights are `[out, in, kh, kw]` and `ConvTranspose2d`
 //!   weights `[in, out, kh, kw]` (the same in both), batch norms give `weight`, `bias`,
-//!   `running_mean` and `running_var`. `<i>` is the index in the layer list of `model.json`, so the
+//!   `running_mean` and `running_var`; dropout layers are written as `dropout` ops (identity in
+//!   eval mode). `<i>` is the index in the layer list of `model.json`, so the
 //!   names are those of a `torch.nn.Sequential` built from it.
 //! - `model.json`: the architecture (layer lists of the encoder and decoder, the bottleneck, the
 //!   output activation, the input shape and the normalisation of inputs), enough to rebuild the
@@ -24,7 +25,7 @@ use ae_models::bottleneck::Bottleneck;
 use ae_models::network::conv::DecoderLayer;
 use ae_models::network::{Decoder, Encoder};
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
-use burn::nn::{BatchNorm, Linear, PaddingConfig2d};
+use burn::nn::{BatchNorm, Dropout, Linear, PaddingConfig2d};
 use burn::tensor::Tensor;
 use serde_json::{Value, json};
 
@@ -83,10 +84,10 @@ pub fn run(run: &Path, format: Format, out: Option<&Path>, backend: Option<Backe
     let (network, encoder, decoder) = match (&model.encoder, &model.decoder) {
         (Encoder::Dense(e), Decoder::Dense(d)) => {
             let mut enc = Vec::new();
-            for l in &e.layers {
+            for (i, l) in e.layers.iter().enumerate() {
                 let op = b.linear(&format!("encoder.layers.{}", enc.len()), l)?;
                 enc.push(op);
-                enc.push(activation(e.activation));
+                b.hidden_tail(&mut enc, "encoder", e.norms.get(i), e.activation, e.dropouts.get(i))?;
             }
             let mut dec = Vec::new();
             if d.is_tied() {
@@ -103,7 +104,7 @@ pub fn run(run: &Path, format: Format, out: Option<&Path>, backend: Option<Backe
                     b.add(format!("{prefix}.bias"), bshape, bvalues);
                     dec.push(json!({ "op": "linear", "name": prefix, "in_features": shape[1], "out_features": shape[0], "bias": true }));
                     if i < last {
-                        dec.push(activation(d.activation));
+                        b.hidden_tail(&mut dec, "decoder", d.norms.get(i), d.activation, d.dropouts.get(i))?;
                     }
                 }
             } else {
@@ -112,7 +113,7 @@ pub fn run(run: &Path, format: Format, out: Option<&Path>, backend: Option<Backe
                     let op = b.linear(&format!("decoder.layers.{}", dec.len()), l)?;
                     dec.push(op);
                     if i < last {
-                        dec.push(activation(d.activation));
+                        b.hidden_tail(&mut dec, "decoder", d.norms.get(i), d.activation, d.dropouts.get(i))?;
                     }
                 }
             }
@@ -124,7 +125,7 @@ pub fn run(run: &Path, format: Format, out: Option<&Path>, backend: Option<Backe
                 let op = b.conv(&format!("encoder.layers.{}", enc.len()), conv)?;
                 enc.push(op);
                 if let Some(bn) = e.norms.get(i) {
-                    let op = b.batch_norm(&format!("encoder.layers.{}", enc.len()), bn)?;
+                    let op = b.batch_norm(&format!("encoder.layers.{}", enc.len()), bn, "batch_norm2d")?;
                     enc.push(op);
                 }
                 enc.push(activation(e.activation));
@@ -153,7 +154,7 @@ pub fn run(run: &Path, format: Format, out: Option<&Path>, backend: Option<Backe
                 }
                 if i < last {
                     if let Some(bn) = d.norms.get(i) {
-                        let op = b.batch_norm(&format!("decoder.layers.{}", dec.len()), bn)?;
+                        let op = b.batch_norm(&format!("decoder.layers.{}", dec.len()), bn, "batch_norm2d")?;
                         dec.push(op);
                     }
                     dec.push(activation(d.activation));
@@ -353,8 +354,29 @@ impl Builder {
         }))
     }
 
-    /// A batch norm (inference: running statistics).
-    fn batch_norm(&mut self, prefix: &str, bn: &BatchNorm) -> Result<Value> {
+    /// A dense hidden layer's batch norm (`batch_norm1d`), activation and dropout, appended to `ops`
+    /// (the `torch.nn.Sequential` of `half`).
+    fn hidden_tail(
+        &mut self,
+        ops: &mut Vec<Value>,
+        half: &str,
+        norm: Option<&BatchNorm>,
+        act: Activation,
+        dropout: Option<&Dropout>,
+    ) -> Result<()> {
+        if let Some(bn) = norm {
+            let op = self.batch_norm(&format!("{half}.layers.{}", ops.len()), bn, "batch_norm1d")?;
+            ops.push(op);
+        }
+        ops.push(activation(act));
+        if let Some(d) = dropout {
+            ops.push(json!({ "op": "dropout", "p": d.prob }));
+        }
+        Ok(())
+    }
+
+    /// A batch norm (inference: running statistics) and its four tensors; `op` is `batch_norm1d` (dense) or `batch_norm2d` (conv).
+    fn batch_norm(&mut self, prefix: &str, bn: &BatchNorm, op: &str) -> Result<Value> {
         let (shape, gamma) = read(bn.gamma.val())?;
         self.add(format!("{prefix}.weight"), shape.clone(), gamma);
         let (_, beta) = read(bn.beta.val())?;
@@ -364,7 +386,7 @@ impl Builder {
         let (_, var) = read(bn.running_var.value())?;
         self.add(format!("{prefix}.running_var"), shape.clone(), var);
         Ok(
-            json!({ "op": "batch_norm2d", "name": prefix, "num_features": shape[0], "eps": bn.epsilon, "momentum": bn.momentum }),
+            json!({ "op": op, "name": prefix, "num_features": shape[0], "eps": bn.epsilon, "momentum": bn.momentum }),
         )
     }
 

@@ -14,7 +14,7 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 pub use conv::{ConvConfig, ConvDecoder, ConvEncoder, Upsampling};
-pub use dense::{DenseConfig, DenseDecoder, DenseEncoder};
+pub use dense::{DenseConfig, DenseDecoder, DenseEncoder, DropoutRates};
 pub use sequence::{SequenceConfig, SequenceDecoder, SequenceEncoder};
 
 use crate::ConfigError;
