@@ -61,6 +61,34 @@ impl View {
         Batch { x, rows: positions.len(), cols: d, labels }
     }
 
+    /// Up to `n` positions to show as examples, spread over the classes: a seeded random item of
+    /// each class in label order, round after round, until `n` are taken (seeded random positions
+    /// when the data has no labels). Data stored class by class is then still shown in its variety.
+    pub fn spread(&self, n: usize, seed: u64) -> Vec<usize> {
+        let mut rng = SplitMix64::new(seed, 0x5EED_5B2E);
+        let mut order = rng.permutation(self.len());
+        let Some(labels) = &self.data.labels else {
+            order.truncate(n);
+            return order;
+        };
+        let mut by_class: std::collections::BTreeMap<u16, Vec<usize>> = Default::default();
+        for p in order {
+            by_class.entry(labels[self.indices[p]]).or_default().push(p);
+        }
+        let mut queues: Vec<std::vec::IntoIter<usize>> = by_class.into_values().map(Vec::into_iter).collect();
+        let mut out = Vec::with_capacity(n.min(self.len()));
+        while out.len() < n.min(self.len()) {
+            for q in &mut queues {
+                if let Some(p) = q.next()
+                    && out.len() < n
+                {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+
     /// The mean of each feature over the view's items, as served (normalised); zeros for an
     /// empty view. Reads the items a block at a time, so it needs no copy of the whole view.
     pub fn feature_means(&self) -> Vec<f64> {
@@ -190,6 +218,32 @@ impl Drop for BatchStream {
 mod tests {
     use super::*;
     use crate::{Features, Normalization};
+
+    #[test]
+    fn spread_takes_every_class_in_turn_and_is_seeded() {
+        // 300 items stored class by class (100 of class 0, then 1, then 2), as MNIST-like files are.
+        let data = Arc::new(Dataset {
+            features: Features::F32(vec![0.0; 300]),
+            item_shape: vec![1],
+            labels: Some((0..300).map(|i| (i / 100) as u16).collect()),
+            classes: vec![],
+        });
+        let view = View::new(data.clone(), (0..300).rev().collect(), Arc::new(Normalizer::fit(Normalization::None, &data)));
+        let picked = view.spread(7, 3);
+        let classes: Vec<u16> = picked.iter().map(|&p| data.labels.as_ref().unwrap()[view.indices[p]]).collect();
+        assert_eq!(classes, [0, 1, 2, 0, 1, 2, 0]);
+        let mut distinct = picked.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 7);
+        assert_eq!(view.spread(7, 3), picked);
+        assert_ne!(view.spread(7, 4), picked);
+        // Fewer items than asked: each once.
+        let small = View::new(data.clone(), vec![0, 150, 299], Arc::new(Normalizer::fit(Normalization::None, &data)));
+        let mut all = small.spread(10, 1);
+        all.sort();
+        assert_eq!(all, [0, 1, 2]);
+    }
 
     fn counting(n: usize) -> Arc<Dataset> {
         Arc::new(Dataset {

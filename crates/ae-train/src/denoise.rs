@@ -78,7 +78,10 @@ pub fn run(
     let device = &t.backend.device;
     device.seed(seed);
     let (mut pn, mut pd, mut sn, mut sd) = (0.0, 0.0, 0.0, 0.0);
-    let mut shown: Vec<Vec<Vec<f32>>> = vec![Vec::new(); 3];
+    let mut shown: Vec<Vec<(usize, Vec<f32>)>> = vec![Vec::new(); 3];
+    // The pictured items, spread over the classes; scored in the same pass as every other item.
+    let pictured: Vec<usize> = view.spread(8, seed);
+    let mut position = 0usize;
     let batch_size = t.config.train.batch_size;
     for batch in BatchStream::new(view.clone(), (0..view.len()).collect(), batch_size, t.config.train.workers) {
         let cols = batch.cols;
@@ -95,11 +98,12 @@ pub fn run(
             pd += psnr(c, d, 1.0);
             sn += ssim(c, n, shape, 1.0);
             sd += ssim(c, d, shape, 1.0);
-            if shown[0].len() < 8 {
-                shown[0].push(n.to_vec());
-                shown[1].push(d.to_vec());
-                shown[2].push(c.to_vec());
+            if let Some(slot) = pictured.iter().position(|&p| p == position) {
+                for (row, v) in shown.iter_mut().zip([n, d, c]) {
+                    row.push((slot, v.to_vec()));
+                }
             }
+            position += 1;
         }
     }
     let n = view.len().max(1) as f64;
@@ -115,6 +119,13 @@ pub fn run(
         ssim_noisy: sn / n,
         ssim_denoised: sd / n,
     };
+    let shown: Vec<Vec<Vec<f32>>> = shown
+        .into_iter()
+        .map(|mut row| {
+            row.sort_by_key(|(slot, _)| *slot);
+            row.into_iter().map(|(_, v)| v).collect()
+        })
+        .collect();
     picture::save_rows(&run.join("denoise.png"), &shown, &t.data.shape, &t.data.normalizer)?;
     write_json(&run.join("denoise.json"), &report)?;
     Ok(report)

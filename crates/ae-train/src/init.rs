@@ -41,6 +41,7 @@ const VARIANTS: &[Variant] = &[
     variant!("overcomplete", "overcomplete.toml"),
     variant!("sequence", "sequence.toml"),
     variant!("sequence_lstm", "sequence_lstm.toml"),
+    variant!("anomaly", "tabular_anomaly.toml"),
 ];
 
 /// Other names accepted for a variant.
@@ -169,7 +170,15 @@ fn render(v: &Variant, dataset: &str, preset: &ExperimentConfig, table: &toml::T
             "unit ([0, 1]), zscore or none; the default for this dataset is shown",
         ));
     }
-    s.push_str(&entry("val_fraction", "0.1", "fraction of the training split held out for validation"));
+    if v.name == "anomaly" {
+        s.push_str(&entry(
+            "val_fraction",
+            "0.0",
+            "fit on every row, outliers included (no labels needed); score them: anomaly RUN --split train",
+        ));
+    } else {
+        s.push_str(&entry("val_fraction", "0.1", "fraction of the training split held out for validation"));
+    }
     if matches!(dataset, "ecg5000" | "cifar10-test") {
         s.push_str(&entry(
             "test_fraction",
@@ -256,7 +265,9 @@ fn explain(table: &str, kind: &str, key: &str) -> &'static str {
         ("network", _, "padding") => "zero padding of every encoder convolution",
         ("network", _, "decoder_kernel") => "kernel size of the decoder's layers (default: kernel)",
         ("network", _, "upsampling") => "decoder: transpose (transposed convolutions) or upsample (nearest + conv)",
+        ("network", "dense", "batch_norm") => "batch norm after every hidden layer (running statistics at evaluation)",
         ("network", _, "batch_norm") => "batch normalisation after every convolution but the last",
+        ("network", _, "dropout") => "dropout rate after every hidden layer, or one per layer; training only",
         ("bottleneck", _, "kind") => {
             "deterministic, identity, gaussian (VAE), top_k (k-sparse), binary (hashing) or adversarial (AAE)"
         }

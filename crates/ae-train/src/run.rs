@@ -223,7 +223,7 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
         e
     });
     let shown = test.as_ref().or(data.val.as_ref()).unwrap_or(&data.train);
-    save_reconstructions(&run.file("reconstructions.png"), &model, shown, &item_shape, &normalizer, &device)?;
+    save_reconstructions(&run.file("reconstructions.png"), &model, shown, cfg.train.seed, &item_shape, &normalizer, &device)?;
     loss_curve::write(&run.file(loss_curve::FILE), &cfg.name, cfg.model.loss.name(), &outcome.history)?;
     let summary = Summary {
         name: cfg.name.clone(),
@@ -307,12 +307,12 @@ fn save_reconstructions(
     path: &Path,
     model: &Autoencoder,
     view: &View,
+    seed: u64,
     shape: &[usize],
     normalizer: &Normalizer,
     device: &Device,
 ) -> Result<()> {
-    let n = view.len().min(10);
-    let positions: Vec<usize> = (0..n).map(|i| i * view.len() / n.max(1)).collect();
+    let positions = view.spread(10, seed);
     let batch = view.batch(&positions);
     let cols = batch.cols;
     let inputs: Vec<Vec<f32>> = batch.x.chunks(cols).map(|c| c.to_vec()).collect();

@@ -209,8 +209,10 @@ pub fn run(args: &Args) -> Result<ImputeReport> {
         }
     }
 
-    // Eight items with missing values: as started, as filled, complete.
-    let shown: Vec<usize> = (0..n).filter(|&i| missing[i * d..(i + 1) * d].iter().any(|&m| m)).take(8).collect();
+    // Eight items with missing values, spread over the classes: as started, as filled, complete.
+    let order = app.view(app.split)?.spread(n, args.seed);
+    let shown: Vec<usize> =
+        order.into_iter().filter(|&i| missing[i * d..(i + 1) * d].iter().any(|&m| m)).take(8).collect();
     let mut files = vec!["impute.json".to_string()];
     if !has_nan && !shown.is_empty() {
         app.picture("impute.png", &[&start, &x, &truth], &shown)?;
