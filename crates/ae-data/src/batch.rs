@@ -228,7 +228,8 @@ mod tests {
             labels: Some((0..300).map(|i| (i / 100) as u16).collect()),
             classes: vec![],
         });
-        let view = View::new(data.clone(), (0..300).rev().collect(), Arc::new(Normalizer::fit(Normalization::None, &data)));
+        let view =
+            View::new(data.clone(), (0..300).rev().collect(), Arc::new(Normalizer::fit(Normalization::None, &data)));
         let picked = view.spread(7, 3);
         let classes: Vec<u16> = picked.iter().map(|&p| data.labels.as_ref().unwrap()[view.indices[p]]).collect();
         assert_eq!(classes, [0, 1, 2, 0, 1, 2, 0]);

@@ -385,9 +385,7 @@ impl Builder {
         self.add(format!("{prefix}.running_mean"), shape.clone(), mean);
         let (_, var) = read(bn.running_var.value())?;
         self.add(format!("{prefix}.running_var"), shape.clone(), var);
-        Ok(
-            json!({ "op": op, "name": prefix, "num_features": shape[0], "eps": bn.epsilon, "momentum": bn.momentum }),
-        )
+        Ok(json!({ "op": op, "name": prefix, "num_features": shape[0], "eps": bn.epsilon, "momentum": bn.momentum }))
     }
 
     /// The bottleneck's layers and how its deterministic code is made.

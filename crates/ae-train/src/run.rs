@@ -223,7 +223,15 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
         e
     });
     let shown = test.as_ref().or(data.val.as_ref()).unwrap_or(&data.train);
-    save_reconstructions(&run.file("reconstructions.png"), &model, shown, cfg.train.seed, &item_shape, &normalizer, &device)?;
+    save_reconstructions(
+        &run.file("reconstructions.png"),
+        &model,
+        shown,
+        cfg.train.seed,
+        &item_shape,
+        &normalizer,
+        &device,
+    )?;
     loss_curve::write(&run.file(loss_curve::FILE), &cfg.name, cfg.model.loss.name(), &outcome.history)?;
     let summary = Summary {
         name: cfg.name.clone(),

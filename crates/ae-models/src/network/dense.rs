@@ -81,9 +81,8 @@ impl DropoutRates {
 
     /// Checks the rates for `layers` hidden layers: each in [0, 1), one per layer when listed.
     pub fn validate(&self, layers: usize) -> Result<(), ConfigError> {
-        let bad = |key: String, r: f64| {
-            ConfigError::new(key, format!("a dropout rate is a probability in [0, 1), got {r}"))
-        };
+        let bad =
+            |key: String, r: f64| ConfigError::new(key, format!("a dropout rate is a probability in [0, 1), got {r}"));
         match self {
             DropoutRates::One(r) if !(0.0..1.0).contains(r) => Err(bad("dropout".into(), *r)),
             DropoutRates::One(_) => Ok(()),
@@ -91,7 +90,10 @@ impl DropoutRates {
                 if rates.len() != layers {
                     return Err(ConfigError::new(
                         "dropout",
-                        format!("{} rates listed for {layers} hidden layers (give one per layer, or one number)", rates.len()),
+                        format!(
+                            "{} rates listed for {layers} hidden layers (give one per layer, or one number)",
+                            rates.len()
+                        ),
                     ));
                 }
                 match rates.iter().position(|r| !(0.0..1.0).contains(r)) {
@@ -155,7 +157,13 @@ impl DenseConfig {
             let biases = back[1..].iter().map(|&w| Param::from_tensor(Tensor::zeros([w], device))).collect();
             DenseDecoder { layers: Vec::new(), biases, norms, dropouts, activation: self.activation }
         } else {
-            DenseDecoder { layers: chain(&back, device), biases: Vec::new(), norms, dropouts, activation: self.activation }
+            DenseDecoder {
+                layers: chain(&back, device),
+                biases: Vec::new(),
+                norms,
+                dropouts,
+                activation: self.activation,
+            }
         };
         (encoder, decoder)
     }
@@ -294,7 +302,11 @@ mod tests {
     #[test]
     fn dropout_drops_at_its_rate_and_scales_what_it_keeps() {
         let device = Device::flex().autodiff();
-        let cfg = DenseConfig { activation: Activation::Linear, dropout: DropoutRates::One(0.3), ..DenseConfig::new(vec![400], 2) };
+        let cfg = DenseConfig {
+            activation: Activation::Linear,
+            dropout: DropoutRates::One(0.3),
+            ..DenseConfig::new(vec![400], 2)
+        };
         let e = constant_encoder(&cfg, &device);
         let out = values(e.forward(Tensor::ones([50, 4], &device)));
         let n = out.len() as f64;
@@ -321,7 +333,11 @@ mod tests {
     #[test]
     fn decoder_mirrors_the_rates_and_skips_its_output_layer() {
         let device = Device::flex();
-        let cfg = DenseConfig { dropout: DropoutRates::PerLayer(vec![0.1, 0.4]), batch_norm: true, ..DenseConfig::new(vec![16, 8], 2) };
+        let cfg = DenseConfig {
+            dropout: DropoutRates::PerLayer(vec![0.1, 0.4]),
+            batch_norm: true,
+            ..DenseConfig::new(vec![16, 8], 2)
+        };
         let (e, d) = cfg.init(5, &device);
         let rates = |ds: &[Dropout]| ds.iter().map(|d| d.prob).collect::<Vec<_>>();
         assert_eq!(rates(&e.dropouts), vec![0.1, 0.4]);

@@ -15,12 +15,28 @@ pub fn data_dir() -> PathBuf {
 
 /// Runs `ae-train` with `args` in `cwd`, with `AE_DATA_DIR` pointing at the real data.
 pub fn ae_train(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ae-train"))
+    let o = Command::new(env!("CARGO_BIN_EXE_ae-train"))
         .args(args)
         .current_dir(cwd)
         .env("AE_DATA_DIR", data_dir())
         .output()
-        .expect("running ae-train")
+        .expect("running ae-train");
+    report_signal(args, &o);
+    o
+}
+
+/// Says on the test's output which signal ended a run that did not exit (shown when the test
+/// fails), so a crash is told apart from an exit code.
+pub fn report_signal(args: &[&str], o: &Output) {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(signal) = o.status.signal() {
+        eprintln!(
+            "ae-train {} ended by signal {signal}{}; stderr: {}",
+            args.join(" "),
+            if o.status.core_dumped() { " (core dumped)" } else { "" },
+            stderr(o)
+        );
+    }
 }
 
 /// stderr as text.
