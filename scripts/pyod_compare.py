@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # /// script
 # requires-python = ">=3.9"
-# dependencies = ["pyod==2.*", "torch", "numpy", "scikit-learn", "tqdm"]
+# dependencies = ["pyod>=2", "torch", "numpy", "scikit-learn", "tqdm"]
 # ///
 """Outlier detection on tables: PyOD's AutoEncoder and VAE (their defaults) against ae-train's
 `anomaly` preset (configs/tabular_anomaly.toml), on the same rows, over several seeds.
@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEPS = ["pyod==2.*", "torch", "numpy", "scikit-learn", "tqdm"]
+DEPS = ["pyod>=2", "torch", "numpy", "scikit-learn", "tqdm"]
 
 
 def ensure_dependencies():
@@ -132,7 +132,7 @@ def write_csv(path, x, y):
     np.savetxt(path, np.column_stack([x, y]), delimiter=",", header=header, comments="", fmt="%.7g")
 
 
-def ours(binary, work, name, seed, fit_x, score_x, score_y):
+def ours(binary, work, name, seed, fit_x, score_x, score_y, overrides=()):
     """ae-train with configs/tabular_anomaly.toml's model and training on the same rows."""
     folder = work / f"{name}-seed{seed}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -158,6 +158,8 @@ val_fraction = 0.0
     run = folder / "run"
     train = [str(binary), "--config", "config.toml", "--backend", "flex", "--set", f"train.seed={seed}",
              "--out", str(run), "--force", "--quiet"]
+    for o in overrides:
+        train += ["--set", o]
     subprocess.run(train, cwd=folder, check=True, stdout=subprocess.DEVNULL)
     split = "test" if one_class else "train"
     normal = str(digit) if one_class else "0"
@@ -194,6 +196,8 @@ def main():
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--models", default="ours,AutoEncoder,VAE")
     p.add_argument("--out", default=str(ROOT / "target" / "pyod_compare"))
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a key of the preset for ae-train's runs (e.g. model.network.code=8)")
     args = p.parse_args()
     binary = Path(os.environ.get("AE_TRAIN", ROOT / "target" / "release" / "ae-train"))
     if "ours" in args.models and not binary.exists():
@@ -207,7 +211,7 @@ def main():
             fit_x, score_x, score_y = build(name, seed)
             for m in args.models.split(","):
                 if m == "ours":
-                    auroc, ap, secs = ours(binary, work, name, seed, fit_x, score_x, score_y)
+                    auroc, ap, secs = ours(binary, work, name, seed, fit_x, score_x, score_y, args.set)
                 else:
                     auroc, ap, secs = pyod_model(m, seed, fit_x, score_x, score_y)
                 row = {"set": name, "seed": seed, "model": m, "rows": len(score_x), "features": score_x.shape[1],

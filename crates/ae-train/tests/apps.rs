@@ -205,6 +205,87 @@ fn anomaly_ranks_other_digits_above_the_trained_one() {
     refused(&app("anomaly", run, &["--normal", "12"]), "no such class");
 }
 
+/// The tabular anomaly preset's config with its data table replaced by `data` (TOML lines).
+fn tabular_anomaly_config(name: &str, data: &str) -> PathBuf {
+    let preset = std::fs::read_to_string(shipped_config("tabular_anomaly.toml")).unwrap();
+    let model = &preset[preset.find("[model.network]").unwrap()..];
+    let path = scratch().join(format!("{name}.toml"));
+    std::fs::write(&path, format!("name = \"{name}\"\n[data]\n{data}\nval_fraction = 0.0\n{model}")).unwrap();
+    path
+}
+
+/// The satellite training rows (sat.trn) as CSV text: every row of classes other than 2 and one in
+/// twelve of class 2 (cotton crop), labelled 1 as outliers (ODDS' satimage-2 construction); with
+/// `labels` false, no label column.
+fn satimage_csv(labels: bool) -> (String, usize, usize) {
+    let text = std::fs::read_to_string(data_dir().join("satimage/sat.trn")).unwrap();
+    let mut csv: Vec<String> = (0..36).map(|i| format!("f{i}")).collect();
+    if labels {
+        csv.push("label".into());
+    }
+    let mut out = csv.join(",") + "\n";
+    let (mut rows, mut outliers, mut seen2) = (0, 0, 0);
+    for line in text.lines() {
+        let v: Vec<&str> = line.split_whitespace().collect();
+        let outlier = v[36] == "2";
+        if outlier {
+            seen2 += 1;
+            if seen2 % 12 != 0 {
+                continue;
+            }
+            outliers += 1;
+        }
+        rows += 1;
+        out.push_str(&v[..36].join(","));
+        if labels {
+            out.push_str(if outlier { ",1" } else { ",0" });
+        }
+        out.push('\n');
+    }
+    (out, rows, outliers)
+}
+
+#[test]
+fn tabular_anomaly_preset_fits_every_row_and_ranks_the_rare_class_first() {
+    // PyOD's way: fit on every row, outliers included, no labels; then rank the same rows.
+    let (csv, rows, outliers) = satimage_csv(true);
+    assert_eq!((rows, outliers), (3995, 39));
+    std::fs::write(scratch().join("satimage.csv"), csv).unwrap();
+    let data = "dataset = \"satimage-2\"\nsource = { kind = \"csv\", path = \"satimage.csv\", options = { label = \"last\", class_order = \"sorted\" } }";
+    let config = tabular_anomaly_config("tabular", data);
+    let run = scratch().join("tabular");
+    let o = train(scratch(), config.to_str().unwrap(), &[], &["--out", run.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let summary: Value = serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["epochs"], 20);
+    let r = report("anomaly", &run, &["--split", "train", "--normal", "0"], "anomaly.json");
+    assert_eq!(r["items"], rows);
+    let s = &r["separation"];
+    assert_eq!(s["anomalous_items"], outliers);
+    let auroc = num(&s["auroc"]);
+    assert!(auroc > 0.9, "AUROC {auroc} of the rare class against the rest");
+    assert!(num(&s["average_precision"]) > 2.0 * outliers as f64 / rows as f64, "{s}");
+
+    // Without labels: every row's score, and the rows above the threshold flagged.
+    let (csv, _, _) = satimage_csv(false);
+    std::fs::write(scratch().join("unlabelled.csv"), csv).unwrap();
+    let data = "dataset = \"unlabelled\"\nsource = { kind = \"csv\", path = \"unlabelled.csv\" }";
+    let config = tabular_anomaly_config("unlabelled", data);
+    let run = scratch().join("unlabelled");
+    let o = train(scratch(), config.to_str().unwrap(), &["train.epochs=5"], &["--out", run.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = report("anomaly", &run, &["--split", "train"], "anomaly.json");
+    assert!(r["separation"].is_null(), "{r}");
+    let f = num(&r["flagged_fraction"]);
+    assert!((0.045..=0.055).contains(&f), "flagged fraction {f} at the 95th percentile");
+    let scores = std::fs::read_to_string(run.join("anomaly.csv")).unwrap();
+    assert_eq!(scores.lines().count(), rows + 1);
+    let first = scores.lines().nth(1).unwrap();
+    let cells: Vec<&str> = first.split(',').collect();
+    assert_eq!((cells[0], cells[1], cells[4]), ("0", "", ""), "{first}");
+    assert!(cells[2].parse::<f64>().unwrap() > 0.0, "{first}");
+}
+
 #[test]
 fn generate_samples_interpolates_and_does_arithmetic() {
     let run = vae();

@@ -303,7 +303,7 @@ fn show_refuses_what_is_not_a_run_folder() {
 // init
 
 /// Every variant of configs/ as `init` names it.
-const VARIANTS: [&str; 15] = [
+const VARIANTS: [&str; 16] = [
     "basic",
     "deep",
     "linear",
@@ -319,6 +319,7 @@ const VARIANTS: [&str; 15] = [
     "overcomplete",
     "sequence",
     "sequence_lstm",
+    "anomaly",
 ];
 
 /// Writes the starter of `variant` on `dataset` into a folder of its own and trains it for one
@@ -370,6 +371,9 @@ fn init_starters_train_on_real_data() {
     assert!(text.contains("normalize = \"unit\""), "{text}");
     let text = init_and_train("linear", "satellite", 300);
     assert!(!text.lines().any(|l| l.starts_with("normalize")), "{text}");
+    // The tabular anomaly preset fits every row: no validation split held out.
+    let text = init_and_train("anomaly", "satellite", 300);
+    assert!(text.contains("val_fraction = 0.0") && text.contains("batch_norm = true"), "{text}");
 }
 
 #[test]
@@ -529,31 +533,13 @@ fn export_dense_writes_torch_names_and_layouts() {
     assert!(y.iter().all(|v| (0.0..=1.0).contains(v)) && y != x);
 }
 
-const DENSE_REGULARISED: &str = r#"
-name = "dense-regularised"
-[data]
-dataset = "shapes"
-limit = 400
-[model.network]
-kind = "dense"
-hidden = [32, 16]
-code = 4
-dropout = [0.2, 0.1]
-batch_norm = true
-output_activation = "sigmoid"
-[model.loss]
-kind = "bce"
-[train]
-epochs = 3
-batch_size = 50
-learning_rate = 3e-3
-seed = 2
-"#;
-
 /// A dense network with batch norm and dropout after both hidden layers.
 fn dense_regularised() -> &'static Path {
     static RUN: OnceLock<PathBuf> = OnceLock::new();
-    trained(&RUN, "dense-regularised", DENSE_REGULARISED)
+    let config = DENSE
+        .replace("name = \"dense\"", "name = \"dense-regularised\"")
+        .replace("hidden = [32]\ncode = 4", "hidden = [32, 16]\ncode = 4\ndropout = [0.2, 0.1]\nbatch_norm = true");
+    trained(&RUN, "dense-regularised", &config)
 }
 
 #[test]
