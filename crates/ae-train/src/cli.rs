@@ -121,6 +121,17 @@ pub enum Command {
         /// The run folder.
         run: PathBuf,
     },
+    /// Compare run folders: the config keys whose values differ and each run's final losses (a
+    /// markdown table, printed and written to --out), and their loss curves in one picture (the
+    /// same name with .png).
+    Compare {
+        /// Two or more run folders.
+        #[arg(required = true, num_args = 2..)]
+        runs: Vec<PathBuf>,
+        /// The table's file (default compare.md; the picture goes beside it).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Write a commented starter config that trains as written: a variant's preset (configs/) on
     /// a dataset. Never overwrites a file.
     Init {
@@ -278,6 +289,19 @@ pub fn run(cli: Cli) -> Result<()> {
             for line in crate::show::lines(&run)? {
                 print_line(&line);
             }
+            Ok(())
+        }
+        Some(Command::Compare { runs, out }) => {
+            let c = crate::compare::run(&runs, out.as_deref())?;
+            for line in c.table.lines() {
+                print_line(line);
+            }
+            print_line(&format!(
+                "compare: {} differing config keys; wrote {} and {}",
+                c.differing.len(),
+                c.table_file.display(),
+                c.picture.display()
+            ));
             Ok(())
         }
         Some(Command::Init { variant, dataset, out }) => {

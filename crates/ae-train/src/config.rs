@@ -127,6 +127,14 @@ pub struct TrainConfig {
     /// save the averaged model instead of the last step's (absent: off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ema_decay: Option<f64>,
+    /// Write TensorBoard event files to the run folder's `tensorboard/` (on by default: a few
+    /// kilobytes per epoch, and `tensorboard --logdir runs` then shows every run).
+    #[serde(default = "default_true")]
+    pub tensorboard: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn is_false(v: &bool) -> bool {

@@ -115,18 +115,43 @@ fn draw_text(img: &mut RgbImage, text: &str, x: u32, y: u32, scale: u32, max_wid
 /// Draws `rows` of items (each in normalised units) without captions and writes a PNG; see
 /// [`save_tiles`].
 pub fn save_rows(path: &Path, rows: &[Vec<Vec<f32>>], shape: &[usize], normalizer: &Normalizer) -> Result<()> {
-    let tiles: Vec<Vec<Tile>> =
-        rows.iter().map(|r| r.iter().map(|v| Tile { values: v.clone(), caption: String::new() }).collect()).collect();
-    save_tiles(path, &tiles, shape, normalizer)
+    save_tiles(path, &uncaptioned(rows), shape, normalizer)
 }
 
 /// Writes rows of tiles as a PNG, each caption under its tile (no caption band when every
 /// caption is empty). Values are mapped back through `normalizer`; data normalised to [0, 1]
 /// shows as it is, other data is scaled to the range of all tiles.
 pub fn save_tiles(path: &Path, rows: &[Vec<Tile>], shape: &[usize], normalizer: &Normalizer) -> Result<()> {
+    let png = encode_tiles(rows, shape, normalizer)
+        .map_err(|e| AppError::runtime(format!("{}: {}", path.display(), e.message)))?;
+    write_atomic(path, &png.bytes)
+}
+
+/// A picture encoded as PNG, and its size.
+#[derive(Debug, Clone)]
+pub struct Png {
+    /// The PNG file's bytes.
+    pub bytes: Vec<u8>,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+/// Rows of items (normalised values) without captions as a PNG; see [`encode_tiles`].
+pub fn encode_rows(rows: &[Vec<Vec<f32>>], shape: &[usize], normalizer: &Normalizer) -> Result<Png> {
+    encode_tiles(&uncaptioned(rows), shape, normalizer)
+}
+
+fn uncaptioned(rows: &[Vec<Vec<f32>>]) -> Vec<Vec<Tile>> {
+    rows.iter().map(|r| r.iter().map(|v| Tile { values: v.clone(), caption: String::new() }).collect()).collect()
+}
+
+/// Rows of tiles drawn as by [`save_tiles`], encoded as a PNG in memory.
+pub fn encode_tiles(rows: &[Vec<Tile>], shape: &[usize], normalizer: &Normalizer) -> Result<Png> {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     if cols == 0 {
-        return Err(AppError::runtime(format!("{}: no items to draw", path.display())));
+        return Err(AppError::runtime("no items to draw"));
     }
     let (channels, height, width) = layout(shape);
     let raw: Vec<Vec<Vec<f32>>> = rows
@@ -178,10 +203,10 @@ pub fn save_tiles(path: &Path, rows: &[Vec<Tile>], shape: &[usize], normalizer: 
             draw_text(&mut img, &tile.caption, x0, y0 + th + 2, scale, tw);
         }
     }
-    let mut png = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| AppError::runtime(format!("{}: cannot encode PNG: {e}", path.display())))?;
-    write_atomic(path, &png)
+    let mut bytes = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .map_err(|e| AppError::runtime(format!("cannot encode PNG: {e}")))?;
+    Ok(Png { bytes, width: img_w, height: img_h })
 }
 
 /// Height in pixels of a picture of `rows` rows of captioned items of `shape` ([`save_tiles`]).

@@ -22,11 +22,10 @@ use burn::tensor::Device;
 
 use crate::config::{ExperimentConfig, TrainConfig};
 use crate::error::{AppError, Result};
-use crate::fsio::write_atomic;
-use crate::metrics::EpochMetrics;
 use crate::progress::Progress;
 use crate::run::init_autoencoder;
 use crate::run_dir::RunDir;
+use crate::run_log::MetricsFile;
 use crate::trainer::{self, CheckpointPlan, TrainData};
 
 /// Pretrains every layer of `model` (built from `cfg`, on an autodiff device) on `train` and
@@ -75,16 +74,11 @@ pub fn pretrain(
             config_hash: crate::checkpoint::hash(&format!("pretrain layer {i}")),
             backend: String::new(),
         };
-        let metrics_path = run.file(&format!("pretrain/layer{i}.jsonl"));
-        let mut write_metrics = |history: &[EpochMetrics]| -> Result<()> {
-            let text: String =
-                history.iter().map(|m| serde_json::to_string(m).expect("metrics serialise") + "\n").collect();
-            write_atomic(&metrics_path, text.as_bytes())
-        };
+        let mut metrics = MetricsFile { path: run.file(&format!("pretrain/layer{i}.jsonl")) };
         let optims = ae_models::step::Optimizers::new(&shallow, || trainer::optimizer(&settings));
         let data = TrainData { train: input.clone(), val: None };
         let trained =
-            trainer::fit(shallow, optims, &data, &settings, device, &plan, None, progress, &mut write_metrics)?.model;
+            trainer::fit(shallow, optims, &data, &settings, device, &plan, None, progress, &mut metrics)?.model;
 
         // Copy the pair of layers into the deep model.
         let (Bottleneck::Deterministic(code), Decoder::Dense(dec)) = (&trained.bottleneck, &trained.decoder) else {

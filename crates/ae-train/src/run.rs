@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ae_data::{Normalizer, View};
 use ae_models::average::WeightAverage;
 use ae_models::step::Optimizers;
 use ae_models::{Autoencoder, AutoencoderConfig};
@@ -19,10 +18,11 @@ use crate::error::{AppError, Result};
 use crate::fsio::{write_atomic, write_json};
 use crate::loss_curve;
 use crate::metrics::{EpochMetrics, Evaluation};
-use crate::picture;
 use crate::pretrain;
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
+use crate::run_log::{self, RunLog, Shown};
+use crate::tensorboard;
 use crate::trainer::{self, CheckpointPlan, TrainData};
 
 /// What the command line asks of a training run.
@@ -170,7 +170,8 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
     }
     let parameters = model.num_params();
     run.create()?;
-    write_atomic(&run.file("config.toml"), toml::to_string(&cfg).expect("config serialises").as_bytes())?;
+    let config_text = toml::to_string(&cfg).expect("config serialises");
+    write_atomic(&run.file("config.toml"), config_text.as_bytes())?;
     write_json(&run.file("normalizer.json"), normalizer.as_ref())?;
     progress.line(&format!(
         "{}: {} on {} ({} train / {} val / {} test items of {input} values), {parameters} parameters, backend {} [{}]",
@@ -195,17 +196,20 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
         config_hash: hash,
         backend: backend.name.to_string(),
     };
-    let metrics_path = run.file("metrics.jsonl");
-    let mut write_metrics = |history: &[EpochMetrics]| -> Result<()> {
-        let mut text = String::new();
-        for m in history {
-            text.push_str(&serde_json::to_string(m).expect("metrics serialise"));
-            text.push('\n');
-        }
-        write_atomic(&metrics_path, text.as_bytes())
-    };
-    let outcome =
-        trainer::fit(model, optims, &data, &cfg.train, &device, &plan, start, &mut progress, &mut write_metrics)?;
+    let shown_view = test.as_ref().or(data.val.as_ref()).unwrap_or(&data.train);
+    let shown =
+        Shown { view: shown_view, seed: cfg.train.seed, shape: &item_shape, normalizer: &normalizer, device: &device };
+    let events = cfg.train.tensorboard.then(|| run.file(tensorboard::FOLDER));
+    let mut log = RunLog::open(
+        run.file("metrics.jsonl"),
+        events.as_deref(),
+        start.as_ref().map(|m| m.step),
+        &config_text,
+        shown,
+        cfg.model.bottleneck.clone(),
+        trainer::total_steps(&cfg.train, data.train.len()),
+    )?;
+    let outcome = trainer::fit(model, optims, &data, &cfg.train, &device, &plan, start, &mut progress, &mut log)?;
 
     // Final weights, test metrics, pictures, summary.
     let model = outcome.model.valid();
@@ -222,16 +226,7 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
         }
         e
     });
-    let shown = test.as_ref().or(data.val.as_ref()).unwrap_or(&data.train);
-    save_reconstructions(
-        &run.file("reconstructions.png"),
-        &model,
-        shown,
-        cfg.train.seed,
-        &item_shape,
-        &normalizer,
-        &device,
-    )?;
+    write_atomic(&run.file("reconstructions.png"), &run_log::reconstructions(&model, shown)?.bytes)?;
     loss_curve::write(&run.file(loss_curve::FILE), &cfg.name, cfg.model.loss.name(), &outcome.history)?;
     let summary = Summary {
         name: cfg.name.clone(),
@@ -307,29 +302,4 @@ pub fn describe_network(cfg: &ExperimentConfig, shape: &[usize]) -> String {
             format!("{} lstm {} -> code {code}", dims.join("x"), s.hidden)
         }
     }
-}
-
-/// Writes 10 items spread evenly over `view` (so sorted splits show several classes) above their
-/// reconstructions.
-fn save_reconstructions(
-    path: &Path,
-    model: &Autoencoder,
-    view: &View,
-    seed: u64,
-    shape: &[usize],
-    normalizer: &Normalizer,
-    device: &Device,
-) -> Result<()> {
-    let positions = view.spread(10, seed);
-    let batch = view.batch(&positions);
-    let cols = batch.cols;
-    let inputs: Vec<Vec<f32>> = batch.x.chunks(cols).map(|c| c.to_vec()).collect();
-    let x = trainer::to_tensor(batch, device);
-    let recon = model
-        .decode(model.encode(x))
-        .into_data()
-        .try_into_vec::<f32>()
-        .map_err(|e| AppError::runtime(format!("cannot read reconstructions: {e:?}")))?;
-    let outputs: Vec<Vec<f32>> = recon.chunks(cols).map(|c| c.to_vec()).collect();
-    picture::save_rows(path, &[inputs, outputs], shape, normalizer)
 }

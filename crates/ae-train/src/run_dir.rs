@@ -10,6 +10,7 @@
 //!   model.bpk            final weights (burnpack)
 //!   reconstructions.png  inputs (top row) above their reconstructions
 //!   loss.png             training and validation loss per epoch
+//!   tensorboard/         TensorBoard event files (`train.tensorboard`)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{AppError, Result, io_error};
 
 /// Files a run writes, removed by `--force`.
-const OWNED: [&str; 9] = [
+const OWNED: [&str; 10] = [
     "config.toml",
     "normalizer.json",
     "metrics.jsonl",
@@ -27,6 +28,7 @@ const OWNED: [&str; 9] = [
     "loss.png",
     "checkpoints",
     "pretrain",
+    "tensorboard",
 ];
 
 /// A run folder.

@@ -13,16 +13,7 @@ use crate::run::describe_network;
 /// The lines `show` prints for the run folder `run`. Fails (runtime error, exit 1) when `run` is
 /// not a folder holding a run's `config.toml`.
 pub fn lines(run: &Path) -> Result<Vec<String>> {
-    if !run.is_dir() {
-        return Err(AppError::runtime(format!("{}: not a run folder (no such folder)", run.display())));
-    }
-    let config_path = run.join("config.toml");
-    if !config_path.is_file() {
-        return Err(AppError::runtime(format!(
-            "{}: not a run folder (no config.toml; a run folder is what `ae-train --config FILE --out DIR` writes)",
-            run.display()
-        )));
-    }
+    let config_path = run_config(run)?;
     let cfg = config::load(&config_path, &[])?.config;
     let summary = read_json(&run.join("summary.json"))?;
     let metrics = read_metrics(&run.join("metrics.jsonl"));
@@ -46,7 +37,9 @@ pub fn lines(run: &Path) -> Result<Vec<String>> {
     }
     out.push("files:".into());
     let mut files = listed_files(run)?;
-    for (dir, marker) in [("checkpoints/", "last.ckpt"), ("export/", "model.json"), ("pretrain/", "")] {
+    for (dir, marker) in
+        [("checkpoints/", "last.ckpt"), ("export/", "model.json"), ("pretrain/", ""), ("tensorboard/", "")]
+    {
         if run.join(dir).join(marker).exists() {
             files.push(dir.to_string());
         }
@@ -62,7 +55,24 @@ pub fn lines(run: &Path) -> Result<Vec<String>> {
 }
 
 /// A JSON file, or `None` when it does not exist.
-fn read_json(path: &Path) -> Result<Option<Value>> {
+/// The `config.toml` of the run folder `run`; a runtime error (exit 1) when `run` is not a
+/// folder holding one.
+pub fn run_config(run: &Path) -> Result<std::path::PathBuf> {
+    if !run.is_dir() {
+        return Err(AppError::runtime(format!("{}: not a run folder (no such folder)", run.display())));
+    }
+    let config_path = run.join("config.toml");
+    if !config_path.is_file() {
+        return Err(AppError::runtime(format!(
+            "{}: not a run folder (no config.toml; a run folder is what `ae-train --config FILE --out DIR` writes)",
+            run.display()
+        )));
+    }
+    Ok(config_path)
+}
+
+/// A JSON file, `None` when it does not exist.
+pub fn read_json(path: &Path) -> Result<Option<Value>> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
@@ -73,7 +83,7 @@ fn read_json(path: &Path) -> Result<Option<Value>> {
 }
 
 /// The parseable lines of `metrics.jsonl` (none if it is missing).
-fn read_metrics(path: &Path) -> Vec<Value> {
+pub fn read_metrics(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .map(|t| t.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
         .unwrap_or_default()
@@ -203,6 +213,7 @@ pub fn describe_file(name: &str) -> String {
         "checkpoints/" => "last and best checkpoints: weights, optimizer state, progress (--resume)",
         "export/" => "`export`: model.safetensors and model.json for PyTorch, check inputs and outputs",
         "pretrain/" => "checkpoints and metrics of greedy layer-wise pretraining",
+        "tensorboard/" => "TensorBoard event files: losses, terms, speed, pictures per epoch (tensorboard --logdir)",
         "metrics.jsonl" => "one JSON object of losses and timings per epoch",
         "normalizer.json" => "normalisation statistics of the training split",
         "reconstruct.csv" => "`reconstruct`: reconstruction error of each item",

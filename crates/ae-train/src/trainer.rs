@@ -77,9 +77,28 @@ pub struct FitOutcome {
     pub seconds: f64,
 }
 
-/// Runs the loop from `start` (a resumed checkpoint's metadata) or from scratch.
-///
-/// `on_epoch` runs after each epoch with the history so far (the caller writes `metrics.jsonl`).
+/// Optimizer steps of the whole training on `items` training items.
+pub fn total_steps(cfg: &TrainConfig, items: usize) -> u64 {
+    (cfg.epochs * items.div_ceil(cfg.batch_size)) as u64
+}
+
+/// What the loop reports as it goes (a run folder's `metrics.jsonl`, its TensorBoard log).
+pub trait TrainingLog {
+    /// A step at which the loss was read back: the epoch's mean loss so far.
+    fn step(&mut self, _step: u64, _mean_loss: f64) {}
+
+    /// An epoch's metrics and the model validation saw, before the epoch's checkpoint is
+    /// written: a kill between the two leaves the log ahead of the checkpoint, never behind it.
+    fn epoch(&mut self, _metrics: &EpochMetrics, _model: &Autoencoder) -> Result<()> {
+        Ok(())
+    }
+
+    /// After the epoch's checkpoint: every epoch's metrics so far, resumed ones included.
+    fn saved(&mut self, history: &[EpochMetrics]) -> Result<()>;
+}
+
+/// Runs the loop from `start` (a resumed checkpoint's metadata) or from scratch, reporting to
+/// `log`.
 #[allow(clippy::too_many_arguments)]
 pub fn fit(
     mut model: Autoencoder,
@@ -90,7 +109,7 @@ pub fn fit(
     plan: &CheckpointPlan,
     start: Option<CheckpointMeta>,
     progress: &mut Progress,
-    on_epoch: &mut dyn FnMut(&[EpochMetrics]) -> Result<()>,
+    log: &mut dyn TrainingLog,
 ) -> Result<FitOutcome> {
     let train_device = device.clone().autodiff();
     let (first_epoch, mut step, mut monitor, mut history) = match start {
@@ -100,7 +119,7 @@ pub fn fit(
     let t0 = Instant::now();
     let mut stopped_early = false;
     // Schedules (k annealing, KL warm-up) follow the fraction of all planned steps taken.
-    let total_steps = (cfg.epochs * data.train.len().div_ceil(cfg.batch_size)) as u64;
+    let total_steps = total_steps(cfg, data.train.len());
     progress.start(first_epoch + 1, cfg.epochs);
     for epoch in first_epoch..cfg.epochs {
         let epoch_no = epoch + 1;
@@ -116,16 +135,17 @@ pub fn fit(
         let batches = stream.map(|batch| to_tensor(batch, &train_device));
         let stats;
         (model, stats) = fit_epoch(model, &mut optims, batches, &epoch_plan, |p| {
+            if let Some(mean) = p.mean_loss {
+                log.step(p.step, mean);
+            }
             progress.batch(epoch_no, p.batch, p.items, p.mean_loss)
         })
         .map_err(|d| diverged(epoch_no, d.step, d.loss, plan))?;
         step = stats.step;
         let (train_loss, train_terms, seen) = (stats.loss, stats.terms, stats.items);
         // Validation sees the model training keeps: the weights' running average when there is one.
-        let val_loss = data
-            .val
-            .as_ref()
-            .map(|v| evaluate(&optims.averaged(model.clone()).valid(), v, cfg.batch_size, cfg.workers, device).loss);
+        let kept = optims.averaged(model.clone()).valid();
+        let val_loss = data.val.as_ref().map(|v| evaluate(&kept, v, cfg.batch_size, cfg.workers, device).loss);
         let seconds = started.elapsed().as_secs_f64();
         let metrics = EpochMetrics {
             epoch: epoch_no,
@@ -144,6 +164,7 @@ pub fn fit(
         let verdict = monitor.update(monitored, epoch_no);
         let improved = verdict == Verdict::Improved;
         history.push(metrics.clone());
+        log.epoch(&metrics, &kept)?;
         let meta = CheckpointMeta {
             format_version: checkpoint::FORMAT_VERSION,
             crate_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -162,7 +183,7 @@ pub fn fit(
             write_atomic(&plan.best, &bytes)?;
         }
         write_atomic(&plan.last, &bytes)?;
-        on_epoch(&history)?;
+        log.saved(&history)?;
         progress.end_epoch(&metrics, if improved && data.val.is_some() { "  (best)" } else { "" });
         if verdict == Verdict::Stop && epoch_no < cfg.epochs {
             progress.line(&format!(

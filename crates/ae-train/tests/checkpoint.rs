@@ -29,6 +29,7 @@ fn train_config() -> TrainConfig {
         pretrain_epochs: 0,
         init_output_bias: false,
         ema_decay: None,
+        tensorboard: false,
     }
 }
 

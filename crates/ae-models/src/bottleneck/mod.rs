@@ -125,6 +125,15 @@ impl BottleneckConfig {
         }
     }
 
+    /// The weight of the KL term at this point of training (a variational code's `beta`, ramped
+    /// up during warm-up); `None` for codes without one.
+    pub fn kl_weight(&self, schedule: Schedule) -> Option<f64> {
+        match self {
+            BottleneckConfig::Gaussian { beta, warmup } => Some(beta * schedule.ramp(*warmup)),
+            _ => None,
+        }
+    }
+
     /// Checks the settings.
     pub fn validate(&self, code: usize) -> Result<(), ConfigError> {
         let fraction = |key: &str, v: f64| {
