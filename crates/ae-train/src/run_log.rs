@@ -1,7 +1,7 @@
 //! What a training run logs as it goes: `metrics.jsonl` after every epoch and, unless
-//! `train.tensorboard = false`, TensorBoard events in `tensorboard/` (the config as text at the
-//! start and where a resumed run changed it; the running loss at every logged step; each epoch's losses, terms, learning rate,
-//! speed and KL weight, and its reconstructions as a picture).
+//! `train.tensorboard = false`, TensorBoard events in `tensorboard/`: the config as text at the
+//! start (and where a resumed run changed it), the running loss at every logged step, each
+//! epoch's losses, terms, learning rate, speed and KL weight, and its reconstructions picture.
 
 use std::path::{Path, PathBuf};
 
@@ -78,7 +78,7 @@ pub struct RunLog<'a> {
 impl<'a> RunLog<'a> {
     /// Opens the log of a run: `events` is the TensorBoard folder (`None`: off), `resume_step`
     /// the step of the checkpoint a resumed run starts from, `config` the resolved config (logged
-    /// as text when the run starts, and at the resumed step when it differs from the last one logged).
+    /// as text when the run starts, and at the resumed step when it differs from the last one).
     pub fn open(
         metrics: PathBuf,
         events: Option<&Path>,

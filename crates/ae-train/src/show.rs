@@ -54,7 +54,6 @@ pub fn lines(run: &Path) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// A JSON file, or `None` when it does not exist.
 /// The `config.toml` of the run folder `run`; a runtime error (exit 1) when `run` is not a
 /// folder holding one.
 pub fn run_config(run: &Path) -> Result<std::path::PathBuf> {

@@ -443,7 +443,6 @@ mod tests {
         std::fs::write(&first, bytes).unwrap();
 
         // Resumed from the checkpoint at step 6: steps 7-10 are redone by the resumed run.
-        std::thread::sleep(std::time::Duration::from_millis(5));
         let mut log = EventLog::open(dir.path(), Some(6)).unwrap();
         for step in 7..=8 {
             log.scalars(step, &[("loss".into(), 100.0 + step as f64)]);

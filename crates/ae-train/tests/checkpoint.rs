@@ -2,7 +2,7 @@
 
 use ae_models::average::WeightAverage;
 use ae_models::bottleneck::{BottleneckConfig, Prior};
-use ae_models::network::DenseConfig;
+use ae_models::network::{DenseConfig, Encoder};
 use ae_models::schedule::Schedule;
 use ae_models::step::{Optimizers, train_step};
 use ae_models::{Autoencoder, AutoencoderConfig};
@@ -100,6 +100,35 @@ fn save_then_load_gives_identical_outputs_and_optimizer_state() {
         m.bottleneck.adversary().unwrap().discriminator.forward(code, false).into_data().try_into_vec::<f32>().unwrap()
     };
     assert_eq!(d(&a), d(&b));
+}
+
+#[test]
+fn batch_norm_running_statistics_round_trip_through_a_checkpoint() {
+    let _turn = common::rng_turn();
+    let device = ae_train::backend::init_device().expect("a CPU backend").autodiff();
+    device.seed(2);
+    let cfg = AutoencoderConfig::dense(DenseConfig { batch_norm: true, ..DenseConfig::new(vec![16], 4) });
+    let mut model = cfg.init(12, &device).unwrap();
+    let mut optims = Optimizers::new(&model, || optimizer(&train_config()));
+    let x = Tensor::<2>::random([32, 12], Distribution::Uniform(2.0, 5.0), &device);
+    for _ in 0..5 {
+        model = train_step(model, &mut optims, x.clone(), Schedule::END, 1e-2).0;
+    }
+    let stats = |m: &Autoencoder| {
+        let Encoder::Dense(e) = &m.encoder else { unreachable!("a dense encoder") };
+        let read = |t: Tensor<1>| t.into_data().try_into_vec::<f32>().unwrap();
+        (read(e.norms[0].running_mean.value()), read(e.norms[0].running_var.value()))
+    };
+    let trained = stats(&model);
+    // Five steps on inputs far from 0 moved the running mean off its start (0).
+    assert!(trained.0.iter().any(|m| m.abs() > 0.05), "{:?}", trained.0);
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("bn.ckpt");
+    checkpoint::save(&path, &meta("bn"), &model, &optims).unwrap();
+    let fresh = cfg.init(12, &device).unwrap();
+    assert_ne!(stats(&fresh), trained);
+    let loaded = checkpoint::read(&path).unwrap().load_model(fresh, "bn", &path).unwrap();
+    assert_eq!(stats(&loaded), trained);
 }
 
 #[test]

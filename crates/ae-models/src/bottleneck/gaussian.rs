@@ -49,7 +49,7 @@ impl GaussianBottleneck {
 
     /// The KL weight at this point of training: `beta`, ramped up from 0 during warm-up.
     pub fn kl_weight(&self, schedule: Schedule) -> f64 {
-        self.beta * schedule.ramp(self.warmup)
+        kl_weight(self.beta, self.warmup, schedule)
     }
 
     /// The posterior of each item.
@@ -77,4 +77,9 @@ pub fn kl_divergence(p: &Posterior) -> Tensor<1> {
         .sum_dim(1)
         .squeeze_dim(1)
         .mul_scalar(-0.5)
+}
+
+/// `beta` ramped linearly from 0 over the first `warmup` fraction of training (KL warm-up).
+pub fn kl_weight(beta: f64, warmup: f64, schedule: Schedule) -> f64 {
+    beta * schedule.ramp(warmup)
 }

@@ -129,7 +129,7 @@ impl BottleneckConfig {
     /// up during warm-up); `None` for codes without one.
     pub fn kl_weight(&self, schedule: Schedule) -> Option<f64> {
         match self {
-            BottleneckConfig::Gaussian { beta, warmup } => Some(beta * schedule.ramp(*warmup)),
+            BottleneckConfig::Gaussian { beta, warmup } => Some(gaussian::kl_weight(*beta, *warmup, schedule)),
             _ => None,
         }
     }
