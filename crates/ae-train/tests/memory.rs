@@ -65,11 +65,13 @@ fn resident_memory_is_flat_across_epochs() {
     // After the first epoch (allocator pools, thread pools, first validation), memory may step up
     // once more: glibc keeps the heap's high-water mark (ae-train raises the mmap and trim
     // thresholds, alloc.rs), and an unlucky order of the kernels on the compute pool's threads
-    // can set a new one, ~10 MiB, at any epoch. A leak instead grows at every epoch: a leaked
-    // copy of the model, its Adam state or a batch stream adds 10+ MiB each time. So: at most one
-    // epoch-to-epoch rise above 1 MiB from epoch 2 on, and at most 16 MiB in all.
+    // can set a new one, ~10 MiB, at any epoch; the first epochs also creep up by about 1 MiB
+    // each (CI saw 116.1, 117.0, 117.7, 118.7, then flat, then one 9 MiB step). A leak instead
+    // grows at every epoch: a leaked copy of the model with its Adam state (840k weights,
+    // 10 MiB) or of the training rows (8000 x 784 floats, 24 MiB) each time.
+    // So: at most one epoch-to-epoch rise above 3 MiB from epoch 2 on, and at most 16 MiB in all.
     let n = at_epoch_end.len();
-    let rises = at_epoch_end[1..].windows(2).filter(|w| w[1] - w[0] > 1.0).count();
+    let rises = at_epoch_end[1..].windows(2).filter(|w| w[1] - w[0] > 3.0).count();
     assert!(rises <= 1, "resident memory rose at {rises} epoch ends of {}: {at_epoch_end:.1?}", n - 2);
     let settled = at_epoch_end[1];
     let last = at_epoch_end[n - 1];
