@@ -27,7 +27,9 @@ def ensure_dependencies():
     except ImportError:
         venv = Path(os.environ.get("AE_TENSORBOARD_VENV", Path.home() / ".cache" / "ae-tensorboard"))
         python = venv / "bin" / "python"
-        if Path(sys.executable).resolve() == python.resolve() and python.exists():
+        # Already running in that environment (a venv's python is a link to the base one, so
+        # compare the prefixes, not the executables).
+        if Path(sys.prefix).resolve() == venv.resolve():
             raise
         if not python.exists():
             print(f"tensorboard_check: installing tensorboard into {venv}", file=sys.stderr)

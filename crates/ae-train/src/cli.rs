@@ -132,6 +132,46 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Train a config over a grid of values (every combination) or random draws from ranges,
+    /// each run its own folder in the sweep folder, several at a time: sweep.csv and sweep.md
+    /// (one row per run: values, how it ended, losses, time; the best run named) and sweep.png
+    /// (every run's validation curve). `--resume` continues an interrupted sweep.
+    Sweep {
+        /// The config every run starts from (not needed with --resume).
+        #[arg(long, short, required_unless_present = "resume")]
+        config: Option<PathBuf>,
+        /// `KEY=V1,V2,...`: the values of one config key (repeatable; commas inside [] split nothing).
+        #[arg(long, value_name = "KEY=V1,V2")]
+        grid: Vec<String>,
+        /// `KEY=LO:HI[:log]`: draw this key uniformly (log-uniformly) in [LO, HI]; integers when
+        /// both ends are (repeatable; needs --random).
+        #[arg(long, value_name = "KEY=LO:HI[:log]")]
+        range: Vec<String>,
+        /// Run N random draws (from the ranges, and from the grid's values) instead of the grid.
+        #[arg(long, value_name = "N")]
+        random: Option<usize>,
+        /// Seed of the random draws.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Override a config value in every run (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Backend of every run.
+        #[arg(long, value_enum)]
+        backend: Option<BackendChoice>,
+        /// Runs at a time (default: one per core on a CPU backend, each on cores/N threads; one on a GPU).
+        #[arg(long)]
+        parallel: Option<usize>,
+        /// The sweep folder (default: runs/<experiment name>-sweep).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Continue the sweep in --out: finished runs are kept, interrupted ones resume from their checkpoints.
+        #[arg(long)]
+        resume: bool,
+        /// Print only the table.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Write a commented starter config that trains as written: a variant's preset (configs/) on
     /// a dataset. Never overwrites a file.
     Init {
@@ -302,6 +342,36 @@ pub fn run(cli: Cli) -> Result<()> {
                 c.table_file.display(),
                 c.picture.display()
             ));
+            Ok(())
+        }
+        Some(Command::Sweep { config, grid, range, random, seed, set, backend, parallel, out, resume, quiet }) => {
+            let req = crate::sweep::SweepRequest {
+                config,
+                backend,
+                set,
+                grid,
+                range,
+                random,
+                seed,
+                parallel,
+                out,
+                resume,
+                quiet,
+            };
+            let s = crate::sweep::run(&req)?;
+            for line in s.table.lines() {
+                print_line(line);
+            }
+            print_line(&format!("sweep: wrote {} (sweep.csv, sweep.md, sweep.png)", s.dir.display()));
+            if !s.failed.is_empty() {
+                return Err(crate::error::AppError::runtime(format!(
+                    "sweep: {} of {} runs failed: {} (their output is in {})",
+                    s.failed.len(),
+                    s.rows.len(),
+                    s.failed.join(", "),
+                    s.dir.join("logs").display()
+                )));
+            }
             Ok(())
         }
         Some(Command::Init { variant, dataset, out }) => {

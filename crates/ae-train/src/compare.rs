@@ -5,12 +5,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use ae_eval::plot::{self, Frame, LineChart, Series};
 use serde_json::Value;
 
 use crate::error::{AppError, Result};
 use crate::fsio::write_atomic;
-use crate::show::{read_json, read_metrics, run_config};
+use crate::loss_curve;
+use crate::run_dir::{read_json, read_metrics, run_config};
 
 /// One run as compared: its folder, its config flattened to `key = value`, its epochs.
 struct Compared {
@@ -88,26 +88,9 @@ pub fn run(runs: &[PathBuf], out: Option<&Path>) -> Result<Comparison> {
     }
     write_atomic(&table_file, table.as_bytes())?;
     let picture = table_file.with_extension("png");
-    let curves: Vec<(String, Vec<(f64, f64)>)> = compared
-        .iter()
-        .map(|c| {
-            // The validation loss where a run has one (what early stopping watches), else training.
-            let key = if c.metrics.iter().any(|m| m.get("val_loss").is_some_and(Value::is_number)) {
-                "val_loss"
-            } else {
-                "train_loss"
-            };
-            let points =
-                c.metrics.iter().filter_map(|m| Some((m.get("epoch")?.as_f64()?, m.get(key)?.as_f64()?))).collect();
-            (format!("{} ({})", c.path.display(), if key == "val_loss" { "val" } else { "train" }), points)
-        })
-        .collect();
-    let series: Vec<Series> = curves.iter().map(|(name, points)| Series { name, points }).collect();
-    let finite: Vec<f64> = curves.iter().flat_map(|c| c.1.iter().map(|p| p.1)).filter(|v| v.is_finite()).collect();
-    let (lo, hi) = finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-    let log_y = lo > 0.0 && hi / lo > 10.0;
-    plot::line_chart(&picture, &Frame::new("loss per epoch", "epoch", "loss"), &LineChart { series: &series, log_y })
-        .map_err(|e| AppError::runtime(format!("{}: {e}", picture.display())))?;
+    let runs: Vec<(String, Vec<Value>)> =
+        compared.into_iter().map(|c| (c.path.display().to_string(), c.metrics)).collect();
+    loss_curve::write_runs(&picture, "loss per epoch", &runs)?;
     Ok(Comparison { differing, table, table_file, picture })
 }
 

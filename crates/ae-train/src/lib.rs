@@ -33,6 +33,7 @@ pub mod run;
 pub mod run_dir;
 pub mod run_log;
 pub mod show;
+pub mod sweep;
 pub mod tensorboard;
 pub mod trained;
 pub mod trainer;

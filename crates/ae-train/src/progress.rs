@@ -133,3 +133,55 @@ pub fn print_line(text: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stdout(), "{text}");
 }
+
+/// Progress of a sweep: one bar over the epochs of all its runs on a terminal, a line per run
+/// started and ended otherwise.
+pub struct SweepBar {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+}
+
+impl SweepBar {
+    /// A bar of `epochs` in all, `done` of them already (finished runs of a resumed sweep).
+    pub fn new(quiet: bool, epochs: usize, done: usize) -> Self {
+        let bar = (!quiet && std::io::stdout().is_terminal()).then(|| {
+            let b = ProgressBar::with_draw_target(Some(epochs as u64), ProgressDrawTarget::stdout());
+            b.set_style(
+                ProgressStyle::with_template(
+                    "sweep [{bar:30.cyan/blue}] {pos}/{len} epochs {elapsed_precise} ETA {eta} {msg}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            b.set_position(done as u64);
+            b
+        });
+        Self { bar, quiet }
+    }
+
+    /// `done` epochs of all runs are finished; `message` says how many runs are.
+    pub fn set(&self, done: usize, message: String) {
+        if let Some(b) = &self.bar {
+            b.set_position(done as u64);
+            b.set_message(message);
+        }
+    }
+
+    /// Prints a line above the bar (or plainly).
+    pub fn line(&self, text: &str) {
+        if self.quiet {
+            return;
+        }
+        match &self.bar {
+            Some(b) => b.println(text),
+            None => print_line(text),
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}

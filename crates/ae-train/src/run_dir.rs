@@ -15,6 +15,8 @@
 
 use std::path::{Path, PathBuf};
 
+use serde_json::Value;
+
 use crate::error::{AppError, Result, io_error};
 
 /// Files a run writes, removed by `--force`.
@@ -130,6 +132,40 @@ impl RunDir {
     pub fn best_checkpoint(&self) -> PathBuf {
         self.path.join("checkpoints").join("best.ckpt")
     }
+}
+
+/// The `config.toml` of the run folder `run`; a runtime error (exit 1) when `run` is not a
+/// folder holding one.
+pub fn run_config(run: &Path) -> Result<PathBuf> {
+    if !run.is_dir() {
+        return Err(AppError::runtime(format!("{}: not a run folder (no such folder)", run.display())));
+    }
+    let config_path = run.join("config.toml");
+    if !config_path.is_file() {
+        return Err(AppError::runtime(format!(
+            "{}: not a run folder (no config.toml; a run folder is what `ae-train --config FILE --out DIR` writes)",
+            run.display()
+        )));
+    }
+    Ok(config_path)
+}
+
+/// A JSON file, `None` when it does not exist.
+pub fn read_json(path: &Path) -> Result<Option<Value>> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| AppError::runtime(format!("{}: not valid JSON: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_error(path, "read", e)),
+    }
+}
+
+/// The parseable lines of `metrics.jsonl` (none if it is missing).
+pub fn read_metrics(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

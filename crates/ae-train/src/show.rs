@@ -7,12 +7,16 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::config;
-use crate::error::{AppError, Result};
+use crate::error::Result;
 use crate::run::describe_network;
+use crate::run_dir::{read_json, read_metrics, run_config};
 
-/// The lines `show` prints for the run folder `run`. Fails (runtime error, exit 1) when `run` is
+/// The lines `show` prints for the run folder `run` (or the sweep folder: its table). Fails (runtime error, exit 1) when `run` is
 /// not a folder holding a run's `config.toml`.
 pub fn lines(run: &Path) -> Result<Vec<String>> {
+    if run.join(crate::sweep::PLAN_FILE).is_file() && !run.join("config.toml").exists() {
+        return crate::sweep::show_lines(run);
+    }
     let config_path = run_config(run)?;
     let cfg = config::load(&config_path, &[])?.config;
     let summary = read_json(&run.join("summary.json"))?;
@@ -52,40 +56,6 @@ pub fn lines(run: &Path) -> Result<Vec<String>> {
         out.push(format!("  {f:width$}  {}", describe_file(&f)));
     }
     Ok(out)
-}
-
-/// The `config.toml` of the run folder `run`; a runtime error (exit 1) when `run` is not a
-/// folder holding one.
-pub fn run_config(run: &Path) -> Result<std::path::PathBuf> {
-    if !run.is_dir() {
-        return Err(AppError::runtime(format!("{}: not a run folder (no such folder)", run.display())));
-    }
-    let config_path = run.join("config.toml");
-    if !config_path.is_file() {
-        return Err(AppError::runtime(format!(
-            "{}: not a run folder (no config.toml; a run folder is what `ae-train --config FILE --out DIR` writes)",
-            run.display()
-        )));
-    }
-    Ok(config_path)
-}
-
-/// A JSON file, `None` when it does not exist.
-pub fn read_json(path: &Path) -> Result<Option<Value>> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| AppError::runtime(format!("{}: not valid JSON: {e}", path.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(crate::error::io_error(path, "read", e)),
-    }
-}
-
-/// The parseable lines of `metrics.jsonl` (none if it is missing).
-pub fn read_metrics(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .map(|t| t.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
-        .unwrap_or_default()
 }
 
 /// The item shape: known from the dataset's name, else only the summary's width.

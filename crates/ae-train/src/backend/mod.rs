@@ -150,6 +150,22 @@ pub fn cuda_listing() -> Vec<String> {
 }
 
 /// The CPU backends: what `auto` falls back to.
+/// Whether `choice` trains on a GPU here, without opening a device: `cuda` and `wgpu` do; `auto`
+/// does when a CUDA device or a hardware wgpu adapter is found.
+pub fn runs_on_gpu(choice: BackendChoice) -> bool {
+    match choice {
+        BackendChoice::Cuda | BackendChoice::Wgpu => true,
+        BackendChoice::Flex | BackendChoice::Ndarray => false,
+        BackendChoice::Auto => {
+            #[cfg(feature = "cuda")]
+            if cuda::probe().is_ok_and(|s| !s.devices.is_empty()) {
+                return true;
+            }
+            wgpu_adapters().iter().any(|a| a.hardware)
+        }
+    }
+}
+
 fn is_cpu(b: BackendChoice) -> bool {
     matches!(b, BackendChoice::Flex | BackendChoice::Ndarray)
 }
