@@ -9,6 +9,15 @@
 //! options = { label = "last", allow_missing = true }
 //! ```
 //!
+//! A NumPy source is memory-mapped, not read into memory ([`crate::npy`]):
+//!
+//! ```toml
+//! [data.source]
+//! kind = "npy"
+//! path = "x.npy"
+//! labels = "y.npy"
+//! ```
+//!
 //! Paths are used as given (relative ones against the working directory); resolving them against
 //! a config's folder is the caller's business. [`LoadOptions::root`] only matters for
 //! [`Source::Named`], [`LoadOptions::limit`] applies to every source.
@@ -23,7 +32,7 @@ use crate::csv::{self, CsvOptions};
 use crate::icelearning::{self, IceOptions, Items};
 use crate::image_folder::{self, ImageFolderOptions};
 use crate::normalize::Normalization;
-use crate::{DataError, Dataset, cifar};
+use crate::{DataError, Dataset, cifar, npy};
 
 /// Where a dataset comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,11 +88,26 @@ pub enum Source {
         #[serde(default)]
         options: IceOptions,
     },
+    /// NumPy `.npy` files ([`crate::npy`]), memory-mapped: uint8 items scaled to [0, 1] by
+    /// default, float32 items z-scored.
+    Npy {
+        /// The training items (the first axis counts them).
+        path: PathBuf,
+        /// Their labels (1-D integers), if any; classes are named `0` to the largest label.
+        #[serde(default)]
+        labels: Option<PathBuf>,
+        /// Test items of the same item shape, if any.
+        #[serde(default)]
+        test: Option<PathBuf>,
+        /// The test items' labels, if any.
+        #[serde(default)]
+        test_labels: Option<PathBuf>,
+    },
 }
 
 impl Source {
     /// A source guessed from a path: `.csv`/`.tsv` (comma or tab, header row, no label), `.arff`,
-    /// `.tar.gz`/`.tgz` (CIFAR-10 archive), a folder holding `data_batch_1.bin` (CIFAR-10), any
+    /// `.tar.gz`/`.tgz` (CIFAR-10 archive), `.npy` (no labels), a folder holding `data_batch_1.bin` (CIFAR-10), any
     /// other folder (RGB image tree, images of one size). `None` for anything else.
     pub fn guess(path: &Path) -> Option<Source> {
         let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
@@ -105,6 +129,9 @@ impl Source {
         if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
             return Some(Source::Cifar { path });
         }
+        if name.ends_with(".npy") {
+            return Some(Source::Npy { path, labels: None, test: None, test_labels: None });
+        }
         None
     }
 
@@ -116,13 +143,16 @@ impl Source {
             | Source::Arff { path, .. }
             | Source::ImageFolder { path, .. }
             | Source::Cifar { path }
-            | Source::IceLearning { path, .. } => path.display().to_string(),
+            | Source::IceLearning { path, .. }
+            | Source::Npy { path, .. } => path.display().to_string(),
         }
     }
 }
 
 /// The shape of one item, where it is known without reading any file: catalog names, CIFAR-10,
-/// ICELEARNING, image folders with a fixed size, tables with named feature columns.
+/// ICELEARNING, image folders with a fixed size, tables with named feature columns; and for a
+/// `.npy` source, from the training file's header alone (a few hundred bytes, no data; `None`
+/// when it cannot be read: loading reports why).
 pub fn source_item_shape(source: &Source) -> Option<Vec<usize>> {
     match source {
         Source::Named { name } => catalog::item_shape(name),
@@ -135,6 +165,7 @@ pub fn source_item_shape(source: &Source) -> Option<Vec<usize>> {
         Source::ImageFolder { options, .. } => options.size.map(|[h, w]| vec![options.channels, h, w]),
         Source::Csv { options, .. } => options.columns.as_ref().map(|c| vec![c.len()]),
         Source::Arff { .. } => None,
+        Source::Npy { path, .. } => npy::read_header(path).ok().filter(|h| !h.shape.is_empty()).map(|h| h.item_shape()),
     }
 }
 
@@ -165,6 +196,19 @@ pub fn load_source(source: &Source, opts: &LoadOptions) -> Result<Splits, DataEr
             let s = icelearning::read(path, options)?;
             let norm = if options.items == Items::Images { Normalization::Unit } else { Normalization::Zscore };
             (s.train.into_dataset(), s.test.map(icelearning::IceSplit::into_dataset), norm)
+        }
+        Source::Npy { path, labels, test, test_labels } => {
+            if let (None, Some(l)) = (test, test_labels) {
+                return Err(DataError::Invalid(format!(
+                    "{}: test_labels ({}) given without a test file",
+                    source.name(),
+                    l.display()
+                )));
+            }
+            let train = npy::read_dataset(path, labels.as_deref())?;
+            let test = test.as_ref().map(|t| npy::read_dataset(t, test_labels.as_deref())).transpose()?;
+            let norm = if train.features.bits_per_value() == 8 { Normalization::Unit } else { Normalization::Zscore };
+            (train, test, norm)
         }
     };
     if let Some(t) = &mut test {
