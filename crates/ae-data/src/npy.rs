@@ -361,6 +361,8 @@ pub struct MappedArray {
     offset: usize,
     /// Item bytes served so far, by all threads.
     served: AtomicUsize,
+    /// How many times the pages were released.
+    releases: AtomicUsize,
     release_every: usize,
 }
 
@@ -430,6 +432,7 @@ impl MappedArray {
             rows,
             offset: header.data_offset,
             served: AtomicUsize::new(0),
+            releases: AtomicUsize::new(0),
             release_every: RELEASE_EVERY,
         })
     }
@@ -506,6 +509,7 @@ impl MappedArray {
     fn served(&self, n: usize) {
         let before = self.served.fetch_add(n, Ordering::Relaxed);
         if before.wrapping_add(n) / self.release_every != before / self.release_every {
+            self.releases.fetch_add(1, Ordering::Relaxed);
             self.release();
         }
     }
@@ -860,4 +864,338 @@ pub fn write_labels(path: &Path, labels: &[u16]) -> Result<(), DataError> {
     };
     w.rows = labels.len();
     w.finish().map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::{Normalization, Normalizer};
+
+    /// A file exactly as `np.save` writes it (version 1.0, or 2.0 with a u32 length), by hand.
+    fn numpy_bytes(version: u8, dict: &str, data: &[u8]) -> Vec<u8> {
+        let prefix = if version == 1 { 10 } else { 12 };
+        let mut text = dict.to_string();
+        text.push_str(&" ".repeat(64 - (prefix + text.len() + 1) % 64));
+        text.push('\n');
+        let mut b = MAGIC.to_vec();
+        b.extend([version, 0]);
+        if version == 1 {
+            b.extend((text.len() as u16).to_le_bytes());
+        } else {
+            b.extend((text.len() as u32).to_le_bytes());
+        }
+        b.extend(text.as_bytes());
+        assert_eq!(b.len() % 64, 0);
+        b.extend(data);
+        b
+    }
+
+    fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    fn items(a: &MappedArray) -> Vec<Vec<f32>> {
+        (0..a.rows())
+            .map(|i| {
+                let mut out = vec![0.0; a.item_len()];
+                a.write_item(i, &mut out);
+                out
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reads_headers_as_numpy_writes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        // np.save of np.arange(12, dtype=np.uint8).reshape(3, 2, 2) (numpy >= 1.23 reserves 21
+        // digits for the first axis): 128 bytes before the data.
+        let dict = "{'descr': '|u1', 'fortran_order': False, 'shape': (3, 2, 2), }";
+        let mut text = format!("{dict}{}", " ".repeat(20));
+        text.push_str(&" ".repeat(128 - 10 - text.len() - 1));
+        text.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend(118u16.to_le_bytes());
+        bytes.extend(text.as_bytes());
+        assert_eq!(bytes.len(), 128);
+        bytes.extend(0u8..12);
+        let p = write(dir.path(), "u8.npy", &bytes);
+        let h = read_header(&p).unwrap();
+        assert_eq!((h.version, h.descr.as_str(), h.fortran_order), ((1, 0), "|u1", false));
+        assert_eq!((h.shape, h.data_offset), (vec![3, 2, 2], 128));
+        let a = MappedArray::open(&p).unwrap();
+        assert_eq!((a.dtype(), a.rows(), a.item_shape(), a.item_len()), (Dtype::U8, 3, &[2, 2][..], 4));
+        assert_eq!(items(&a), vec![vec![0.0, 1.0, 2.0, 3.0], vec![4.0, 5.0, 6.0, 7.0], vec![8.0, 9.0, 10.0, 11.0]]);
+        assert_eq!(a.value(2, 3), 11.0);
+        // The writer produces the same bytes.
+        let q = dir.path().join("w.npy");
+        let mut w = NpyWriter::create(&q, Dtype::U8, &[2, 2]).unwrap();
+        for i in 0..3u8 {
+            w.push_u8(&[4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3]).unwrap();
+        }
+        assert_eq!(w.finish().unwrap(), 3);
+        assert_eq!(std::fs::read(&q).unwrap(), bytes);
+
+        // Version 2.0, float32, keys in another order, no spaces, a 1-tuple, Python 2's `L`,
+        // an old 16-byte aligned header (the reader needs no alignment).
+        let floats = [1.5f32, -2.25, f32::MAX, 0.0, 1e-30];
+        let data: Vec<u8> = floats.iter().flat_map(|f| f.to_le_bytes()).collect();
+        let p = write(
+            dir.path(),
+            "f4.npy",
+            &numpy_bytes(2, "{'shape':(5L,),'fortran_order':False,\"descr\":'<f4'}", &data),
+        );
+        let a = MappedArray::open(&p).unwrap();
+        assert_eq!((a.dtype(), a.rows(), a.item_shape()), (Dtype::F32, 5, &[1][..]));
+        assert_eq!(items(&a).concat(), floats.to_vec());
+        let mut old = b"\x93NUMPY\x01\x00".to_vec();
+        let mut text = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), }".to_string();
+        text.push_str(&" ".repeat(15 - (10 + text.len()) % 16));
+        text.push('\n');
+        assert_eq!((10 + text.len()) % 16, 0);
+        old.extend((text.len() as u16).to_le_bytes());
+        old.extend(text.as_bytes());
+        old.extend(&data[4..12]);
+        let a = MappedArray::open(&write(dir.path(), "old.npy", &old)).unwrap();
+        assert_eq!(items(&a), vec![vec![-2.25, f32::MAX]]);
+        // Version 3.0 is 2.0 with a UTF-8 header.
+        let p = write(
+            dir.path(),
+            "v3.npy",
+            &numpy_bytes(3, "{'descr': 'u1', 'fortran_order': False, 'shape': (2,)}", &[7, 9]),
+        );
+        assert_eq!(items(&MappedArray::open(&p).unwrap()), vec![vec![7.0], vec![9.0]]);
+    }
+
+    #[test]
+    fn writer_round_trips_and_leaves_no_partial_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for (rows, shape) in [(0usize, vec![3usize]), (1, vec![]), (257, vec![3, 5, 7]), (1000, vec![1, 13])] {
+            let d: usize = shape.iter().product();
+            let p = dir.path().join(format!("u{rows}.npy"));
+            let mut w = NpyWriter::create(&p, Dtype::U8, &shape).unwrap();
+            let want: Vec<Vec<u8>> = (0..rows).map(|r| (0..d).map(|j| (r * 31 + j * 7) as u8).collect()).collect();
+            want.iter().for_each(|item| w.push_u8(item).unwrap());
+            assert_eq!(w.finish().unwrap(), rows);
+            let bytes = std::fs::read(&p).unwrap();
+            let h = parse_header(&bytes, &p).unwrap();
+            let mut full = vec![rows];
+            full.extend(&shape);
+            assert_eq!((h.descr.as_str(), h.shape, h.data_offset % 64), ("|u1", full, 0));
+            assert_eq!(bytes[h.data_offset - 1], b'\n');
+            let a = MappedArray::open(&p).unwrap();
+            let got: Vec<Vec<u8>> = items(&a).iter().map(|v| v.iter().map(|&x| x as u8).collect()).collect();
+            assert_eq!(got, want);
+
+            let p = dir.path().join(format!("f{rows}.npy"));
+            let mut w = NpyWriter::create(&p, Dtype::F32, &shape).unwrap();
+            let want: Vec<Vec<f32>> =
+                (0..rows).map(|r| (0..d).map(|j| (r as f32 - 3.5) * 0.1 + j as f32 * 1e6).collect()).collect();
+            want.iter().for_each(|item| w.push_f32(item).unwrap());
+            w.finish().unwrap();
+            assert_eq!(items(&MappedArray::open(&p).unwrap()), want);
+        }
+        // Wrong items are refused, naming the file.
+        let p = dir.path().join("x.npy");
+        let mut w = NpyWriter::create(&p, Dtype::F32, &[2]).unwrap();
+        assert!(w.push_f32(&[1.0]).unwrap_err().to_string().contains("x.npy"));
+        assert!(w.push_u8(&[1, 2]).is_err());
+        w.push_f32(&[1.0, 2.0]).unwrap();
+        let temps = || {
+            std::fs::read_dir(dir.path())
+                .unwrap()
+                .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp-"))
+                .count()
+        };
+        assert_eq!(temps(), 1);
+        drop(w);
+        assert!(!p.exists());
+        assert_eq!(temps(), 0);
+        assert!(NpyWriter::create(&p, Dtype::U8, &[4, 0]).is_err());
+
+        // Labels: bytes when they fit, else little-endian u16.
+        for (labels, descr) in [(vec![0u16, 3, 255], "|u1"), (vec![7, 65535, 0, 256], "<u2"), (vec![], "|u1")] {
+            let p = dir.path().join("y.npy");
+            write_labels(&p, &labels).unwrap();
+            assert_eq!(read_header(&p).unwrap().descr, descr);
+            assert_eq!(read_labels(&p).unwrap(), labels);
+        }
+        assert_eq!(temps(), 0);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let u8_dict = |shape: &str| format!("{{'descr': '|u1', 'fortran_order': False, 'shape': {shape}, }}");
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (b"PK\x03\x04 not numpy".to_vec(), "not a .npy file"),
+            (vec![], "not a .npy file"),
+            (b"\x93NUMPY\x04\x00\x10\x00".to_vec(), "unsupported .npy format version 4.0 (supported: 1.0, 2.0, 3.0)"),
+            (b"\x93NUMPY\x01\x00\x40".to_vec(), "truncated"),
+            (
+                numpy_bytes(1, "{'descr': '|u1', 'fortran_order': True, 'shape': (2, 2), }", &[0; 4]),
+                "Fortran order: save it with np.ascontiguousarray",
+            ),
+            (
+                numpy_bytes(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", &[0; 8]),
+                "dtype `<f8` is not supported for features (supported: uint8 `|u1`, little-endian float32 `<f4`)",
+            ),
+            (
+                numpy_bytes(1, "{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", &[0; 4]),
+                "`>f4` is big-endian",
+            ),
+            (
+                numpy_bytes(1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", &[0; 4]),
+                "structured dtype",
+            ),
+            (numpy_bytes(1, &u8_dict("()"), &[0]), "shape () is a single value"),
+            (
+                numpy_bytes(1, &u8_dict("(3, 2, 2)"), &[0; 11]),
+                "needs 12 bytes of data after the 128-byte header, the file has 11",
+            ),
+            (numpy_bytes(1, &u8_dict("(3, 0)"), &[]), "hold no values"),
+            (numpy_bytes(1, &u8_dict("(99999999999, 99999999999, 99999999999)"), &[]), "too large"),
+            (numpy_bytes(1, "{'descr': '|u1', 'shape': (1,), }", &[0]), "lacks one of the keys"),
+            (
+                numpy_bytes(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (1,), 'x': 1}", &[0]),
+                "unknown key `x`",
+            ),
+            (numpy_bytes(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (1 2), }", &[0]), "expected `,` or `)`"),
+            (
+                numpy_bytes(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (1,), ", &[0]),
+                "ends where a value was expected",
+            ),
+            (
+                numpy_bytes(1, "{'descr': '|u1', 'fortran_order': False, 'shape': ((((((((((1)))))))))), }", &[0]),
+                "nested",
+            ),
+        ];
+        for (i, (bytes, want)) in cases.iter().enumerate() {
+            let p = write(dir.path(), &format!("case{i}.npy"), bytes);
+            let e = MappedArray::open(&p).unwrap_err().to_string();
+            assert!(e.contains(want) && e.contains(&format!("case{i}.npy")), "case {i}: {e}");
+        }
+        // Labels.
+        let lab = |descr: &str, shape: &str, data: &[u8]| {
+            numpy_bytes(1, &format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}"), data)
+        };
+        let data: Vec<u8> = [5i64, -1].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (lab("<i8", "(2,)", &data), "row 1: label -1 is negative"),
+            (lab("<u4", "(2,)", &[0, 0, 0, 0, 0, 0, 1, 0]), "row 1: label 65536 is above 65535"),
+            (lab("|i1", "(1,)", &[0xff]), "row 0: label -1 is negative"),
+            (lab("<f4", "(1,)", &[0; 4]), "dtype `<f4` is not supported for labels"),
+            (lab("|u1", "(1, 1)", &[0]), "labels must be 1-D"),
+            (lab("<u2", "(3,)", &[0; 5]), "needs 6 bytes"),
+        ];
+        for (i, (bytes, want)) in cases.iter().enumerate() {
+            let p = write(dir.path(), &format!("labels{i}.npy"), bytes);
+            let e = read_labels(&p).unwrap_err().to_string();
+            assert!(e.contains(want) && e.contains(&format!("labels{i}.npy")), "labels case {i}: {e}");
+        }
+        let signed: Vec<u8> = [3i16, 65535u16 as i16].iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert!(
+            read_labels(&write(dir.path(), "s.npy", &lab("<i2", "(2,)", &signed)))
+                .unwrap_err()
+                .to_string()
+                .contains("-1")
+        );
+        let ok: Vec<u8> = [3u16, 65535].iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert_eq!(read_labels(&write(dir.path(), "ok.npy", &lab("<u2", "(2,)", &ok))).unwrap(), vec![3, 65535]);
+        // Label count.
+        let x = write(dir.path(), "x.npy", &numpy_bytes(1, &u8_dict("(3, 1)"), &[1, 2, 3]));
+        let y = write(dir.path(), "y.npy", &lab("|u1", "(2,)", &[0, 1]));
+        let e = read_dataset(&x, Some(&y)).unwrap_err().to_string();
+        assert!(e.contains("y.npy") && e.contains("2 labels for 3 items in"), "{e}");
+    }
+
+    /// The same items in memory and mapped, with labels.
+    fn twins(dir: &Path, dtype: Dtype) -> (Dataset, Dataset) {
+        let (rows, shape) = (23usize, [2usize, 3]);
+        let p = dir.join(format!("{dtype:?}.npy"));
+        let mut w = NpyWriter::create(&p, dtype, &shape).unwrap();
+        let mut bytes = Vec::new();
+        let mut floats = Vec::new();
+        for r in 0..rows {
+            let item: Vec<u8> = (0..6).map(|j| ((r * 37 + j * 11) % 256) as u8).collect();
+            let f: Vec<f32> = item.iter().map(|&b| b as f32 * 0.37 - 20.0).collect();
+            match dtype {
+                Dtype::U8 => w.push_u8(&item).unwrap(),
+                Dtype::F32 => w.push_f32(&f).unwrap(),
+            }
+            bytes.extend(item);
+            floats.extend(f);
+        }
+        w.finish().unwrap();
+        let labels: Vec<u16> = (0..rows as u16).map(|r| r % 4).collect();
+        let y = dir.join(format!("{dtype:?}-labels.npy"));
+        write_labels(&y, &labels).unwrap();
+        let mapped = read_dataset(&p, Some(&y)).unwrap();
+        let features = if dtype == Dtype::U8 { Features::U8(bytes) } else { Features::F32(floats) };
+        let memory =
+            Dataset { features, item_shape: shape.to_vec(), labels: Some(labels), classes: mapped.classes.clone() };
+        assert_eq!(mapped.classes, ["0", "1", "2", "3"]);
+        (memory, mapped)
+    }
+
+    fn all_items(d: &Dataset) -> Vec<Vec<f32>> {
+        (0..d.len())
+            .map(|i| {
+                let mut out = vec![f32::NAN; d.item_len()];
+                d.write_raw(i, &mut out);
+                out
+            })
+            .collect()
+    }
+
+    #[test]
+    fn mapped_dataset_matches_the_in_memory_one() {
+        let dir = tempfile::tempdir().unwrap();
+        for dtype in [Dtype::U8, Dtype::F32] {
+            let (memory, mapped) = twins(dir.path(), dtype);
+            assert!(matches!(mapped.features, Features::Mapped(_)));
+            assert_eq!(mapped.features.bits_per_value(), memory.features.bits_per_value());
+            assert_eq!((mapped.len(), mapped.item_shape.clone(), mapped.features.len()), (23, vec![2, 3], 23 * 6));
+            assert_eq!(all_items(&mapped), all_items(&memory));
+            assert!((0..memory.features.len()).all(|k| mapped.features.get(k) == memory.features.get(k)));
+            let pick = [22, 0, 5, 5, 13, 1];
+            let (a, b) = (memory.subset(&pick), mapped.subset(&pick));
+            assert_eq!((all_items(&b), &b.labels), (all_items(&a), &a.labels));
+            // A subset of a subset, then truncated.
+            let (mut a, mut b) = (a.subset(&[3, 0, 4]), b.subset(&[3, 0, 4]));
+            a.truncate(2);
+            b.truncate(2);
+            assert_eq!((b.len(), all_items(&b), &b.labels), (2, all_items(&a), &a.labels));
+            assert_eq!(b.features.get(6), a.features.get(6));
+            let (mut a, mut b) = (memory.clone(), mapped.clone());
+            a.truncate(7);
+            b.truncate(7);
+            assert_eq!((all_items(&b), b.class_counts()), (all_items(&a), a.class_counts()));
+            assert_eq!(b.features, mapped.subset(&(0..7).collect::<Vec<_>>()).features);
+            for kind in [Normalization::Unit, Normalization::Zscore, Normalization::None] {
+                assert_eq!(Normalizer::fit(kind, &mapped), Normalizer::fit(kind, &memory), "{dtype:?} {kind:?}");
+                assert_eq!(Normalizer::fit(kind, &b), Normalizer::fit(kind, &a), "{dtype:?} {kind:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn release_counter_crosses_each_threshold_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.npy");
+        let mut w = NpyWriter::create(&p, Dtype::U8, &[10]).unwrap();
+        (0..100).for_each(|_| w.push_u8(&[1; 10]).unwrap());
+        w.finish().unwrap();
+        let a = Arc::new(MappedArray::open(&p).unwrap().with_release_every(64));
+        std::thread::scope(|s| {
+            for t in 0..2 {
+                let a = a.clone();
+                s.spawn(move || (t * 50..t * 50 + 50).for_each(|i| a.write_item(i, &mut [0.0; 10])));
+            }
+        });
+        assert_eq!(a.served.load(Ordering::Relaxed), 1000);
+        assert_eq!(a.releases.load(Ordering::Relaxed), 1000 / 64);
+        assert!(items(&a).iter().all(|v| v == &[1.0; 10]));
+    }
 }
