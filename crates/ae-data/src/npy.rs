@@ -13,10 +13,14 @@
 //!   one per item, read into memory; each must lie in 0..=65535.
 //! - Resident memory: the pages a process touches through a file mapping count in its resident
 //!   set until they are unmapped or released, so serving a large file through one map would grow
-//!   the process to the file's size. A [`MappedArray`] counts the item bytes it serves (one
-//!   counter shared by all threads) and, every [`RELEASE_EVERY`] bytes, releases the pages of the
-//!   whole map (`madvise(MADV_DONTNEED)`, Unix only). The data stays in the page cache: reading it
-//!   again needs no disk access.
+//!   the process to the file's size. Worse, one page fault maps more than the page it needs: the
+//!   kernel maps the pages around it (fault-around) and whole large folios of the page cache, up
+//!   to a PMD-sized block (2 MiB on x86-64), so reading small items in random order makes far more
+//!   of the file resident than the bytes read. A [`MappedArray`] therefore charges each read its
+//!   bytes plus two such blocks ([`FAULT_SPAN`], one at each end), an upper bound of what the read
+//!   can make resident, on one counter shared by all threads; every [`RELEASE_EVERY`] bytes
+//!   charged it releases the pages of the whole map (`madvise(MADV_DONTNEED)`, Unix only). The
+//!   data stays in the page cache: reading it again needs no disk access.
 //! - Writing ([`NpyWriter`], [`write_labels`]): NumPy's own header layout, the data streamed into
 //!   a temporary file beside the target and renamed over it only when finished, so that an
 //!   interrupted writer never leaves a partial file under the target's name.
@@ -38,8 +42,13 @@ use crate::{DataError, Dataset, Features};
 /// The first six bytes of every `.npy` file.
 pub const MAGIC: &[u8; 6] = b"\x93NUMPY";
 
-/// Item bytes served through a map between two releases of its pages (64 MiB).
+/// Bytes charged to reads through a map between two releases of its pages (64 MiB): a bound on
+/// how much of the file the map holds resident.
 pub const RELEASE_EVERY: usize = 64 << 20;
+
+/// The most one page fault maps of a file: a PMD-sized block (2 MiB with 4 KiB pages on x86-64
+/// and arm64). A read of `n` bytes is charged `n + 2 * FAULT_SPAN`.
+pub const FAULT_SPAN: usize = 2 << 20;
 
 /// Largest header accepted: NumPy writes a few hundred bytes (and reads at most 10 000 by default).
 const MAX_HEADER: usize = 1 << 20;
@@ -349,8 +358,9 @@ fn parse_dict(text: &str) -> Result<(String, bool, Vec<usize>), String> {
 }
 
 /// A `.npy` feature file, memory-mapped: items are read through the map when asked for, and the
-/// map's pages are released every [`RELEASE_EVERY`] item bytes served (see the module
-/// documentation). Share it between threads with an `Arc`.
+/// map's pages are released every [`RELEASE_EVERY`] bytes charged to reads (see the module
+/// documentation). Share it between threads with an `Arc`. Reading values one at a time
+/// ([`MappedArray::value`]) charges each value a whole read: use [`MappedArray::write_item`].
 pub struct MappedArray {
     path: PathBuf,
     map: Mmap,
@@ -359,8 +369,8 @@ pub struct MappedArray {
     item_len: usize,
     rows: usize,
     offset: usize,
-    /// Item bytes served so far, by all threads.
-    served: AtomicUsize,
+    /// Bytes charged to reads so far, by all threads.
+    charged: AtomicUsize,
     /// How many times the pages were released.
     releases: AtomicUsize,
     release_every: usize,
@@ -431,13 +441,13 @@ impl MappedArray {
             item_len,
             rows,
             offset: header.data_offset,
-            served: AtomicUsize::new(0),
+            charged: AtomicUsize::new(0),
             releases: AtomicUsize::new(0),
             release_every: RELEASE_EVERY,
         })
     }
 
-    /// Releases the map's pages every `bytes` item bytes served instead of [`RELEASE_EVERY`].
+    /// Releases the map's pages every `bytes` bytes charged instead of [`RELEASE_EVERY`].
     pub fn with_release_every(mut self, bytes: usize) -> Self {
         self.release_every = bytes.max(1);
         self
@@ -473,7 +483,7 @@ impl MappedArray {
         assert!(row < self.rows, "row {row} of {} rows in {}", self.rows, self.path.display());
         let n = self.item_len * self.dtype.size();
         let start = self.offset + row * n;
-        self.served(n);
+        self.charge(n);
         &self.map[start..start + n]
     }
 
@@ -496,7 +506,7 @@ impl MappedArray {
         assert!(row < self.rows && j < self.item_len, "value {j} of row {row} in {}", self.path.display());
         let size = self.dtype.size();
         let at = self.offset + (row * self.item_len + j) * size;
-        self.served(size);
+        self.charge(size);
         let b = &self.map[at..at + size];
         match self.dtype {
             Dtype::U8 => b[0] as f32,
@@ -504,10 +514,11 @@ impl MappedArray {
         }
     }
 
-    /// Counts `n` bytes served; the thread whose bytes cross a multiple of `release_every`
-    /// releases the map's pages.
-    fn served(&self, n: usize) {
-        let before = self.served.fetch_add(n, Ordering::Relaxed);
+    /// Charges a read of `n` bytes (`n + 2 * FAULT_SPAN`); the thread whose charge crosses a
+    /// multiple of `release_every` releases the map's pages.
+    fn charge(&self, n: usize) {
+        let n = n + 2 * FAULT_SPAN;
+        let before = self.charged.fetch_add(n, Ordering::Relaxed);
         if before.wrapping_add(n) / self.release_every != before / self.release_every {
             self.releases.fetch_add(1, Ordering::Relaxed);
             self.release();
@@ -1187,15 +1198,16 @@ mod tests {
         let mut w = NpyWriter::create(&p, Dtype::U8, &[10]).unwrap();
         (0..100).for_each(|_| w.push_u8(&[1; 10]).unwrap());
         w.finish().unwrap();
-        let a = Arc::new(MappedArray::open(&p).unwrap().with_release_every(64));
+        let charge = 10 + 2 * FAULT_SPAN;
+        let a = Arc::new(MappedArray::open(&p).unwrap().with_release_every(10 * charge));
         std::thread::scope(|s| {
             for t in 0..2 {
                 let a = a.clone();
                 s.spawn(move || (t * 50..t * 50 + 50).for_each(|i| a.write_item(i, &mut [0.0; 10])));
             }
         });
-        assert_eq!(a.served.load(Ordering::Relaxed), 1000);
-        assert_eq!(a.releases.load(Ordering::Relaxed), 1000 / 64);
+        assert_eq!(a.charged.load(Ordering::Relaxed), 100 * charge);
+        assert_eq!(a.releases.load(Ordering::Relaxed), 10);
         assert!(items(&a).iter().all(|v| v == &[1.0; 10]));
     }
 }
