@@ -313,4 +313,70 @@ mod tests {
         assert!(matches!(Source::guess(dir.path()), Some(Source::Cifar { .. })));
         assert_eq!(Source::guess(Path::new("x.bin")), None);
     }
+
+    #[test]
+    fn npy_source_maps_files_with_labels_test_split_and_limit() {
+        use crate::Features;
+        use crate::npy::{Dtype, NpyWriter, write_labels};
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n);
+        let mut w = NpyWriter::create(&p("x.npy"), Dtype::U8, &[1, 2, 2]).unwrap();
+        (0..5u8).for_each(|i| w.push_u8(&[i, 2 * i, 3 * i, 255]).unwrap());
+        w.finish().unwrap();
+        write_labels(&p("y.npy"), &[0, 2, 1, 2, 0]).unwrap();
+        let mut w = NpyWriter::create(&p("xt.npy"), Dtype::U8, &[1, 2, 2]).unwrap();
+        (0..3u8).for_each(|i| w.push_u8(&[9, i, 0, 1]).unwrap());
+        w.finish().unwrap();
+        write_labels(&p("yt.npy"), &[1, 1, 0]).unwrap();
+        let source: Source = serde_json::from_str(&format!(
+            r#"{{"kind": "npy", "path": {:?}, "labels": {:?}, "test": {:?}, "test_labels": {:?}}}"#,
+            p("x.npy"),
+            p("y.npy"),
+            p("xt.npy"),
+            p("yt.npy")
+        ))
+        .unwrap();
+        assert_eq!(source_item_shape(&source), Some(vec![1, 2, 2]));
+        let s = load_source(&source, &opts()).unwrap();
+        assert_eq!((s.name.as_str(), s.default_normalization), (p("x.npy").to_str().unwrap(), Normalization::Unit));
+        let (train, test) = (s.train, s.test.unwrap());
+        assert!(matches!(train.features, Features::Mapped(_)) && matches!(test.features, Features::Mapped(_)));
+        assert_eq!(
+            (train.len(), train.item_shape.clone(), train.classes.clone()),
+            (5, vec![1, 2, 2], vec!["0".into(), "1".into(), "2".into()])
+        );
+        assert_eq!(
+            (train.labels.clone(), test.labels.clone(), test.classes.clone()),
+            (Some(vec![0, 2, 1, 2, 0]), Some(vec![1, 1, 0]), train.classes.clone())
+        );
+        let mut item = [0.0; 4];
+        train.write_raw(3, &mut item);
+        assert_eq!(item, [3.0, 6.0, 9.0, 255.0]);
+        test.write_raw(2, &mut item);
+        assert_eq!(item, [9.0, 2.0, 0.0, 1.0]);
+
+        let s = load_source(&source, &LoadOptions { limit: Some(2), ..opts() }).unwrap();
+        assert_eq!((s.train.len(), s.train.labels.clone(), s.test.map(|t| t.len())), (2, Some(vec![0, 2]), Some(2)));
+
+        // A test label the training split lacks; float32 items are z-scored; a guessed .npy.
+        write_labels(&p("yt.npy"), &[1, 3, 0]).unwrap();
+        let e = load_source(&source, &opts()).unwrap_err().to_string();
+        assert!(e.contains("the test split has class `3`, which the training split does not"), "{e}");
+        let mut w = NpyWriter::create(&p("f.npy"), Dtype::F32, &[]).unwrap();
+        w.push_f32(&[1.5]).unwrap();
+        w.finish().unwrap();
+        let guessed = Source::guess(&p("f.npy")).unwrap();
+        assert_eq!(guessed, Source::Npy { path: p("f.npy"), labels: None, test: None, test_labels: None });
+        assert_eq!(source_item_shape(&guessed), Some(vec![1]));
+        let s = load_source(&guessed, &opts()).unwrap();
+        assert_eq!(
+            (s.default_normalization, s.train.len(), s.train.labels, s.test),
+            (Normalization::Zscore, 1, None, None)
+        );
+        let bad = Source::Npy { path: p("f.npy"), labels: None, test: None, test_labels: Some(p("yt.npy")) };
+        assert!(load_source(&bad, &opts()).unwrap_err().to_string().contains("test_labels"));
+        let missing = Source::Npy { path: p("nope.npy"), labels: None, test: None, test_labels: None };
+        assert_eq!(source_item_shape(&missing), None);
+        assert!(load_source(&missing, &opts()).unwrap_err().to_string().contains("nope.npy"));
+    }
 }
