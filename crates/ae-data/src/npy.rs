@@ -679,8 +679,16 @@ pub fn read_labels(path: &Path) -> Result<Vec<u16>, DataError> {
         .collect()
 }
 
-/// A dataset of a mapped feature file and, if given, its label file (classes named `"0"` to
-/// `"k-1"`, `k` the largest label plus one).
+/// The file of class names beside a label file: one name a line, in label order.
+pub const CLASSES_FILE: &str = "classes.txt";
+
+/// Largest class-name file read.
+const MAX_CLASSES_BYTES: u64 = 16 << 20;
+
+/// A dataset of a mapped feature file and, if given, its label file. Classes are named by the
+/// lines of [`CLASSES_FILE`] in the label file's folder when there is one (it must name at least
+/// the largest label plus one classes: an error naming it otherwise), else `"0"` to `"k-1"`, `k`
+/// the largest label plus one.
 pub fn read_dataset(path: &Path, labels: Option<&Path>) -> Result<Dataset, DataError> {
     let array = MappedArray::open(path)?;
     let labels = labels
@@ -692,19 +700,52 @@ pub fn read_dataset(path: &Path, labels: Option<&Path>) -> Result<Dataset, DataE
                     format!("{} labels for {} items in {}", v.len(), array.rows(), path.display()),
                 ));
             }
-            Ok(v)
+            let names = l.parent().map(|d| d.join(CLASSES_FILE)).filter(|c| c.is_file());
+            let needed = v.iter().max().map_or(0, |&m| m as usize + 1);
+            let classes = match names {
+                Some(file) => read_classes(&file, needed)?,
+                None => (0..needed).map(|c| c.to_string()).collect(),
+            };
+            Ok((v, classes))
         })
         .transpose()?;
-    let classes = labels
-        .as_ref()
-        .map(|l| (0..l.iter().max().map_or(0, |&m| m as usize + 1)).map(|c| c.to_string()).collect())
-        .unwrap_or_default();
+    let (labels, classes) = labels.map_or((None, Vec::new()), |(l, c)| (Some(l), c));
     Ok(Dataset {
         item_shape: array.item_shape().to_vec(),
         features: Features::Mapped(Mapped::new(Arc::new(array))),
         labels,
         classes,
     })
+}
+
+/// Class names from a [`CLASSES_FILE`]: its lines (a final newline ends the last one), at least
+/// `needed` of them.
+pub fn read_classes(path: &Path, needed: usize) -> Result<Vec<String>, DataError> {
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CLASSES_BYTES + 1).read_to_end(&mut bytes).map_err(|e| DataError::io(path, e))?;
+    if bytes.len() as u64 > MAX_CLASSES_BYTES {
+        return Err(DataError::format(
+            path,
+            format!("larger than {MAX_CLASSES_BYTES} bytes: not a list of class names"),
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        DataError::format(path, format!("byte {}: not text (invalid UTF-8)", e.utf8_error().valid_up_to()))
+    })?;
+    let names: Vec<String> = text.lines().map(String::from).collect();
+    if names.len() < needed {
+        return Err(DataError::format(
+            path,
+            format!(
+                "{} class names, but the labels go up to {}: write one name a line, in label order, for each of \
+                 the {needed} classes",
+                names.len(),
+                needed - 1
+            ),
+        ));
+    }
+    Ok(names)
 }
 
 /// NumPy's version 1.0 header for `descr` and `shape`, byte for byte as `np.save` writes it: the
