@@ -11,6 +11,7 @@
 //! - [`icelearning`]: ICELEARNING ice-core particle images (128x128 gray) and FlowCam features.
 //! - [`npy`]: NumPy `.npy` arrays, memory-mapped (datasets larger than RAM), and a streaming
 //!   writer.
+//! - [`pack`]: any source converted into `.npy` files (streaming, atomic), for the `npy` source.
 //! - [`shapes`]: procedurally drawn shapes, for runs with no dataset on disk.
 //! - [`catalog`]: dataset names as configs use them, their files and how to fetch them.
 //! - [`source`]: a catalog name or a file/folder by path ([`Source`]), loaded by [`load_source`].
@@ -37,6 +38,7 @@ pub mod idx;
 pub mod image_folder;
 pub mod normalize;
 pub mod npy;
+pub mod pack;
 mod par;
 pub mod rng;
 pub mod satellite;

@@ -32,7 +32,7 @@ use crate::csv::{self, CsvOptions};
 use crate::icelearning::{self, IceOptions, Items};
 use crate::image_folder::{self, ImageFolderOptions};
 use crate::normalize::Normalization;
-use crate::{DataError, Dataset, cifar, npy};
+use crate::{DataError, Dataset, cifar, npy, pack};
 
 /// Where a dataset comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,7 +93,9 @@ pub enum Source {
     Npy {
         /// The training items (the first axis counts them).
         path: PathBuf,
-        /// Their labels (1-D integers), if any; classes are named `0` to the largest label.
+        /// Their labels (1-D integers), if any. Classes are named by the lines of `classes.txt`
+        /// in the labels' folder when it exists ([`npy::read_dataset`]), else `0` to the largest
+        /// label.
         #[serde(default)]
         labels: Option<PathBuf>,
         /// Test items of the same item shape, if any.
@@ -107,12 +109,17 @@ pub enum Source {
 
 impl Source {
     /// A source guessed from a path: `.csv`/`.tsv` (comma or tab, header row, no label), `.arff`,
-    /// `.tar.gz`/`.tgz` (CIFAR-10 archive), `.npy` (no labels), a folder holding `data_batch_1.bin` (CIFAR-10), any
-    /// other folder (RGB image tree, images of one size). `None` for anything else.
+    /// `.tar.gz`/`.tgz` (CIFAR-10 archive), `.npy` (no labels), a folder holding `train.npy` (a
+    /// folder [`crate::pack`] wrote: [`pack::packed_source`]), a folder holding
+    /// `data_batch_1.bin` (CIFAR-10), any other folder (RGB image tree, images of one size).
+    /// `None` for anything else.
     pub fn guess(path: &Path) -> Option<Source> {
         let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
         let path = path.to_path_buf();
         if path.is_dir() {
+            if path.join(pack::TRAIN).is_file() {
+                return Some(pack::packed_source(&path));
+            }
             return Some(if path.join(cifar::TRAIN_FILES[0]).is_file() {
                 Source::Cifar { path }
             } else {
@@ -312,6 +319,23 @@ mod tests {
         std::fs::write(dir.path().join("data_batch_1.bin"), b"").unwrap();
         assert!(matches!(Source::guess(dir.path()), Some(Source::Cifar { .. })));
         assert_eq!(Source::guess(Path::new("x.bin")), None);
+        // A packed folder: train.npy and whichever of the other files exist.
+        let p = |n: &str| dir.path().join(n);
+        for f in ["train.npy", "test.npy", "test_labels.npy"] {
+            std::fs::write(p(f), b"").unwrap();
+        }
+        let packed = Source::Npy {
+            path: p("train.npy"),
+            labels: None,
+            test: Some(p("test.npy")),
+            test_labels: Some(p("test_labels.npy")),
+        };
+        assert_eq!(Source::guess(dir.path()), Some(packed));
+        std::fs::remove_file(p("test.npy")).unwrap();
+        std::fs::write(p("train_labels.npy"), b"").unwrap();
+        let packed =
+            Source::Npy { path: p("train.npy"), labels: Some(p("train_labels.npy")), test: None, test_labels: None };
+        assert_eq!(Source::guess(dir.path()), Some(packed));
     }
 
     #[test]
