@@ -126,7 +126,9 @@ fn image_folders_round_trip_gray_rgb_resized_with_a_test_tree_and_a_limit() {
     image_tree(&test, &["dog"], 2, 50);
     write_png(&test.join("dog/9.png"), 3, 4, 77);
     for (k, (channels, size, limit)) in
-        [(3, None, None), (1, None, None), (3, Some([4, 7]), None), (1, Some([2, 2]), Some(4))].into_iter().enumerate()
+        [(3, None, None), (1, None, None), (3, Some([4, 7]), None), (1, Some([2, 2]), Some(4)), (3, None, Some(0))]
+            .into_iter()
+            .enumerate()
     {
         let work = dir.path().join(format!("case{k}"));
         std::fs::create_dir(&work).unwrap();
@@ -135,7 +137,7 @@ fn image_folders_round_trip_gray_rgb_resized_with_a_test_tree_and_a_limit() {
         let s = round_trip(&source, &LoadOptions { limit, ..opts(None) }, &work);
         let [h, w] = size.unwrap_or([5, 6]);
         assert_eq!((s.dtype, s.item_shape.clone()), (Dtype::U8, vec![channels, h, w]));
-        assert_eq!((s.train_items, s.test_items), (limit.unwrap_or(6), Some(3)));
+        assert_eq!((s.train_items, s.test_items), (limit.unwrap_or(6), Some(limit.unwrap_or(6).min(3))));
         assert_eq!(s.classes, vec!["cat", "dog"]);
         let names: Vec<String> =
             s.files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
