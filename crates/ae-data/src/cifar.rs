@@ -41,10 +41,10 @@ pub const META_FILE: &str = "batches.meta.txt";
 pub const FOLDER: &str = "cifar-10-batches-bin";
 
 /// Largest batch file accepted (a canonical one is 30,730,000 bytes).
-const MAX_BATCH_BYTES: u64 = 256 << 20;
+pub(crate) const MAX_BATCH_BYTES: u64 = 256 << 20;
 
 /// Largest class-name file accepted.
-const MAX_META_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_META_BYTES: u64 = 1 << 20;
 
 /// The training and test splits.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +111,19 @@ pub fn parse_meta(text: &str, path: &Path) -> Result<Vec<String>, DataError> {
 /// Reads the extracted folder (`.../cifar-10-batches-bin`). Every batch file must be present; a
 /// missing one is named.
 pub fn read_folder(dir: &Path) -> Result<CifarSplits, DataError> {
+    let classes = folder_classes(dir)?;
+    let mut batches = Batches::default();
+    for file in TRAIN_FILES.iter().chain([&TEST_FILE]) {
+        let path = dir.join(file);
+        let bytes = read_capped(&path, MAX_BATCH_BYTES)?;
+        batches.add(file, bytes, path)?;
+    }
+    batches.finish(classes, dir)
+}
+
+/// Checks that every batch file is in `dir` (naming the missing ones) and reads the class names
+/// (from `batches.meta.txt` when present).
+pub(crate) fn folder_classes(dir: &Path) -> Result<Vec<String>, DataError> {
     let missing: Vec<String> = TRAIN_FILES
         .iter()
         .chain([&TEST_FILE])
@@ -127,13 +140,7 @@ pub fn read_folder(dir: &Path) -> Result<CifarSplits, DataError> {
     } else {
         CLASSES.iter().map(|s| s.to_string()).collect()
     };
-    let mut batches = Batches::default();
-    for file in TRAIN_FILES.iter().chain([&TEST_FILE]) {
-        let path = dir.join(file);
-        let bytes = read_capped(&path, MAX_BATCH_BYTES)?;
-        batches.add(file, bytes, path)?;
-    }
-    batches.finish(classes, dir)
+    Ok(classes)
 }
 
 /// Reads `cifar-10-binary.tar.gz` without extracting it: the batch files are found by file name
@@ -147,9 +154,22 @@ pub fn read_archive(path: &Path) -> Result<CifarSplits, DataError> {
 
 /// Decodes a gzipped tar stream holding the batch files (`path` only names it in errors).
 pub fn parse_archive(reader: impl Read, path: &Path) -> Result<CifarSplits, DataError> {
+    let mut batches = Batches::default();
+    let classes = visit_archive(reader, path, |name, bytes, shown| batches.add(name, bytes, shown))?;
+    archive_complete(path, |f| batches.has(f))?;
+    batches.finish(classes.unwrap_or_else(|| CLASSES.iter().map(|s| s.to_string()).collect()), path)
+}
+
+/// Streams a gzipped tar archive: hands each batch file's bytes (in archive order, one at a time,
+/// with its file name and its path as errors show it) to `batch`, and returns the class names of
+/// a `batches.meta.txt` entry, if any. Other entries are skipped.
+pub(crate) fn visit_archive(
+    reader: impl Read,
+    path: &Path,
+    mut batch: impl FnMut(&str, Vec<u8>, PathBuf) -> Result<(), DataError>,
+) -> Result<Option<Vec<String>>, DataError> {
     let mut archive = tar::Archive::new(MultiGzDecoder::new(reader));
     let corrupt = |e: std::io::Error| DataError::format(path, format!("corrupt or truncated archive: {e}"));
-    let mut batches = Batches::default();
     let mut classes = None;
     for entry in archive.entries().map_err(corrupt)? {
         let entry = entry.map_err(corrupt)?;
@@ -164,22 +184,27 @@ pub fn parse_archive(reader: impl Read, path: &Path) -> Result<CifarSplits, Data
         let wanted = TRAIN_FILES.contains(&name.as_str()) || name == TEST_FILE;
         if wanted {
             let bytes = read_entry(entry, MAX_BATCH_BYTES, path, &shown)?;
-            batches.add(&name, bytes, shown)?;
+            batch(&name, bytes, shown)?;
         } else if name == META_FILE {
             let bytes = read_entry(entry, MAX_META_BYTES, path, &shown)?;
             classes = Some(parse_meta(&text(&bytes, &shown)?, &shown)?);
         }
     }
+    Ok(classes)
+}
+
+/// An error naming the batch files an archive lacks (`has`: whether it held one).
+pub(crate) fn archive_complete(path: &Path, has: impl Fn(&str) -> bool) -> Result<(), DataError> {
     let missing: Vec<String> =
-        TRAIN_FILES.iter().chain([&TEST_FILE]).filter(|f| !batches.has(f)).map(|f| format!("{FOLDER}/{f}")).collect();
+        TRAIN_FILES.iter().chain([&TEST_FILE]).filter(|f| !has(f)).map(|f| format!("{FOLDER}/{f}")).collect();
     if !missing.is_empty() {
         return Err(DataError::format(path, format!("the archive holds no {}", missing.join(", "))));
     }
-    batches.finish(classes.unwrap_or_else(|| CLASSES.iter().map(|s| s.to_string()).collect()), path)
+    Ok(())
 }
 
 /// Reads an entry's bytes, at most `max` (an oversized entry is an error, not an allocation).
-fn read_entry(entry: impl Read, max: u64, archive: &Path, shown: &Path) -> Result<Vec<u8>, DataError> {
+pub(crate) fn read_entry(entry: impl Read, max: u64, archive: &Path, shown: &Path) -> Result<Vec<u8>, DataError> {
     let mut bytes = Vec::new();
     entry
         .take(max + 1)
@@ -242,7 +267,7 @@ fn dataset(pixels: Vec<u8>, labels: Vec<u16>, classes: Vec<String>) -> Dataset {
     Dataset { features: Features::U8(pixels), item_shape: vec![3, 32, 32], labels: Some(labels), classes }
 }
 
-fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, DataError> {
+pub(crate) fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, DataError> {
     let file = File::open(path).map_err(|e| DataError::io(path, e))?;
     let mut bytes = Vec::new();
     file.take(max + 1).read_to_end(&mut bytes).map_err(|e| DataError::io(path, e))?;
@@ -252,7 +277,7 @@ fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, DataError> {
     Ok(bytes)
 }
 
-fn text(bytes: &[u8], path: &Path) -> Result<String, DataError> {
+pub(crate) fn text(bytes: &[u8], path: &Path) -> Result<String, DataError> {
     String::from_utf8(bytes.to_vec()).map_err(|e| {
         DataError::format(path, format!("byte {}: not text (invalid UTF-8)", e.utf8_error().valid_up_to()))
     })

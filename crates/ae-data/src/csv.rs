@@ -428,7 +428,7 @@ mod tests {
     fn floats(d: &Dataset) -> Vec<f32> {
         match &d.features {
             Features::F32(v) => v.clone(),
-            Features::U8(_) => panic!("bytes"),
+            _ => panic!("not in-memory floats"),
         }
     }
 

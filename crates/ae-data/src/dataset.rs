@@ -1,13 +1,17 @@
-//! An in-memory dataset: items of one shape, optional labels.
+//! A dataset: items of one shape, optional labels, held in memory or mapped from a file.
+
+use crate::npy::Mapped;
 
 /// The raw feature storage, kept in the source's own type (uint8 images stay uint8 in memory and
-/// are converted per batch).
+/// are converted per batch), or a file mapped into memory and read per item.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Features {
     /// Bytes, e.g. 8-bit pixels.
     U8(Vec<u8>),
     /// Floats, e.g. measured features.
     F32(Vec<f32>),
+    /// Rows of a memory-mapped `.npy` file (uint8 or float32), read when asked for.
+    Mapped(Mapped),
 }
 
 impl Features {
@@ -16,6 +20,7 @@ impl Features {
         match self {
             Features::U8(v) => v.len(),
             Features::F32(v) => v.len(),
+            Features::Mapped(m) => m.len() * m.array().item_len(),
         }
     }
 
@@ -24,11 +29,21 @@ impl Features {
         self.len() == 0
     }
 
-    /// Value `i` as f32.
+    /// Value `i` as f32 (of the items laid end to end).
     pub fn get(&self, i: usize) -> f32 {
         match self {
             Features::U8(v) => v[i] as f32,
             Features::F32(v) => v[i],
+            Features::Mapped(m) => m.value(i),
+        }
+    }
+
+    /// Bits per stored value: 8 for bytes (in memory or mapped), 32 for floats.
+    pub fn bits_per_value(&self) -> u32 {
+        match self {
+            Features::U8(_) => 8,
+            Features::F32(_) => 32,
+            Features::Mapped(m) => 8 * m.array().dtype().size() as u32,
         }
     }
 }
@@ -69,10 +84,12 @@ impl Dataset {
         match &self.features {
             Features::U8(v) => out.iter_mut().zip(&v[i * d..(i + 1) * d]).for_each(|(o, &b)| *o = b as f32),
             Features::F32(v) => out.copy_from_slice(&v[i * d..(i + 1) * d]),
+            Features::Mapped(m) => m.write_item(i, out),
         }
     }
 
-    /// A new dataset of the items at `indices`, in that order.
+    /// A new dataset of the items at `indices`, in that order (of mapped features: the same map
+    /// with a new row list, no item data copied).
     pub fn subset(&self, indices: &[usize]) -> Dataset {
         let d = self.item_len();
         let features = match &self.features {
@@ -82,6 +99,7 @@ impl Dataset {
             Features::F32(v) => {
                 Features::F32(indices.iter().flat_map(|&i| v[i * d..(i + 1) * d].iter().copied()).collect())
             }
+            Features::Mapped(m) => Features::Mapped(m.subset(indices)),
         };
         Dataset {
             features,
@@ -100,6 +118,7 @@ impl Dataset {
         match &mut self.features {
             Features::U8(v) => v.truncate(n * d),
             Features::F32(v) => v.truncate(n * d),
+            Features::Mapped(m) => m.truncate(n),
         }
         if let Some(l) = &mut self.labels {
             l.truncate(n);

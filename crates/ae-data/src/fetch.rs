@@ -341,8 +341,10 @@ pub fn download(
     download_with(&agent(), url, dest, checksum, progress)
 }
 
-/// Deletes a path when dropped, unless disarmed.
-struct Cleanup(Option<PathBuf>);
+/// Deletes a path (file or folder) when dropped, unless disarmed by taking the path out; also
+/// the temporary file of [`crate::npy::NpyWriter`].
+#[derive(Debug)]
+pub(crate) struct Cleanup(pub(crate) Option<PathBuf>);
 
 impl Drop for Cleanup {
     fn drop(&mut self) {

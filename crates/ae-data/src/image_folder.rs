@@ -54,8 +54,9 @@ pub fn list(root: &Path) -> Result<Vec<(String, Vec<PathBuf>)>, DataError> {
     Ok(classes)
 }
 
-/// Reads a class-per-folder image tree.
-pub fn read(root: &Path, opts: ImageFolderOptions) -> Result<Dataset, DataError> {
+/// An error unless `opts` can be read: 1 or 3 channels, each side of a fixed size in
+/// `1..=MAX_SIDE`.
+pub fn check_options(opts: ImageFolderOptions) -> Result<(), DataError> {
     if opts.channels != 1 && opts.channels != 3 {
         return Err(DataError::Invalid(format!("{} channels: images have 1 (grayscale) or 3 (RGB)", opts.channels)));
     }
@@ -64,38 +65,54 @@ pub fn read(root: &Path, opts: ImageFolderOptions) -> Result<Dataset, DataError>
     {
         return Err(DataError::Invalid(format!("image size {size:?}: each side must be in 1..={MAX_SIDE}")));
     }
+    Ok(())
+}
+
+/// Decodes one image file and appends its pixels to `out`, channel-first (planar: all reds, then
+/// greens, then blues; one plane for gray). `size` carries the size rule across a folder's
+/// images: with `opts.size` given, every image is resized to it; otherwise the first image
+/// decoded (with `size` still `None`) sets it and an image of another size is an error naming
+/// its file. Returns the image's `[height, width]` as appended.
+pub fn decode_into(
+    file: &Path,
+    opts: ImageFolderOptions,
+    size: &mut Option<[usize; 2]>,
+    out: &mut Vec<u8>,
+) -> Result<[usize; 2], DataError> {
+    let img = image::open(file).map_err(|e| DataError::format(file, format!("unreadable or corrupt image: {e}")))?;
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let target = *size.get_or_insert(opts.size.unwrap_or([h, w]));
+    let [th, tw] = target;
+    let img = if (th, tw) != (h, w) {
+        if opts.size.is_none() {
+            return Err(DataError::format(file, format!("image is {w}x{h}, the others are {tw}x{th}")));
+        }
+        img.resize_exact(tw as u32, th as u32, FilterType::Triangle)
+    } else {
+        img
+    };
+    match opts.channels {
+        1 => out.extend_from_slice(img.to_luma8().as_raw()),
+        _ => {
+            let rgb = img.to_rgb8();
+            for c in 0..3 {
+                out.extend(rgb.as_raw().iter().skip(c).step_by(3));
+            }
+        }
+    }
+    Ok(target)
+}
+
+/// Reads a class-per-folder image tree.
+pub fn read(root: &Path, opts: ImageFolderOptions) -> Result<Dataset, DataError> {
+    check_options(opts)?;
     let classes = list(root)?;
     let mut pixels = Vec::new();
     let mut labels = Vec::new();
     let mut size: Option<[usize; 2]> = opts.size;
     for (label, (_, files)) in classes.iter().enumerate() {
         for file in files {
-            let img =
-                image::open(file).map_err(|e| DataError::format(file, format!("unreadable or corrupt image: {e}")))?;
-            let (w, h) = (img.width() as usize, img.height() as usize);
-            let img = match size {
-                Some([th, tw]) if (th, tw) != (h, w) => {
-                    if opts.size.is_none() {
-                        return Err(DataError::format(file, format!("image is {w}x{h}, the others are {tw}x{th}")));
-                    }
-                    img.resize_exact(tw as u32, th as u32, FilterType::Triangle)
-                }
-                Some(_) => img,
-                None => {
-                    size = Some([h, w]);
-                    img
-                }
-            };
-            match opts.channels {
-                1 => pixels.extend_from_slice(img.to_luma8().as_raw()),
-                _ => {
-                    // Channel-first (planar) layout: all reds, then greens, then blues.
-                    let rgb = img.to_rgb8();
-                    for c in 0..3 {
-                        pixels.extend(rgb.as_raw().iter().skip(c).step_by(3));
-                    }
-                }
-            }
+            decode_into(file, opts, &mut size, &mut pixels)?;
             labels.push(label as u16);
         }
     }

@@ -1,5 +1,5 @@
-//! Datasets for autoencoders: real file formats decoded once into memory, normalised per batch,
-//! and served in seeded, reproducible order by worker threads.
+//! Datasets for autoencoders: real file formats decoded once into memory (or memory-mapped),
+//! normalised per batch, and served in seeded, reproducible order by worker threads.
 //!
 //! - [`idx`]: MNIST / Fashion-MNIST IDX files, gzipped or not.
 //! - [`cifar`]: CIFAR-10 binary batches, from the folder or straight from the `.tar.gz`.
@@ -9,6 +9,9 @@
 //! - [`csv`]: generic delimited tables (numeric features, optional header and label column).
 //! - [`arff`]: Weka ARFF files (OpenML), numeric features and a nominal class.
 //! - [`icelearning`]: ICELEARNING ice-core particle images (128x128 gray) and FlowCam features.
+//! - [`npy`]: NumPy `.npy` arrays, memory-mapped (datasets larger than RAM), and a streaming
+//!   writer.
+//! - [`pack`]: any source converted into `.npy` files (streaming, atomic), for the `npy` source.
 //! - [`shapes`]: procedurally drawn shapes, for runs with no dataset on disk.
 //! - [`catalog`]: dataset names as configs use them, their files and how to fetch them.
 //! - [`source`]: a catalog name or a file/folder by path ([`Source`]), loaded by [`load_source`].
@@ -34,6 +37,8 @@ pub mod icelearning;
 pub mod idx;
 pub mod image_folder;
 pub mod normalize;
+pub mod npy;
+pub mod pack;
 mod par;
 pub mod rng;
 pub mod satellite;

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::{Dataset, Features};
+use crate::dataset::Dataset;
+#[cfg(test)]
+use crate::dataset::Features;
 
 /// How to normalise features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,17 +31,22 @@ pub struct Normalizer {
 }
 
 impl Normalizer {
-    /// Fits `kind` on a training set.
+    /// Fits `kind` on a training set. Reads the items one at a time into one buffer, so that
+    /// mapped data is streamed, not copied.
     pub fn fit(kind: Normalization, data: &Dataset) -> Self {
         let d = data.item_len();
         let n = data.len().max(1);
-        match (kind, &data.features) {
-            (Normalization::None, _) => Self { kind, offset: vec![0.0], scale: vec![1.0] },
-            (Normalization::Unit, Features::U8(_)) => Self { kind, offset: vec![0.0], scale: vec![255.0] },
-            (Normalization::Unit, Features::F32(v)) => {
+        let mut row = vec![0f32; d];
+        match kind {
+            Normalization::None => Self { kind, offset: vec![0.0], scale: vec![1.0] },
+            Normalization::Unit if data.features.bits_per_value() == 8 => {
+                Self { kind, offset: vec![0.0], scale: vec![255.0] }
+            }
+            Normalization::Unit => {
                 let mut lo = vec![f32::INFINITY; d];
                 let mut hi = vec![f32::NEG_INFINITY; d];
-                for row in v.chunks_exact(d) {
+                for i in 0..data.len() {
+                    data.write_raw(i, &mut row);
                     for j in 0..d {
                         lo[j] = lo[j].min(row[j]);
                         hi[j] = hi[j].max(row[j]);
@@ -48,12 +55,13 @@ impl Normalizer {
                 let scale = lo.iter().zip(&hi).map(|(l, h)| if h > l { h - l } else { 1.0 }).collect();
                 Self { kind, offset: lo, scale }
             }
-            (Normalization::Zscore, f) => {
+            Normalization::Zscore => {
                 let mut sum = vec![0f64; d];
                 let mut sq = vec![0f64; d];
                 for i in 0..data.len() {
+                    data.write_raw(i, &mut row);
                     for j in 0..d {
-                        let x = f.get(i * d + j) as f64;
+                        let x = row[j] as f64;
                         sum[j] += x;
                         sq[j] += x * x;
                     }

@@ -9,6 +9,15 @@
 //! options = { label = "last", allow_missing = true }
 //! ```
 //!
+//! A NumPy source is memory-mapped, not read into memory ([`crate::npy`]):
+//!
+//! ```toml
+//! [data.source]
+//! kind = "npy"
+//! path = "x.npy"
+//! labels = "y.npy"
+//! ```
+//!
 //! Paths are used as given (relative ones against the working directory); resolving them against
 //! a config's folder is the caller's business. [`LoadOptions::root`] only matters for
 //! [`Source::Named`], [`LoadOptions::limit`] applies to every source.
@@ -23,7 +32,7 @@ use crate::csv::{self, CsvOptions};
 use crate::icelearning::{self, IceOptions, Items};
 use crate::image_folder::{self, ImageFolderOptions};
 use crate::normalize::Normalization;
-use crate::{DataError, Dataset, cifar};
+use crate::{DataError, Dataset, cifar, npy, pack};
 
 /// Where a dataset comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,16 +88,38 @@ pub enum Source {
         #[serde(default)]
         options: IceOptions,
     },
+    /// NumPy `.npy` files ([`crate::npy`]), memory-mapped: uint8 items scaled to [0, 1] by
+    /// default, float32 items z-scored.
+    Npy {
+        /// The training items (the first axis counts them).
+        path: PathBuf,
+        /// Their labels (1-D integers), if any. Classes are named by the lines of `classes.txt`
+        /// in the labels' folder when it exists ([`npy::read_dataset`]), else `0` to the largest
+        /// label.
+        #[serde(default)]
+        labels: Option<PathBuf>,
+        /// Test items of the same item shape, if any.
+        #[serde(default)]
+        test: Option<PathBuf>,
+        /// The test items' labels, if any.
+        #[serde(default)]
+        test_labels: Option<PathBuf>,
+    },
 }
 
 impl Source {
     /// A source guessed from a path: `.csv`/`.tsv` (comma or tab, header row, no label), `.arff`,
-    /// `.tar.gz`/`.tgz` (CIFAR-10 archive), a folder holding `data_batch_1.bin` (CIFAR-10), any
-    /// other folder (RGB image tree, images of one size). `None` for anything else.
+    /// `.tar.gz`/`.tgz` (CIFAR-10 archive), `.npy` (no labels), a folder holding `train.npy` (a
+    /// folder [`crate::pack`] wrote: [`pack::packed_source`]), a folder holding
+    /// `data_batch_1.bin` (CIFAR-10), any other folder (RGB image tree, images of one size).
+    /// `None` for anything else.
     pub fn guess(path: &Path) -> Option<Source> {
         let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
         let path = path.to_path_buf();
         if path.is_dir() {
+            if path.join(pack::TRAIN).is_file() {
+                return Some(pack::packed_source(&path));
+            }
             return Some(if path.join(cifar::TRAIN_FILES[0]).is_file() {
                 Source::Cifar { path }
             } else {
@@ -105,6 +136,9 @@ impl Source {
         if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
             return Some(Source::Cifar { path });
         }
+        if name.ends_with(".npy") {
+            return Some(Source::Npy { path, labels: None, test: None, test_labels: None });
+        }
         None
     }
 
@@ -116,13 +150,16 @@ impl Source {
             | Source::Arff { path, .. }
             | Source::ImageFolder { path, .. }
             | Source::Cifar { path }
-            | Source::IceLearning { path, .. } => path.display().to_string(),
+            | Source::IceLearning { path, .. }
+            | Source::Npy { path, .. } => path.display().to_string(),
         }
     }
 }
 
 /// The shape of one item, where it is known without reading any file: catalog names, CIFAR-10,
-/// ICELEARNING, image folders with a fixed size, tables with named feature columns.
+/// ICELEARNING, image folders with a fixed size, tables with named feature columns; and for a
+/// `.npy` source, from the training file's header alone (a few hundred bytes, no data; `None`
+/// when it cannot be read: loading reports why).
 pub fn source_item_shape(source: &Source) -> Option<Vec<usize>> {
     match source {
         Source::Named { name } => catalog::item_shape(name),
@@ -135,6 +172,7 @@ pub fn source_item_shape(source: &Source) -> Option<Vec<usize>> {
         Source::ImageFolder { options, .. } => options.size.map(|[h, w]| vec![options.channels, h, w]),
         Source::Csv { options, .. } => options.columns.as_ref().map(|c| vec![c.len()]),
         Source::Arff { .. } => None,
+        Source::Npy { path, .. } => npy::read_header(path).ok().filter(|h| !h.shape.is_empty()).map(|h| h.item_shape()),
     }
 }
 
@@ -165,6 +203,19 @@ pub fn load_source(source: &Source, opts: &LoadOptions) -> Result<Splits, DataEr
             let s = icelearning::read(path, options)?;
             let norm = if options.items == Items::Images { Normalization::Unit } else { Normalization::Zscore };
             (s.train.into_dataset(), s.test.map(icelearning::IceSplit::into_dataset), norm)
+        }
+        Source::Npy { path, labels, test, test_labels } => {
+            if let (None, Some(l)) = (test, test_labels) {
+                return Err(DataError::Invalid(format!(
+                    "{}: test_labels ({}) given without a test file",
+                    source.name(),
+                    l.display()
+                )));
+            }
+            let train = npy::read_dataset(path, labels.as_deref())?;
+            let test = test.as_ref().map(|t| npy::read_dataset(t, test_labels.as_deref())).transpose()?;
+            let norm = if train.features.bits_per_value() == 8 { Normalization::Unit } else { Normalization::Zscore };
+            (train, test, norm)
         }
     };
     if let Some(t) = &mut test {
@@ -268,5 +319,88 @@ mod tests {
         std::fs::write(dir.path().join("data_batch_1.bin"), b"").unwrap();
         assert!(matches!(Source::guess(dir.path()), Some(Source::Cifar { .. })));
         assert_eq!(Source::guess(Path::new("x.bin")), None);
+        // A packed folder: train.npy and whichever of the other files exist.
+        let p = |n: &str| dir.path().join(n);
+        for f in ["train.npy", "test.npy", "test_labels.npy"] {
+            std::fs::write(p(f), b"").unwrap();
+        }
+        let packed = Source::Npy {
+            path: p("train.npy"),
+            labels: None,
+            test: Some(p("test.npy")),
+            test_labels: Some(p("test_labels.npy")),
+        };
+        assert_eq!(Source::guess(dir.path()), Some(packed));
+        std::fs::remove_file(p("test.npy")).unwrap();
+        std::fs::write(p("train_labels.npy"), b"").unwrap();
+        let packed =
+            Source::Npy { path: p("train.npy"), labels: Some(p("train_labels.npy")), test: None, test_labels: None };
+        assert_eq!(Source::guess(dir.path()), Some(packed));
+    }
+
+    #[test]
+    fn npy_source_maps_files_with_labels_test_split_and_limit() {
+        use crate::Features;
+        use crate::npy::{Dtype, NpyWriter, write_labels};
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n);
+        let mut w = NpyWriter::create(&p("x.npy"), Dtype::U8, &[1, 2, 2]).unwrap();
+        (0..5u8).for_each(|i| w.push_u8(&[i, 2 * i, 3 * i, 255]).unwrap());
+        w.finish().unwrap();
+        write_labels(&p("y.npy"), &[0, 2, 1, 2, 0]).unwrap();
+        let mut w = NpyWriter::create(&p("xt.npy"), Dtype::U8, &[1, 2, 2]).unwrap();
+        (0..3u8).for_each(|i| w.push_u8(&[9, i, 0, 1]).unwrap());
+        w.finish().unwrap();
+        write_labels(&p("yt.npy"), &[1, 1, 0]).unwrap();
+        let source: Source = serde_json::from_str(&format!(
+            r#"{{"kind": "npy", "path": {:?}, "labels": {:?}, "test": {:?}, "test_labels": {:?}}}"#,
+            p("x.npy"),
+            p("y.npy"),
+            p("xt.npy"),
+            p("yt.npy")
+        ))
+        .unwrap();
+        assert_eq!(source_item_shape(&source), Some(vec![1, 2, 2]));
+        let s = load_source(&source, &opts()).unwrap();
+        assert_eq!((s.name.as_str(), s.default_normalization), (p("x.npy").to_str().unwrap(), Normalization::Unit));
+        let (train, test) = (s.train, s.test.unwrap());
+        assert!(matches!(train.features, Features::Mapped(_)) && matches!(test.features, Features::Mapped(_)));
+        assert_eq!(
+            (train.len(), train.item_shape.clone(), train.classes.clone()),
+            (5, vec![1, 2, 2], vec!["0".into(), "1".into(), "2".into()])
+        );
+        assert_eq!(
+            (train.labels.clone(), test.labels.clone(), test.classes.clone()),
+            (Some(vec![0, 2, 1, 2, 0]), Some(vec![1, 1, 0]), train.classes.clone())
+        );
+        let mut item = [0.0; 4];
+        train.write_raw(3, &mut item);
+        assert_eq!(item, [3.0, 6.0, 9.0, 255.0]);
+        test.write_raw(2, &mut item);
+        assert_eq!(item, [9.0, 2.0, 0.0, 1.0]);
+
+        let s = load_source(&source, &LoadOptions { limit: Some(2), ..opts() }).unwrap();
+        assert_eq!((s.train.len(), s.train.labels.clone(), s.test.map(|t| t.len())), (2, Some(vec![0, 2]), Some(2)));
+
+        // A test label the training split lacks; float32 items are z-scored; a guessed .npy.
+        write_labels(&p("yt.npy"), &[1, 3, 0]).unwrap();
+        let e = load_source(&source, &opts()).unwrap_err().to_string();
+        assert!(e.contains("the test split has class `3`, which the training split does not"), "{e}");
+        let mut w = NpyWriter::create(&p("f.npy"), Dtype::F32, &[]).unwrap();
+        w.push_f32(&[1.5]).unwrap();
+        w.finish().unwrap();
+        let guessed = Source::guess(&p("f.npy")).unwrap();
+        assert_eq!(guessed, Source::Npy { path: p("f.npy"), labels: None, test: None, test_labels: None });
+        assert_eq!(source_item_shape(&guessed), Some(vec![1]));
+        let s = load_source(&guessed, &opts()).unwrap();
+        assert_eq!(
+            (s.default_normalization, s.train.len(), s.train.labels, s.test),
+            (Normalization::Zscore, 1, None, None)
+        );
+        let bad = Source::Npy { path: p("f.npy"), labels: None, test: None, test_labels: Some(p("yt.npy")) };
+        assert!(load_source(&bad, &opts()).unwrap_err().to_string().contains("test_labels"));
+        let missing = Source::Npy { path: p("nope.npy"), labels: None, test: None, test_labels: None };
+        assert_eq!(source_item_shape(&missing), None);
+        assert!(load_source(&missing, &opts()).unwrap_err().to_string().contains("nope.npy"));
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use ae_data::csv::{ClassOrder, CsvOptions, LabelColumn};
-use ae_data::{arff, cifar, csv, fetch, idx, satellite, ucr};
+use ae_data::{arff, cifar, csv, fetch, idx, npy, satellite, ucr};
 use proptest::prelude::*;
 
 /// Applies `(position, byte, op)` edits (op 0: replace, 1: insert, 2: delete), then keeps at most
@@ -153,7 +153,49 @@ fn table_text() -> impl Strategy<Value = String> {
     "[0-9a-zA-Z,;.\\-+ \t\"'\r\n%@{}?]{0,300}"
 }
 
+/// A valid `.npy` file: 12 bytes, shape `(12,)` when `one_d`, else `(3, 2, 2)`.
+fn npy_file(one_d: bool) -> Vec<u8> {
+    static FILES: OnceLock<[Vec<u8>; 2]> = OnceLock::new();
+    let files = FILES.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        [&[][..], &[2, 2][..]].map(|shape| {
+            let p = dir.path().join("f.npy");
+            let mut w = npy::NpyWriter::create(&p, npy::Dtype::U8, shape).unwrap();
+            let d: usize = shape.iter().product();
+            (0..12 / d).for_each(|i| w.push_u8(&vec![i as u8; d]).unwrap());
+            w.finish().unwrap();
+            std::fs::read(&p).unwrap()
+        })
+    });
+    files[usize::from(!one_d)].clone()
+}
+
+/// Parses `.npy` bytes as a header, then maps them from a file as features and reads them as labels.
+fn parse_npy(bytes: &[u8]) {
+    let _ = npy::parse_header(bytes, Path::new("f.npy"));
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("f.npy");
+    std::fs::write(&p, bytes).unwrap();
+    if let Ok(a) = npy::MappedArray::open(&p) {
+        let mut out = vec![0.0; a.item_len()];
+        (0..a.rows()).for_each(|i| a.write_item(i, &mut out));
+    }
+    let _ = npy::read_labels(&p);
+    let _ = npy::read_header(&p);
+}
+
 proptest! {
+    #[test]
+    fn npy_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        parse_npy(&bytes);
+        parse_npy(&[&npy::MAGIC[..], &[1, 0], &bytes].concat());
+    }
+
+    #[test]
+    fn npy_edited_files((e, cut) in edits(), one_d in any::<bool>()) {
+        parse_npy(&mutate(&npy_file(one_d), &e, cut));
+    }
+
     #[test]
     fn idx_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         parse_idx(&bytes);
@@ -233,6 +275,12 @@ proptest! {
 /// The unedited fixtures parse, so the edits start from valid files.
 #[test]
 fn fixtures_are_valid() {
+    for one_d in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.npy");
+        std::fs::write(&p, npy_file(one_d)).unwrap();
+        assert_eq!(npy::MappedArray::open(&p).unwrap().rows(), if one_d { 12 } else { 3 });
+    }
     assert!(idx::parse(&idx_file()[..], Path::new("f"), None).is_ok());
     assert!(idx::parse(flate2::read::MultiGzDecoder::new(&gzip(&idx_file())[..]), Path::new("f"), None).is_ok());
     assert_eq!(cifar::parse_batch(&cifar_batch(), Path::new("b")).unwrap().1, vec![0, 3, 6]);

@@ -2,7 +2,6 @@
 //! bits (uniform levels over its range in the split), decoded, and measured: bits per pixel and
 //! PSNR of the decoded items against the originals, and against the unquantised reconstructions.
 
-use ae_data::Features;
 use ae_eval::quantize::quantize;
 use serde::Serialize;
 
@@ -121,10 +120,7 @@ pub fn run(args: &Args) -> Result<CompressReport> {
     let varying_units = (q.payload_bits / (n as u64 * args.bits as u64)) as usize;
     let payload_bits_per_item = q.payload_bits as f64 / n as f64;
     let bits_per_pixel = payload_bits_per_item / d as f64;
-    let original_bits_per_pixel = match app.view(app.split)?.data.features {
-        Features::U8(_) => 8.0,
-        Features::F32(_) => 32.0,
-    };
+    let original_bits_per_pixel = app.view(app.split)?.data.features.bits_per_value() as f64;
     let shown: Vec<usize> = (0..n.min(8)).collect();
     app.picture("compress.png", &[&c.inputs, &unquantised, &decoded], &shown)?;
     let report = CompressReport {
