@@ -217,6 +217,28 @@ pub enum DataCommand {
         #[arg(long)]
         root: Option<PathBuf>,
     },
+    /// Convert a dataset (a name, an image folder, CIFAR-10, a CSV/ARFF table, ICELEARNING, a .npy)
+    /// into .npy files once, streaming with bounded memory; training memory-maps them
+    /// (`data.source = { kind = "npy", ... }`), so the data may be larger than memory.
+    Pack {
+        /// A dataset name or a file or folder.
+        source: String,
+        /// The folder to write (refused if it exists and is not empty; appears only when complete).
+        #[arg(long)]
+        out: PathBuf,
+        /// Folder holding the named datasets (default: $AE_DATA_DIR, else datasets/).
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Keep only the first N items of each split.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Image folders: 1 (gray) or 3 (RGB, the default) channels.
+        #[arg(long)]
+        channels: Option<usize>,
+        /// Image folders: resize every image to HEIGHTxWIDTH (default: all must share the first one's size).
+        #[arg(long, value_parser = crate::pack::parse_size)]
+        size: Option<[usize; 2]>,
+    },
     /// Download datasets from their canonical sources (SHA-256 verified, written to a temp file
     /// then renamed, archives extracted safely). $AE_FETCH_BASE_URL replaces the sources (mirrors).
     Fetch {
@@ -273,6 +295,17 @@ pub fn run(cli: Cli) -> Result<()> {
                 .or_else(|| std::env::var_os("AE_DATA_DIR").map(PathBuf::from))
                 .unwrap_or_else(|| PathBuf::from("datasets"));
             crate::fetch::run(&names, &root, cli.quiet)
+        }
+        Some(Command::Data { command: DataCommand::Pack { source, out, root, limit, channels, size } }) => {
+            let root = root
+                .or_else(|| std::env::var_os("AE_DATA_DIR").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("datasets"));
+            let req = crate::pack::PackRequest { source, out, root, limit, channels, size, quiet: cli.quiet };
+            let summary = crate::pack::run(&req)?;
+            for line in crate::pack::report(&summary) {
+                print_line(&line);
+            }
+            Ok(())
         }
         Some(Command::Data { command: DataCommand::Info { name, root } }) => {
             let root = root

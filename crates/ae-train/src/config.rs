@@ -31,7 +31,9 @@ pub struct ExperimentConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
-    /// Dataset name (`shapes`, `mnist`, `fashion-mnist`, `satellite`).
+    /// Dataset name (`shapes`, `mnist`, `fashion-mnist`, `satellite`, ...). With `source` it only
+    /// names the data in reports, and may be left out (the source's path then names it).
+    #[serde(default)]
     pub dataset: String,
     /// Folder holding the datasets; default `$AE_DATA_DIR`, else `datasets/`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,8 +54,10 @@ pub struct DataConfig {
     pub test_fraction: Option<f64>,
     /// Read the data from files instead of a catalog dataset: a table
     /// `{ kind = "csv", path = "x.csv", test = "y.csv", options = { label = "last" } }`, `arff`,
-    /// `image_folder`, `cifar` (binary batches) or `ice_learning`. Relative paths are relative to
-    /// the current folder. `dataset` then only names the data in reports.
+    /// `image_folder`, `cifar` (binary batches), `ice_learning`, or `npy` (memory-mapped NumPy
+    /// files: `{ kind = "npy", path = "x.npy", labels = "y.npy" }`, what `ae-train data pack`
+    /// writes). Relative paths are relative to the current folder. `dataset` then only names the
+    /// data in reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<ae_data::Source>,
     /// Train (and validate) only on items of these classes (label indices, e.g. `[0]`: one digit
@@ -229,7 +233,7 @@ pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Experiment
             locate(text, key).map(|l| format!(" (line {l})")).unwrap_or_default()
         }
     };
-    let config: ExperimentConfig = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+    let mut config: ExperimentConfig = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
         let key = e.path().to_string();
         // Inside tagged tables (`kind = ...`) the key path stops at the table: find the line of
         // the unknown value or field itself.
@@ -247,6 +251,11 @@ pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Experiment
         }
         AppError::usage(format!("{file}: key `{key}`{place}: {msg}"))
     })?;
+    if config.data.dataset.trim().is_empty()
+        && let Some(source) = &config.data.source
+    {
+        config.data.dataset = source.name();
+    }
     validate(&config).map_err(|(key, msg)| AppError::usage(format!("{file}: key `{key}`{}: {msg}", place(&key))))?;
     Ok(config)
 }
@@ -339,6 +348,15 @@ pub fn validate(c: &ExperimentConfig) -> std::result::Result<(), (String, String
     let err = |k: &str, m: String| Err((k.to_string(), m));
     if c.name.trim().is_empty() || c.name.contains(['/', '\\']) || c.name == "." || c.name == ".." {
         return err("name", format!("`{}` cannot name a run folder (non-empty, no slashes)", c.name));
+    }
+    if c.data.source.is_none() && c.data.dataset.trim().is_empty() {
+        return err(
+            "data.dataset",
+            format!(
+                "name a dataset ({}) or give data.source (files: csv, arff, image_folder, cifar, ice_learning, npy)",
+                ae_data::catalog::NAMES.join(", ")
+            ),
+        );
     }
     if c.data.source.is_none() && !ae_data::catalog::is_known(&c.data.dataset) {
         return err(

@@ -24,6 +24,7 @@ pub mod fsio;
 pub mod init;
 pub mod loss_curve;
 pub mod metrics;
+pub mod pack;
 pub mod picture;
 pub mod pretrain;
 pub mod progress;
