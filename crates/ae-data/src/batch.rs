@@ -5,7 +5,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use crate::rng::SplitMix64;
-use crate::{Dataset, Normalizer};
+use crate::{DataError, Dataset, Normalizer};
 
 /// A subset of a dataset's items (by index), normalised on the way out.
 #[derive(Debug, Clone)]
@@ -45,20 +45,27 @@ impl View {
         self.data.item_len()
     }
 
-    /// The batch of the items at `positions` (positions within this view).
+    /// The batch of the items at `positions` (positions within this view). Panics if a streamed
+    /// image cannot be decoded, with the error naming the file ([`View::try_batch`] returns it).
     pub fn batch(&self, positions: &[usize]) -> Batch {
+        self.try_batch(positions).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The batch of the items at `positions` (positions within this view), or the error of the
+    /// first item that could not be read (a streamed image that fails to decode, naming the file).
+    pub fn try_batch(&self, positions: &[usize]) -> Result<Batch, DataError> {
         let d = self.item_len();
         let mut x = vec![0f32; positions.len() * d];
         let mut labels = self.data.labels.as_ref().map(|_| Vec::with_capacity(positions.len()));
         for (row, &p) in x.chunks_exact_mut(d).zip(positions) {
             let i = self.indices[p];
-            self.data.write_raw(i, row);
+            self.data.try_write_raw(i, row)?;
             self.normalizer.apply(row);
             if let (Some(out), Some(l)) = (&mut labels, &self.data.labels) {
                 out.push(l[i]);
             }
         }
-        Batch { x, rows: positions.len(), cols: d, labels }
+        Ok(Batch { x, rows: positions.len(), cols: d, labels })
     }
 
     /// Up to `n` positions to show as examples, spread over the classes: a seeded random item of
@@ -147,8 +154,15 @@ pub struct Batch {
 ///
 /// Worker `w` prepares batches `w, w + W, w + 2W...`, each into its own bounded channel, so at
 /// most `2 W` batches wait in memory. Dropping the stream stops the workers.
+///
+/// **Errors.** Reading an item can fail only for a streamed image folder (a file damaged past
+/// its header, which load time cannot see). The worker then sends the error instead of the
+/// batch and stops; the stream delivers it in order, and ends. [`BatchStream::try_next`] returns
+/// it; the [`Iterator`] (which yields plain batches) panics on the consuming thread with the
+/// error, which names the file: a failed batch never passes for the end of an epoch. A worker
+/// that panics is reported the same way.
 pub struct BatchStream {
-    receivers: Vec<Receiver<Batch>>,
+    receivers: Vec<Receiver<Result<Batch, DataError>>>,
     next: usize,
     total: usize,
     workers: Vec<JoinHandle<()>>,
@@ -165,7 +179,7 @@ impl BatchStream {
         let mut receivers = Vec::with_capacity(n_workers);
         let mut handles = Vec::with_capacity(n_workers);
         for w in 0..n_workers {
-            let (tx, rx): (SyncSender<Batch>, Receiver<Batch>) = sync_channel(2);
+            let (tx, rx): (SyncSender<Result<Batch, DataError>>, Receiver<_>) = sync_channel(2);
             let (view, order) = (view.clone(), order.clone());
             let handle = std::thread::Builder::new()
                 .name(format!("ae-batch-{w}"))
@@ -173,7 +187,9 @@ impl BatchStream {
                     let mut b = w;
                     while b < total {
                         let end = ((b + 1) * batch_size).min(order.len());
-                        if tx.send(view.batch(&order[b * batch_size..end])).is_err() {
+                        let batch = view.try_batch(&order[b * batch_size..end]);
+                        let failed = batch.is_err();
+                        if tx.send(batch).is_err() || failed {
                             return;
                         }
                         b += n_workers;
@@ -190,18 +206,34 @@ impl BatchStream {
     pub fn total(&self) -> usize {
         self.total
     }
+
+    /// The next batch in order, `None` after the last, or the error that stopped it (an item
+    /// that could not be read, naming the file; a worker that panicked). After an error the
+    /// stream is over: `None` from then on.
+    pub fn try_next(&mut self) -> Option<Result<Batch, DataError>> {
+        if self.next >= self.total {
+            return None;
+        }
+        let b = self.next;
+        let w = b % self.receivers.len();
+        let received = self.receivers[w].recv().unwrap_or_else(|_| {
+            Err(DataError::Invalid(format!(
+                "batch worker ae-batch-{w} stopped before batch {b} of {} (it panicked: see its message above)",
+                self.total
+            )))
+        });
+        self.next = if received.is_ok() { b + 1 } else { self.total };
+        Some(received)
+    }
 }
 
+/// Batches in order. Panics on the consuming thread, with the error naming the file, if a batch
+/// could not be prepared ([`BatchStream::try_next`] returns the error instead).
 impl Iterator for BatchStream {
     type Item = Batch;
 
     fn next(&mut self) -> Option<Batch> {
-        if self.next >= self.total {
-            return None;
-        }
-        let rx = &self.receivers[self.next % self.receivers.len()];
-        self.next += 1;
-        rx.recv().ok()
+        self.try_next().map(|b| b.unwrap_or_else(|e| panic!("batch stream: {e}")))
     }
 }
 

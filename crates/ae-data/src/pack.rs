@@ -473,7 +473,7 @@ impl Packer<'_> {
         match name {
             "cifar10" => self.cifar(if files[0].is_dir() { &files[0] } else { &files[1] }),
             "cifar10-test" => {
-                let options = ImageFolderOptions { channels: 3, size: None };
+                let options = ImageFolderOptions { channels: 3, size: None, stream: None };
                 self.image_folder(&files[0], None, options, &Source::Named { name: name.into() })
             }
             _ => {
@@ -719,7 +719,7 @@ impl Packer<'_> {
             match &d.features {
                 Features::U8(v) if dtype == Dtype::U8 => out.push_u8(&v[i * n..(i + 1) * n], label, self.progress)?,
                 _ => {
-                    d.write_raw(i, &mut values);
+                    d.try_write_raw(i, &mut values)?;
                     out.push_values(&values, label, self.progress)?;
                 }
             }
