@@ -163,6 +163,40 @@ mod tests {
     }
 
     #[test]
+    fn fit_sample_uses_every_item_up_to_max_items_else_a_seeded_sample() {
+        // Items 1, 2, 4, ..., 32: the sum of any items tells which were used.
+        let values = [1.0f32, 2.0, 4.0, 8.0, 16.0, 32.0];
+        let d =
+            Dataset { features: Features::F32(values.to_vec()), item_shape: vec![1], labels: None, classes: vec![] };
+        for kind in [Normalization::Unit, Normalization::Zscore, Normalization::None] {
+            assert_eq!(Normalizer::fit_sample(kind, &d, 6, 9), Normalizer::fit(kind, &d));
+            assert_eq!(Normalizer::fit_sample(kind, &d, 100, 1), Normalizer::fit(kind, &d));
+        }
+        assert_eq!(Normalizer::fit(Normalization::Zscore, &d).offset, vec![63.0 / 6.0]);
+        let mut subsets = std::collections::BTreeSet::new();
+        for seed in 0..20 {
+            let z = Normalizer::fit_sample(Normalization::Zscore, &d, 3, seed);
+            assert_eq!(z, Normalizer::fit_sample(Normalization::Zscore, &d, 3, seed));
+            let sum = (z.offset[0] as f64 * 3.0).round() as u32;
+            let used: Vec<f64> = values.iter().filter(|&&v| sum & v as u32 != 0).map(|&v| v as f64).collect();
+            assert_eq!(used.len(), 3, "seed {seed}: offset {}", z.offset[0]);
+            // By hand: the mean and population standard deviation of the three used items.
+            let mean = used.iter().sum::<f64>() / 3.0;
+            let std = (used.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / 3.0).sqrt();
+            assert!((z.offset[0] as f64 - mean).abs() < 1e-5 && (z.scale[0] as f64 - std).abs() < 1e-4, "{z:?}");
+            // Unit with the same seed samples the same items: their minimum and range.
+            let u = Normalizer::fit_sample(Normalization::Unit, &d, 3, seed);
+            let (lo, hi) = (used[0] as f32, used[2] as f32);
+            assert_eq!((u.offset.clone(), u.scale.clone()), (vec![lo], vec![hi - lo]));
+            subsets.insert(sum);
+        }
+        assert!(subsets.len() >= 8, "{subsets:?}");
+        // One item: its value, and scale 1 (no spread).
+        let one = Normalizer::fit_sample(Normalization::Zscore, &d, 1, 4);
+        assert!(values.contains(&one.offset[0]) && one.scale == vec![1.0]);
+    }
+
+    #[test]
     fn unit_scales_bytes_and_floats() {
         let bytes =
             Dataset { features: Features::U8(vec![0, 255]), item_shape: vec![2], labels: None, classes: vec![] };
