@@ -97,20 +97,34 @@ impl View {
     }
 
     /// The mean of each feature over the view's items, as served (normalised); zeros for an
-    /// empty view. Reads the items a block at a time, so it needs no copy of the whole view.
+    /// empty view. Reads the items a block at a time, so it needs no copy of the whole view. Over
+    /// a streamed image folder this decodes every image: [`View::feature_means_sample`] bounds it.
     pub fn feature_means(&self) -> Vec<f64> {
+        self.feature_means_sample(usize::MAX, 0)
+    }
+
+    /// [`View::feature_means`] over at most `max_items` items: all of them when the view has no
+    /// more, else `max_items` distinct positions drawn with `seed`, read in order. Panics, naming
+    /// the file, if a streamed image cannot be decoded.
+    pub fn feature_means_sample(&self, max_items: usize, seed: u64) -> Vec<f64> {
         const BLOCK: usize = 1024;
+        let positions: Vec<usize> = if self.len() <= max_items {
+            (0..self.len()).collect()
+        } else {
+            let mut s = SplitMix64::new(seed, 0x3EA5_5A3E).sample(self.len(), max_items);
+            s.sort_unstable();
+            s
+        };
         let mut sums = vec![0f64; self.item_len()];
-        for start in (0..self.len()).step_by(BLOCK) {
-            let positions: Vec<usize> = (start..(start + BLOCK).min(self.len())).collect();
-            let batch = self.batch(&positions);
+        for block in positions.chunks(BLOCK) {
+            let batch = self.batch(block);
             for row in batch.x.chunks_exact(batch.cols.max(1)) {
                 for (sum, &v) in sums.iter_mut().zip(row) {
                     *sum += v as f64;
                 }
             }
         }
-        let n = self.len().max(1) as f64;
+        let n = positions.len().max(1) as f64;
         sums.iter().map(|s| s / n).collect()
     }
 }
@@ -312,6 +326,25 @@ mod tests {
         assert_eq!(view.feature_means(), vec![2499.0, 2500.0]);
         let empty = View::new(counting(3), vec![], Arc::new(Normalizer::fit(Normalization::None, &counting(3))));
         assert_eq!(empty.feature_means(), vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn feature_means_sample_reads_only_the_sampled_items() {
+        // Items 2^k: the sum of a sample tells which items it holds.
+        let data = Arc::new(Dataset {
+            features: Features::F32((0..20).map(|k| (1u32 << k) as f32).collect()),
+            item_shape: vec![1],
+            labels: None,
+            classes: vec![],
+        });
+        let view = View::all(data.clone(), Arc::new(Normalizer::fit(Normalization::None, &data)));
+        assert_eq!(view.feature_means_sample(20, 3), view.feature_means());
+        assert_eq!(view.feature_means(), vec![((1u32 << 20) - 1) as f64 / 20.0]);
+        let a = view.feature_means_sample(5, 3);
+        assert_eq!(a, view.feature_means_sample(5, 3));
+        assert_ne!(a, view.feature_means_sample(5, 4));
+        let sum = (a[0] * 5.0).round() as u32;
+        assert_eq!(sum.count_ones(), 5, "{sum:b}");
     }
 
     #[test]

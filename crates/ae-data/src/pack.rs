@@ -25,7 +25,8 @@
 //! **Memory.** Items are written one at a time as they are read, per source kind:
 //!
 //! - streamed, one item in memory at a time: image folders (one image decoded at a time, with
-//!   the pixels, size rule and errors of [`image_folder::read`]), the `mnist` and
+//!   the pixels, size rule and errors of [`image_folder::read`]; their `stream` option does not
+//!   matter here), the `mnist` and
 //!   `fashion-mnist` catalog datasets (IDX, gzipped or not, read item by item through
 //!   [`IdxStream`]), the `cifar10-test` catalog dataset (an image folder), and `.npy` sources
 //!   (read through the map, whose pages are released as it goes: a copy that re-lays the files
