@@ -5,7 +5,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use crate::rng::SplitMix64;
-use crate::{Dataset, Normalizer};
+use crate::{DataError, Dataset, Normalizer};
 
 /// A subset of a dataset's items (by index), normalised on the way out.
 #[derive(Debug, Clone)]
@@ -45,20 +45,27 @@ impl View {
         self.data.item_len()
     }
 
-    /// The batch of the items at `positions` (positions within this view).
+    /// The batch of the items at `positions` (positions within this view). Panics if a streamed
+    /// image cannot be decoded, with the error naming the file ([`View::try_batch`] returns it).
     pub fn batch(&self, positions: &[usize]) -> Batch {
+        self.try_batch(positions).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The batch of the items at `positions` (positions within this view), or the error of the
+    /// first item that could not be read (a streamed image that fails to decode, naming the file).
+    pub fn try_batch(&self, positions: &[usize]) -> Result<Batch, DataError> {
         let d = self.item_len();
         let mut x = vec![0f32; positions.len() * d];
         let mut labels = self.data.labels.as_ref().map(|_| Vec::with_capacity(positions.len()));
         for (row, &p) in x.chunks_exact_mut(d).zip(positions) {
             let i = self.indices[p];
-            self.data.write_raw(i, row);
+            self.data.try_write_raw(i, row)?;
             self.normalizer.apply(row);
             if let (Some(out), Some(l)) = (&mut labels, &self.data.labels) {
                 out.push(l[i]);
             }
         }
-        Batch { x, rows: positions.len(), cols: d, labels }
+        Ok(Batch { x, rows: positions.len(), cols: d, labels })
     }
 
     /// Up to `n` positions to show as examples, spread over the classes: a seeded random item of
@@ -90,20 +97,34 @@ impl View {
     }
 
     /// The mean of each feature over the view's items, as served (normalised); zeros for an
-    /// empty view. Reads the items a block at a time, so it needs no copy of the whole view.
+    /// empty view. Reads the items a block at a time, so it needs no copy of the whole view. Over
+    /// a streamed image folder this decodes every image: [`View::feature_means_sample`] bounds it.
     pub fn feature_means(&self) -> Vec<f64> {
+        self.feature_means_sample(usize::MAX, 0)
+    }
+
+    /// [`View::feature_means`] over at most `max_items` items: all of them when the view has no
+    /// more, else `max_items` distinct positions drawn with `seed`, read in order. Panics, naming
+    /// the file, if a streamed image cannot be decoded.
+    pub fn feature_means_sample(&self, max_items: usize, seed: u64) -> Vec<f64> {
         const BLOCK: usize = 1024;
+        let positions: Vec<usize> = if self.len() <= max_items {
+            (0..self.len()).collect()
+        } else {
+            let mut s = SplitMix64::new(seed, 0x3EA5_5A3E).sample(self.len(), max_items);
+            s.sort_unstable();
+            s
+        };
         let mut sums = vec![0f64; self.item_len()];
-        for start in (0..self.len()).step_by(BLOCK) {
-            let positions: Vec<usize> = (start..(start + BLOCK).min(self.len())).collect();
-            let batch = self.batch(&positions);
+        for block in positions.chunks(BLOCK) {
+            let batch = self.batch(block);
             for row in batch.x.chunks_exact(batch.cols.max(1)) {
                 for (sum, &v) in sums.iter_mut().zip(row) {
                     *sum += v as f64;
                 }
             }
         }
-        let n = self.len().max(1) as f64;
+        let n = positions.len().max(1) as f64;
         sums.iter().map(|s| s / n).collect()
     }
 }
@@ -147,8 +168,15 @@ pub struct Batch {
 ///
 /// Worker `w` prepares batches `w, w + W, w + 2W...`, each into its own bounded channel, so at
 /// most `2 W` batches wait in memory. Dropping the stream stops the workers.
+///
+/// **Errors.** Reading an item can fail only for a streamed image folder (a file damaged past
+/// its header, which load time cannot see). The worker then sends the error instead of the
+/// batch and stops; the stream delivers it in order, and ends. [`BatchStream::try_next`] returns
+/// it; the [`Iterator`] (which yields plain batches) panics on the consuming thread with the
+/// error, which names the file: a failed batch never passes for the end of an epoch. A worker
+/// that panics is reported the same way.
 pub struct BatchStream {
-    receivers: Vec<Receiver<Batch>>,
+    receivers: Vec<Receiver<Result<Batch, DataError>>>,
     next: usize,
     total: usize,
     workers: Vec<JoinHandle<()>>,
@@ -165,7 +193,7 @@ impl BatchStream {
         let mut receivers = Vec::with_capacity(n_workers);
         let mut handles = Vec::with_capacity(n_workers);
         for w in 0..n_workers {
-            let (tx, rx): (SyncSender<Batch>, Receiver<Batch>) = sync_channel(2);
+            let (tx, rx): (SyncSender<Result<Batch, DataError>>, Receiver<_>) = sync_channel(2);
             let (view, order) = (view.clone(), order.clone());
             let handle = std::thread::Builder::new()
                 .name(format!("ae-batch-{w}"))
@@ -173,7 +201,9 @@ impl BatchStream {
                     let mut b = w;
                     while b < total {
                         let end = ((b + 1) * batch_size).min(order.len());
-                        if tx.send(view.batch(&order[b * batch_size..end])).is_err() {
+                        let batch = view.try_batch(&order[b * batch_size..end]);
+                        let failed = batch.is_err();
+                        if tx.send(batch).is_err() || failed {
                             return;
                         }
                         b += n_workers;
@@ -190,18 +220,34 @@ impl BatchStream {
     pub fn total(&self) -> usize {
         self.total
     }
+
+    /// The next batch in order, `None` after the last, or the error that stopped it (an item
+    /// that could not be read, naming the file; a worker that panicked). After an error the
+    /// stream is over: `None` from then on.
+    pub fn try_next(&mut self) -> Option<Result<Batch, DataError>> {
+        if self.next >= self.total {
+            return None;
+        }
+        let b = self.next;
+        let w = b % self.receivers.len();
+        let received = self.receivers[w].recv().unwrap_or_else(|_| {
+            Err(DataError::Invalid(format!(
+                "batch worker ae-batch-{w} stopped before batch {b} of {} (it panicked: see its message above)",
+                self.total
+            )))
+        });
+        self.next = if received.is_ok() { b + 1 } else { self.total };
+        Some(received)
+    }
 }
 
+/// Batches in order. Panics on the consuming thread, with the error naming the file, if a batch
+/// could not be prepared ([`BatchStream::try_next`] returns the error instead).
 impl Iterator for BatchStream {
     type Item = Batch;
 
     fn next(&mut self) -> Option<Batch> {
-        if self.next >= self.total {
-            return None;
-        }
-        let rx = &self.receivers[self.next % self.receivers.len()];
-        self.next += 1;
-        rx.recv().ok()
+        self.try_next().map(|b| b.unwrap_or_else(|e| panic!("batch stream: {e}")))
     }
 }
 
@@ -280,6 +326,25 @@ mod tests {
         assert_eq!(view.feature_means(), vec![2499.0, 2500.0]);
         let empty = View::new(counting(3), vec![], Arc::new(Normalizer::fit(Normalization::None, &counting(3))));
         assert_eq!(empty.feature_means(), vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn feature_means_sample_reads_only_the_sampled_items() {
+        // Items 2^k: the sum of a sample tells which items it holds.
+        let data = Arc::new(Dataset {
+            features: Features::F32((0..20).map(|k| (1u32 << k) as f32).collect()),
+            item_shape: vec![1],
+            labels: None,
+            classes: vec![],
+        });
+        let view = View::all(data.clone(), Arc::new(Normalizer::fit(Normalization::None, &data)));
+        assert_eq!(view.feature_means_sample(20, 3), view.feature_means());
+        assert_eq!(view.feature_means(), vec![((1u32 << 20) - 1) as f64 / 20.0]);
+        let a = view.feature_means_sample(5, 3);
+        assert_eq!(a, view.feature_means_sample(5, 3));
+        assert_ne!(a, view.feature_means_sample(5, 4));
+        let sum = (a[0] * 5.0).round() as u32;
+        assert_eq!(sum.count_ones(), 5, "{sum:b}");
     }
 
     #[test]

@@ -1,9 +1,13 @@
-//! A dataset: items of one shape, optional labels, held in memory or mapped from a file.
+//! A dataset: items of one shape, optional labels, held in memory, mapped from a file, or
+//! decoded from image files per item.
 
+use crate::DataError;
+use crate::image_folder::ImageFiles;
 use crate::npy::Mapped;
 
 /// The raw feature storage, kept in the source's own type (uint8 images stay uint8 in memory and
-/// are converted per batch), or a file mapped into memory and read per item.
+/// are converted per batch), a file mapped into memory and read per item, or image files decoded
+/// per item.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Features {
     /// Bytes, e.g. 8-bit pixels.
@@ -12,6 +16,9 @@ pub enum Features {
     F32(Vec<f32>),
     /// Rows of a memory-mapped `.npy` file (uint8 or float32), read when asked for.
     Mapped(Mapped),
+    /// Image files decoded when an item is asked for, bytes served as f32 0..=255 like
+    /// [`Features::U8`] (a streamed image folder: [`crate::image_folder`]).
+    Files(ImageFiles),
 }
 
 impl Features {
@@ -21,6 +28,7 @@ impl Features {
             Features::U8(v) => v.len(),
             Features::F32(v) => v.len(),
             Features::Mapped(m) => m.len() * m.array().item_len(),
+            Features::Files(f) => f.len() * f.item_len(),
         }
     }
 
@@ -29,22 +37,31 @@ impl Features {
         self.len() == 0
     }
 
-    /// Value `i` as f32 (of the items laid end to end).
+    /// Value `i` as f32 (of the items laid end to end). Of [`Features::Files`] slow: decodes the
+    /// whole item, and panics (naming the file) if it cannot be decoded.
     pub fn get(&self, i: usize) -> f32 {
         match self {
             Features::U8(v) => v[i] as f32,
             Features::F32(v) => v[i],
             Features::Mapped(m) => m.value(i),
+            Features::Files(f) => f.value(i),
         }
     }
 
-    /// Bits per stored value: 8 for bytes (in memory or mapped), 32 for floats.
+    /// Bits per stored value: 8 for bytes (in memory, mapped or image files), 32 for floats.
     pub fn bits_per_value(&self) -> u32 {
         match self {
-            Features::U8(_) => 8,
+            Features::U8(_) | Features::Files(_) => 8,
             Features::F32(_) => 32,
             Features::Mapped(m) => 8 * m.array().dtype().size() as u32,
         }
+    }
+
+    /// Whether reading an item decodes a file ([`Features::Files`]): a full pass over such data
+    /// decodes every image, so statistics should be fitted on a sample
+    /// ([`crate::Normalizer::fit_sample`]).
+    pub fn is_streamed(&self) -> bool {
+        matches!(self, Features::Files(_))
     }
 }
 
@@ -78,18 +95,30 @@ impl Dataset {
         self.item_shape.iter().product()
     }
 
-    /// Raw values of item `i` as f32, written into `out` (`item_len` long).
+    /// Raw values of item `i` as f32, written into `out` (`item_len` long). Panics if a streamed
+    /// image cannot be decoded, with the error naming the file: use [`Dataset::try_write_raw`]
+    /// to handle that.
     pub fn write_raw(&self, i: usize, out: &mut [f32]) {
+        if let Err(e) = self.try_write_raw(i, out) {
+            panic!("item {i}: {e}");
+        }
+    }
+
+    /// Raw values of item `i` as f32, written into `out` (`item_len` long); an error only for
+    /// [`Features::Files`], whose image is decoded here (naming the file).
+    pub fn try_write_raw(&self, i: usize, out: &mut [f32]) -> Result<(), DataError> {
         let d = self.item_len();
         match &self.features {
             Features::U8(v) => out.iter_mut().zip(&v[i * d..(i + 1) * d]).for_each(|(o, &b)| *o = b as f32),
             Features::F32(v) => out.copy_from_slice(&v[i * d..(i + 1) * d]),
             Features::Mapped(m) => m.write_item(i, out),
+            Features::Files(f) => f.write_item(i, out)?,
         }
+        Ok(())
     }
 
-    /// A new dataset of the items at `indices`, in that order (of mapped features: the same map
-    /// with a new row list, no item data copied).
+    /// A new dataset of the items at `indices`, in that order (of mapped features or image files:
+    /// the same map or file list with a new row list, no item data copied).
     pub fn subset(&self, indices: &[usize]) -> Dataset {
         let d = self.item_len();
         let features = match &self.features {
@@ -100,6 +129,7 @@ impl Dataset {
                 Features::F32(indices.iter().flat_map(|&i| v[i * d..(i + 1) * d].iter().copied()).collect())
             }
             Features::Mapped(m) => Features::Mapped(m.subset(indices)),
+            Features::Files(f) => Features::Files(f.subset(indices)),
         };
         Dataset {
             features,
@@ -119,6 +149,7 @@ impl Dataset {
             Features::U8(v) => v.truncate(n * d),
             Features::F32(v) => v.truncate(n * d),
             Features::Mapped(m) => m.truncate(n),
+            Features::Files(f) => f.truncate(n),
         }
         if let Some(l) = &mut self.labels {
             l.truncate(n);

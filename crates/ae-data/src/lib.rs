@@ -3,7 +3,8 @@
 //!
 //! - [`idx`]: MNIST / Fashion-MNIST IDX files, gzipped or not.
 //! - [`cifar`]: CIFAR-10 binary batches, from the folder or straight from the `.tar.gz`.
-//! - [`image_folder`]: class-per-folder images (the CIFAR-10 JPEG layout).
+//! - [`image_folder`]: class-per-folder images (the CIFAR-10 JPEG layout), decoded up front, or
+//!   streamed from disk and decoded per batch when too large to hold decoded.
 //! - [`satellite`]: UCI Statlog (Landsat Satellite) `sat.trn` / `sat.tst`.
 //! - [`ucr`]: UCR time-series text files (ECG5000).
 //! - [`csv`]: generic delimited tables (numeric features, optional header and label column).

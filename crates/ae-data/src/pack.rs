@@ -25,7 +25,8 @@
 //! **Memory.** Items are written one at a time as they are read, per source kind:
 //!
 //! - streamed, one item in memory at a time: image folders (one image decoded at a time, with
-//!   the pixels, size rule and errors of [`image_folder::read`]), the `mnist` and
+//!   the pixels, size rule and errors of [`image_folder::read`]; their `stream` option does not
+//!   matter here), the `mnist` and
 //!   `fashion-mnist` catalog datasets (IDX, gzipped or not, read item by item through
 //!   [`IdxStream`]), the `cifar10-test` catalog dataset (an image folder), and `.npy` sources
 //!   (read through the map, whose pages are released as it goes: a copy that re-lays the files
@@ -473,7 +474,7 @@ impl Packer<'_> {
         match name {
             "cifar10" => self.cifar(if files[0].is_dir() { &files[0] } else { &files[1] }),
             "cifar10-test" => {
-                let options = ImageFolderOptions { channels: 3, size: None };
+                let options = ImageFolderOptions { channels: 3, size: None, stream: None };
                 self.image_folder(&files[0], None, options, &Source::Named { name: name.into() })
             }
             _ => {
@@ -719,7 +720,7 @@ impl Packer<'_> {
             match &d.features {
                 Features::U8(v) if dtype == Dtype::U8 => out.push_u8(&v[i * n..(i + 1) * n], label, self.progress)?,
                 _ => {
-                    d.write_raw(i, &mut values);
+                    d.try_write_raw(i, &mut values)?;
                     out.push_values(&values, label, self.progress)?;
                 }
             }

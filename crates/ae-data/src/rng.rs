@@ -53,6 +53,23 @@ impl SplitMix64 {
         self.shuffle(&mut p);
         p
     }
+
+    /// `k` distinct values of `0..n` drawn uniformly, in draw order (the first `k` steps of a
+    /// Fisher-Yates shuffle, kept sparse: memory grows with `k`, not `n`); all of `0..n`,
+    /// shuffled, when `k >= n`.
+    pub fn sample(&mut self, n: usize, k: usize) -> Vec<usize> {
+        let k = k.min(n);
+        // Slot -> value for the slots a swap has moved; every other slot holds its own index.
+        let mut moved = std::collections::HashMap::with_capacity(2 * k);
+        let mut out = Vec::with_capacity(k);
+        for i in 0..k {
+            let j = i + self.below(n - i);
+            let at_i = moved.get(&i).copied().unwrap_or(i);
+            out.push(moved.get(&j).copied().unwrap_or(j));
+            moved.insert(j, at_i);
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -69,6 +86,26 @@ mod tests {
         let mut s = a.clone();
         s.sort();
         assert_eq!(s, (0..1000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn sample_draws_distinct_values_uniformly_and_is_seeded() {
+        let a = SplitMix64::new(3, 0).sample(10, 4);
+        assert_eq!(a, SplitMix64::new(3, 0).sample(10, 4));
+        let mut d = a.clone();
+        d.sort();
+        d.dedup();
+        assert!(d.len() == 4 && d.iter().all(|&x| x < 10));
+        let mut all = SplitMix64::new(3, 0).sample(5, 9);
+        all.sort();
+        assert_eq!(all, [0, 1, 2, 3, 4]);
+        // Each of 0..10 is drawn about 4 / 10 of the time.
+        let mut hits = [0usize; 10];
+        let mut g = SplitMix64::new(1, 2);
+        for _ in 0..20_000 {
+            g.sample(10, 4).into_iter().for_each(|x| hits[x] += 1);
+        }
+        assert!(hits.iter().all(|&h| (7_600..8_400).contains(&h)), "{hits:?}");
     }
 
     #[test]

@@ -123,7 +123,11 @@ impl Source {
             return Some(if path.join(cifar::TRAIN_FILES[0]).is_file() {
                 Source::Cifar { path }
             } else {
-                Source::ImageFolder { path, test: None, options: ImageFolderOptions { channels: 3, size: None } }
+                Source::ImageFolder {
+                    path,
+                    test: None,
+                    options: ImageFolderOptions { channels: 3, size: None, stream: None },
+                }
             });
         }
         if name.ends_with(".csv") || name.ends_with(".tsv") {

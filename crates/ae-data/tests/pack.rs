@@ -132,7 +132,7 @@ fn image_folders_round_trip_gray_rgb_resized_with_a_test_tree_and_a_limit() {
     {
         let work = dir.path().join(format!("case{k}"));
         std::fs::create_dir(&work).unwrap();
-        let options = ImageFolderOptions { channels, size };
+        let options = ImageFolderOptions { channels, size, stream: None };
         let source = Source::ImageFolder { path: train.clone(), test: Some(test.clone()), options };
         let s = round_trip(&source, &LoadOptions { limit, ..opts(None) }, &work);
         let [h, w] = size.unwrap_or([5, 6]);
@@ -152,8 +152,11 @@ fn image_folder_errors_leave_nothing_behind_and_name_the_file() {
     let src = dir.path().join("src");
     image_tree(&src, &["a", "b"], 4, 9);
     std::fs::write(src.join("b/2.png"), b"\x89PNG\r\n\x1a\ntruncated").unwrap();
-    let source =
-        Source::ImageFolder { path: src.clone(), test: None, options: ImageFolderOptions { channels: 3, size: None } };
+    let source = Source::ImageFolder {
+        path: src.clone(),
+        test: None,
+        options: ImageFolderOptions { channels: 3, size: None, stream: None },
+    };
     let out = dir.path().join("out/packed");
     let mut done = 0;
     let e = pack(&source, &opts(None), &out, &mut |p| done = p.done).unwrap_err().to_string();
@@ -186,7 +189,11 @@ fn an_existing_folder_is_refused_and_left_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src");
     image_tree(&src, &["a"], 2, 3);
-    let source = Source::ImageFolder { path: src, test: None, options: ImageFolderOptions { channels: 1, size: None } };
+    let source = Source::ImageFolder {
+        path: src,
+        test: None,
+        options: ImageFolderOptions { channels: 1, size: None, stream: None },
+    };
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("keep.txt"), "mine").unwrap();
@@ -211,7 +218,7 @@ fn real_cifar10_jpeg_folder_round_trips() {
     let source = Source::ImageFolder {
         path: test.clone(),
         test: Some(test),
-        options: ImageFolderOptions { channels: 3, size: None },
+        options: ImageFolderOptions { channels: 3, size: None, stream: None },
     };
     let s = round_trip(&source, &opts(Some(40)), dir.path());
     assert_eq!((s.train_items, s.item_shape.clone(), s.classes.len()), (40, vec![3, 32, 32], 10));
@@ -382,7 +389,11 @@ fn config_line_is_toml_that_names_the_packed_source() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src");
     image_tree(&src, &["a"], 1, 3);
-    let source = Source::ImageFolder { path: src, test: None, options: ImageFolderOptions { channels: 1, size: None } };
+    let source = Source::ImageFolder {
+        path: src,
+        test: None,
+        options: ImageFolderOptions { channels: 1, size: None, stream: None },
+    };
     // A folder name with the characters TOML escapes.
     let out = dir.path().join("we\"ird \\ na\tme");
     let s = pack(&source, &opts(None), &out, &mut |_| ()).unwrap();
