@@ -73,6 +73,7 @@ pub mod network;
 pub mod output_bias;
 pub mod parallel;
 pub mod penalty;
+pub mod replicas;
 pub mod schedule;
 pub mod step;
 pub mod train;

@@ -14,6 +14,7 @@ use burn::tensor::Tensor;
 
 use crate::average::WeightAverage;
 use crate::bottleneck::AdversarialBottleneck;
+use crate::replicas::Replicas;
 use crate::schedule::Schedule;
 use crate::{Autoencoder, ForwardOutput, LossTerm};
 
@@ -107,13 +108,23 @@ pub struct Optimizers {
     pub adversary: Option<ModuleOptimizer>,
     /// The running average of the weights, updated after every [`train_step`] (`None`: off).
     pub average: Option<WeightAverage>,
+    /// Data-parallel replicas whose gradients every [`train_step`] combines before stepping
+    /// (`None`: this process trains alone).
+    pub replicas: Option<Replicas>,
 }
 
 impl Optimizers {
     /// Optimizers for `model`: `make` builds each one (the adversary gets its own only when the
     /// model has one).
     pub fn new<M: Trainable>(model: &M, make: impl Fn() -> ModuleOptimizer) -> Self {
-        Self { model: make(), adversary: model.adversary().map(|_| make()), average: None }
+        Self { model: make(), adversary: model.adversary().map(|_| make()), average: None, replicas: None }
+    }
+
+    /// The same optimizers, stepping on the gradients of the whole batch that `replicas` (this
+    /// one included) took shards of ([`crate::replicas`]).
+    pub fn with_replicas(mut self, replicas: Replicas) -> Self {
+        self.replicas = Some(replicas);
+        self
     }
 
     /// The same optimizers, also keeping an exponential moving average of the weights
@@ -142,9 +153,26 @@ pub fn autoencoder_step<M: Trainable>(
     schedule: Schedule,
     learning_rate: f64,
 ) -> (M, ForwardOutput) {
+    replicated_autoencoder_step(model, optim, None, clean, schedule, learning_rate)
+}
+
+/// [`autoencoder_step`] with the gradients (and the loss terms reported) combined over
+/// `replicas` first, when given.
+fn replicated_autoencoder_step<M: Trainable>(
+    model: M,
+    optim: &mut ModuleOptimizer,
+    replicas: Option<&mut Replicas>,
+    clean: Tensor<2>,
+    schedule: Schedule,
+    learning_rate: f64,
+) -> (M, ForwardOutput) {
+    let items = clean.dims()[0];
     let input = model.corrupt(clean.clone());
-    let out = model.forward_at(input, Some(clean), schedule);
-    let grads = GradientsParams::from_grads(out.loss.backward(), &model);
+    let mut out = model.forward_at(input, Some(clean), schedule);
+    let mut grads = GradientsParams::from_grads(out.loss.backward(), &model);
+    if let Some(r) = replicas {
+        r.average(&model, &mut grads, items, Some(&mut out));
+    }
     (optim.step(learning_rate, model, grads), out)
 }
 
@@ -156,12 +184,38 @@ pub fn adversary_step<M: Trainable>(
     code: Tensor<2>,
     learning_rate: f64,
 ) -> (M, Option<Tensor<1>>) {
+    replicated_adversary_step(model, optim, None, code, learning_rate)
+}
+
+/// [`adversary_step`] with the discriminator's gradients (and loss) combined over `replicas`
+/// first, when given.
+fn replicated_adversary_step<M: Trainable>(
+    model: M,
+    optim: &mut ModuleOptimizer,
+    replicas: Option<&mut Replicas>,
+    code: Tensor<2>,
+    learning_rate: f64,
+) -> (M, Option<Tensor<1>>) {
     let Some(adversary) = model.adversary() else {
         return (model, None);
     };
     let lr = adversary.learning_rate.unwrap_or(learning_rate);
-    let loss = adversary.discriminator_loss(code);
-    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    let items = code.dims()[0];
+    let mut loss = adversary.discriminator_loss(code);
+    let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+    if let Some(r) = replicas {
+        // The discriminator's loss travels as the one term of an output of its own.
+        let device = loss.device();
+        let empty = Tensor::<2>::zeros([0, 0], &device);
+        let mut out = ForwardOutput::from_terms(
+            empty.clone(),
+            empty.clone(),
+            empty,
+            vec![LossTerm::new("discriminator", loss.detach())],
+        );
+        r.average(&model, &mut grads, items, Some(&mut out));
+        loss = out.loss;
+    }
     (optim.step(lr, model, grads), Some(loss.detach()))
 }
 
@@ -202,10 +256,12 @@ pub fn train_step<M: Trainable>(
     schedule: Schedule,
     learning_rate: f64,
 ) -> (M, ForwardOutput) {
-    let (mut model, mut out) = autoencoder_step(model, &mut optims.model, clean, schedule, learning_rate);
+    let (mut model, mut out) =
+        replicated_autoencoder_step(model, &mut optims.model, optims.replicas.as_mut(), clean, schedule, learning_rate);
     if let Some(optim) = optims.adversary.as_mut() {
         let d_loss;
-        (model, d_loss) = adversary_step(model, optim, out.code.clone(), learning_rate);
+        (model, d_loss) =
+            replicated_adversary_step(model, optim, optims.replicas.as_mut(), out.code.clone(), learning_rate);
         if let Some(d) = d_loss {
             out.terms.push(LossTerm::new("discriminator", d));
         }

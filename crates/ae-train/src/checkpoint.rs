@@ -108,6 +108,12 @@ pub struct Checkpoint {
 pub fn read(path: &Path) -> Result<Checkpoint> {
     let bytes = std::fs::read(path)
         .map_err(|e| AppError::runtime(format!("{}: cannot read checkpoint: {e}", path.display())))?;
+    decode(&bytes, path)
+}
+
+/// Parses checkpoint bytes (read from `path`, or received from the process that read them; `path`
+/// names them in errors).
+pub fn decode(bytes: &[u8], path: &Path) -> Result<Checkpoint> {
     let bad = |m: &str| AppError::runtime(format!("{}: not a usable checkpoint: {m}", path.display()));
     if bytes.len() < 8 || &bytes[..6] != b"AECKPT" {
         return Err(bad("it does not start with the AECKPT magic"));
@@ -209,7 +215,7 @@ impl Checkpoint {
             Some(o) => Some(load(o, &self.adversary, "adversary optimizer")?),
             None => None,
         };
-        Ok(Optimizers { model, adversary, average: optims.average })
+        Ok(Optimizers { model, adversary, average: optims.average, replicas: optims.replicas })
     }
 }
 

@@ -430,6 +430,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 quiet: cli.quiet,
             };
             let s = run::train(&req)?;
+            if !crate::distributed::world().is_root() {
+                return Ok(()); // rank 0 reports for the job
+            }
             let test = s
                 .test
                 .as_ref()

@@ -16,6 +16,7 @@ pub mod compare;
 pub mod config;
 pub mod data;
 pub mod denoise;
+pub mod distributed;
 pub mod early_stopping;
 pub mod error;
 pub mod export;

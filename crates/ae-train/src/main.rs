@@ -14,7 +14,14 @@ fn main() {
     let cli = ae_train::cli::Cli::parse();
     // On a worker of the compute pool, Burn's parallel CPU kernels run partly on this thread
     // instead of waking the pool and sleeping for each one (+14-35 % steps/s on 2 cores).
-    if let Err(e) = ae_models::parallel::on_compute_pool(0, 0, || ae_train::cli::run(cli)) {
+    // An MPI job's processes join it on the thread that trains (`mpirun -np N ae-train ...`).
+    let work = || {
+        ae_train::distributed::start()?;
+        let result = ae_train::cli::run(cli);
+        ae_train::distributed::finish();
+        result
+    };
+    if let Err(e) = ae_models::parallel::on_compute_pool(0, 0, work) {
         eprintln!("error: {e}");
         std::process::exit(e.exit_code());
     }

@@ -14,6 +14,7 @@ use crate::backend::{self, BackendChoice};
 use crate::checkpoint;
 use crate::config::{self, ExperimentConfig};
 use crate::data;
+use crate::distributed;
 use crate::error::{AppError, Result};
 use crate::fsio::{write_atomic, write_json};
 use crate::loss_curve;
@@ -119,14 +120,46 @@ pub fn config_hash(config: &ExperimentConfig, shape: &[usize]) -> String {
 pub fn train(req: &TrainRequest) -> Result<Summary> {
     let wall = Instant::now();
     let loaded = config::load(&req.config, &req.set)?;
-    let cfg = loaded.config;
-    let choice = req.backend.unwrap_or(cfg.train.backend);
+    let cfg = loaded.config.clone();
     let out = req.out.clone().unwrap_or_else(|| Path::new("runs").join(&cfg.name));
+    // Data-parallel (MPI): rank 0 owns the run folder, the others write a scratch folder of their
+    // own, removed when they end.
+    let world = distributed::world();
+    if world.size > 1 {
+        distributed::check_batch(cfg.train.batch_size, world)
+            .map_err(|m| AppError::usage(format!("{}: key `train.batch_size`: {m}", loaded.path.display())))?;
+    }
+    let scratch = (!world.is_root()).then(|| {
+        distributed::remove_dead_scratch();
+        std::env::temp_dir().join(format!("{}{}-{}", distributed::SCRATCH_PREFIX, world.rank, std::process::id()))
+    });
     // Checked now, created once the data, the model and any checkpoint have loaded: a run that
     // fails on its input leaves no folder behind (and `--force` removes nothing).
-    let run = RunDir::prepare(&out, &cfg.name, req.resume, req.force)?;
+    let run = match &scratch {
+        Some(dir) => RunDir::prepare(dir, &cfg.name, false, true)?,
+        None => RunDir::prepare(&out, &cfg.name, req.resume, req.force)?,
+    };
+    let result = train_in(req, &cfg, &loaded.path, run, world, wall);
+    if let Some(dir) = scratch {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    result
+}
+
+/// [`train`] into the prepared run folder `run`.
+fn train_in(
+    req: &TrainRequest,
+    cfg: &ExperimentConfig,
+    config_path: &Path,
+    run: RunDir,
+    world: distributed::World,
+    wall: Instant,
+) -> Result<Summary> {
+    let cfg = cfg.clone();
+    let loaded = config::LoadedConfig { config: cfg.clone(), path: config_path.to_path_buf() };
+    let choice = req.backend.unwrap_or(cfg.train.backend);
     let backend = backend::resolve(choice)?;
-    let mut progress = Progress::new(req.quiet);
+    let mut progress = Progress::new(req.quiet || !world.is_root());
 
     // Data: decoded once, normalised per batch with training statistics.
     let prepared = data::prepare(&cfg, &loaded.path, None)?;
@@ -151,9 +184,37 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
         optims = optims.with_average(average);
     }
     let mut start = None;
+    if let Some(mut replicas) = distributed::replicas() {
+        if !req.resume {
+            // Every replica must start from rank 0's weights (the same seed gives them on the
+            // same backend): compare a checksum of the weights.
+            let own = weight_checksum(&model);
+            let mut sums = [if world.is_root() { own } else { 0.0 }, own];
+            replicas.sum(&mut sums);
+            let expected = sums[0] * world.size as f64;
+            if (sums[1] - expected).abs() > 1e-9 * expected.abs().max(1.0) {
+                return Err(AppError::runtime(format!(
+                    "rank {}: the {} processes initialised different weights (checksum {own} here, {} on rank 0): \
+                     start them with the same ae-train build and backend",
+                    world.rank, world.size, sums[0]
+                )));
+            }
+        }
+        optims = optims.with_replicas(replicas);
+    }
     if req.resume {
         let path = run.last_checkpoint();
-        let ckpt = checkpoint::read(&path)?;
+        // Rank 0 reads the checkpoint and sends it to the others (no shared folder needed).
+        let bytes = if world.is_root() {
+            Some(
+                std::fs::read(&path)
+                    .map_err(|e| AppError::runtime(format!("{}: cannot read checkpoint: {e}", path.display())))?,
+            )
+        } else {
+            None
+        };
+        let bytes = distributed::broadcast(bytes);
+        let ckpt = checkpoint::decode(&bytes, &path)?;
         model = ckpt.load_model(model, &hash, &path)?;
         optims = ckpt.load_optimizers(optims, &device, &path)?;
         optims = ckpt.load_average(optims, &model, &path)?;
@@ -254,6 +315,21 @@ pub fn train(req: &TrainRequest) -> Result<Summary> {
     };
     write_json(&run.file("summary.json"), &summary)?;
     Ok(summary)
+}
+
+/// A checksum of every weight (their sum plus a thousandth of their absolute sum, in f64): equal
+/// on replicas that hold the same weights.
+fn weight_checksum(model: &Autoencoder) -> f64 {
+    struct Sum(f64);
+    impl burn::module::ModuleVisitor for Sum {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<burn::tensor::Tensor<D>>) {
+            let v = param.val().inner();
+            self.0 += v.clone().sum().into_scalar::<f32>() as f64 + v.abs().sum().into_scalar::<f32>() as f64 * 1e-3;
+        }
+    }
+    let mut sum = Sum(0.0);
+    model.visit(&mut sum);
+    sum.0
 }
 
 /// Builds the model's initial weights from `train.seed` on the CPU and loads them onto `device`,

@@ -127,8 +127,10 @@ pub fn fit(
         // Noise (corruption, sampling) is seeded per epoch, so a resumed run draws what an
         // uninterrupted one would have drawn.
         train_device.seed(epoch_seed(cfg.seed, epoch));
-        let order = epoch_order(data.train.len(), cfg.seed, epoch);
-        let stream = BatchStream::new(data.train.clone(), order, cfg.batch_size, cfg.workers);
+        // Data-parallel: this process's shard of every batch of the epoch's order.
+        let world = crate::distributed::world();
+        let order = crate::distributed::shard(&epoch_order(data.train.len(), cfg.seed, epoch), cfg.batch_size, world);
+        let stream = BatchStream::new(data.train.clone(), order, cfg.batch_size / world.size, cfg.workers);
         progress.start_epoch(epoch_no, stream.total());
         let epoch_plan =
             EpochPlan { learning_rate: cfg.learning_rate, first_step: step, total_steps, log_every: cfg.log_every };

@@ -241,3 +241,20 @@ fn reconstruct_writes_per_item_errors_matching_the_test_loss() {
     assert!(report["max_error"].as_f64().unwrap() >= report["median_error"].as_f64().unwrap());
     assert!(image::open(out.join("reconstruct.png")).is_ok());
 }
+
+/// Started by an MPI launcher as one of several processes, a build without the `mpi` feature
+/// refuses to train alone in N copies and says how to build one that does not.
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn an_mpi_launch_of_a_build_without_mpi_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_ae-train"))
+        .args(["--config", "quickstart.toml", "--out", "run"])
+        .current_dir(tmp.path())
+        .env("OMPI_COMM_WORLD_SIZE", "2")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("one of 2 processes") && stderr(&o).contains("--features mpi"), "{}", stderr(&o));
+    assert!(!tmp.path().join("run").exists());
+}

@@ -119,6 +119,8 @@ pub fn fit_epoch<M: Trainable>(
         let rows = x.dims()[0];
         let out;
         (model, out) = train_step(model, optims, x, Schedule::at(step, plan.total_steps), plan.learning_rate);
+        // Data-parallel: the losses are the whole batch's means, weighed by its items.
+        let rows = optims.replicas.as_mut().and_then(|r| r.take_last_items()).unwrap_or(rows);
         sums.add(&out.loss, &out.terms, rows);
         step += 1;
         seen += rows;

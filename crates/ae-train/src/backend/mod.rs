@@ -180,13 +180,14 @@ fn cuda() -> Result<Backend> {
     Err(not_compiled(BackendChoice::Cuda))
 }
 
-/// Device 0 of a ready CUDA system, started by one small kernel so that a failure inside cubecl
+/// Device 0 of a ready CUDA system (device `local rank mod count` in an MPI job), started by one small kernel so that a failure inside cubecl
 /// (a kernel NVRTC refuses, a device that cannot make a context) is an error here, not a panic in
 /// the middle of training.
 #[cfg(feature = "cuda")]
 fn start_cuda(system: cuda::CudaSystem) -> Result<Backend> {
     system.ready().map_err(|e| AppError::runtime(format!("backend cuda: {e}")))?;
-    let first = &system.devices[0];
+    // Several processes of an MPI job on one machine: each its own GPU (local rank mod count).
+    let first = &system.devices[crate::distributed::local_rank() % system.devices.len()];
     let device = Device::cuda(first.index);
     let started = quietly_catching(|| {
         let x = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0, 3.0, 4.0], &device);
