@@ -53,6 +53,10 @@ impl PreparedData {
     }
 }
 
+/// Items of a streamed image folder the normaliser and the output biases are fitted on (a seeded
+/// sample; every item of smaller folders).
+pub const STREAMED_FIT_ITEMS: usize = 10_000;
+
 /// Where datasets are read from: the config's `data.root`, else `$AE_DATA_DIR`, else `datasets/`.
 pub fn data_root(config: &ExperimentConfig) -> PathBuf {
     config
@@ -90,7 +94,16 @@ pub fn prepare(cfg: &ExperimentConfig, config_path: &Path, normalizer: Option<No
             splits.name
         )));
     }
-    let normalizer = Arc::new(normalizer.unwrap_or_else(|| Normalizer::fit(kind, &splits.train)));
+    // Images decoded per batch (a streamed folder) fit on a seeded sample instead of decoding
+    // the whole folder once more before training.
+    let fit = |train: &ae_data::Dataset| {
+        if train.features.is_streamed() {
+            Normalizer::fit_sample(kind, train, STREAMED_FIT_ITEMS, cfg.train.seed)
+        } else {
+            Normalizer::fit(kind, train)
+        }
+    };
+    let normalizer = Arc::new(normalizer.unwrap_or_else(|| fit(&splits.train)));
     let shape = splits.train.item_shape.clone();
     let train_set = Arc::new(splits.train);
     let (train_idx, val_idx) = ae_data::batch::split(train_set.len(), cfg.data.val_fraction, cfg.train.seed);

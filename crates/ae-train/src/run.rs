@@ -174,7 +174,11 @@ fn train_in(
         .map_err(|e| AppError::usage(format!("{}: key `model.{}`: {}", loaded.path.display(), e.key, e.message)))?;
     if cfg.train.init_output_bias && !req.resume {
         model = model
-            .with_output_bias_from_means(&data.train.feature_means())
+            .with_output_bias_from_means(&if data.train.data.features.is_streamed() {
+                data.train.feature_means_sample(data::STREAMED_FIT_ITEMS, cfg.train.seed)
+            } else {
+                data.train.feature_means()
+            })
             .map_err(|e| AppError::usage(format!("{}: key `train.init_output_bias`: {e}", loaded.path.display())))?;
     }
     let mut optims = Optimizers::new(&model, || trainer::optimizer(&cfg.train));

@@ -160,3 +160,30 @@ fn packed_real_cifar_jpegs_train_as_an_npy_source() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("no-such-thing"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_streamed_image_folder_trains_as_the_one_decoded_up_front() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = data_dir().join("cifar10/test");
+    let mut runs = Vec::new();
+    for stream in [true, false] {
+        let cfg = format!(
+            "name = \"streamed\"\n[data]\nsource = {{ kind = \"image_folder\", path = {:?}, options = {{ channels = 3, stream = {stream} }} }}\nlimit = 1500\nval_fraction = 0.1\ntest_fraction = 0.1\nnormalize = \"zscore\"\n[model.network]\nkind = \"dense\"\nhidden = [64]\ncode = 16\n[train]\nepochs = 2\nbatch_size = 50\nlearning_rate = 2e-3\nseed = 4\ninit_output_bias = true\n",
+            folder.to_str().unwrap()
+        );
+        let path = write_config(tmp.path(), &format!("{stream}.toml"), &cfg);
+        let out = format!("run-{stream}");
+        let o = train(tmp.path(), path.to_str().unwrap(), &[], &["--out", &out]);
+        assert_eq!(o.status.code(), Some(0), "stream = {stream}: {}", stderr(&o));
+        runs.push((
+            metrics(&tmp.path().join(&out)),
+            std::fs::read(tmp.path().join(&out).join("normalizer.json")).unwrap(),
+        ));
+    }
+    // Decoded per batch or up front: the same pixels, normaliser and losses (1,500 items are
+    // fewer than the fit sample, so both fit on every item).
+    assert_eq!(runs[0].1, runs[1].1);
+    let losses = |m: &[serde_json::Value]| -> Vec<Option<f64>> { m.iter().map(|e| e["train_loss"].as_f64()).collect() };
+    assert_eq!(losses(&runs[0].0), losses(&runs[1].0));
+    assert!(runs[0].0[1]["train_loss"].as_f64() < runs[0].0[0]["train_loss"].as_f64());
+}
