@@ -5,23 +5,17 @@
 
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::sync::Arc;
 
 use ae_data::image_folder::{self, ImageFolderOptions, decoded_bytes};
 use ae_data::{BatchStream, Features, Normalization, Normalizer, View};
+use common::rss;
 
 const ITEMS: usize = 2000;
 const SIDE: u32 = 128;
 const MIB: usize = 1 << 20;
-
-/// `VmRSS` of `/proc/self/status`, in bytes.
-fn rss() -> usize {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap();
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmRSS:")?.trim().strip_suffix("kB")?.trim().parse::<usize>().ok())
-        .expect("VmRSS in /proc/self/status")
-        * 1024
-}
 
 #[test]
 fn streaming_a_folder_holds_the_batches_in_flight_not_the_decoded_images() {

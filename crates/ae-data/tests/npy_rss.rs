@@ -5,29 +5,24 @@
 
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ae_data::npy::{Dtype, MappedArray, NpyWriter};
 use ae_data::rng::SplitMix64;
+use common::rss;
 
 const SIDE: usize = 64;
 const ROWS: usize = 65536;
 const MIB: usize = 1 << 20;
 
-/// A field of `/proc/self/status` in KiB (`VmRSS:`, `RssFile:`).
-fn status_kib(field: &str) -> usize {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap();
-    s.lines()
-        .find_map(|l| l.strip_prefix(field)?.trim().strip_suffix("kB")?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
-}
-
 /// Reads every item of `path` once, in a shuffled order, from two threads, checking each item's
 /// first value; returns the largest rise of VmRSS over its value before mapping, in bytes.
 fn peak_rss_rise(path: &Path, release_every: Option<usize>) -> usize {
-    let before = status_kib("VmRSS:") * 1024;
+    let before = rss();
     let mut array = MappedArray::open(path).unwrap();
     if let Some(bytes) = release_every {
         array = array.with_release_every(bytes);
@@ -45,7 +40,7 @@ fn peak_rss_rise(path: &Path, release_every: Option<usize>) -> usize {
                     array.write_item(row, &mut out);
                     assert_eq!((out[0], out[SIDE * SIDE - 1]), ((row % 251) as f32, (row % 7) as f32));
                     if k % 64 == 0 {
-                        peak.fetch_max(status_kib("VmRSS:") * 1024, Ordering::Relaxed);
+                        peak.fetch_max(rss(), Ordering::Relaxed);
                     }
                 }
             });

@@ -5,6 +5,8 @@
 
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -13,20 +15,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use ae_data::npy::MappedArray;
 use ae_data::pack::pack;
 use ae_data::{LoadOptions, Source};
+use common::rss;
 
 const SIDE: usize = 64;
 const ROWS: usize = 64000;
 const MIB: usize = 1 << 20;
-
-/// `VmRSS` of `/proc/self/status`, in bytes.
-fn rss() -> usize {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kib: usize = s
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:")?.trim().strip_suffix("kB")?.trim().parse().ok())
-        .expect("VmRSS in /proc/self/status");
-    kib * 1024
-}
 
 /// An uncompressed IDX file of `rows` items of `dims` bytes each (item `i`: all `i % 251`, the
 /// last byte `i % 7`), written a thousand items at a time.

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::progress::print_line;
+use crate::report::progress::print_line;
 
 use crate::backend::{self, BackendChoice};
+use crate::commands::train::{self, TrainRequest};
 use crate::error::Result;
-use crate::run::{self, TrainRequest};
 
 /// Train and apply autoencoders from TOML experiment configs.
 #[derive(Debug, Parser)]
@@ -63,7 +63,7 @@ pub enum Command {
         backend: Option<BackendChoice>,
         /// The split to measure.
         #[arg(long, value_enum, default_value = "test")]
-        split: crate::data::Split,
+        split: crate::training::data::Split,
     },
     /// Corrupt a split with the run's noise, denoise it, report PSNR and SSIM before and after
     /// (denoise.json, denoise.png: noisy / denoised / clean rows).
@@ -75,7 +75,7 @@ pub enum Command {
         backend: Option<BackendChoice>,
         /// The split to measure.
         #[arg(long, value_enum, default_value = "test")]
-        split: crate::data::Split,
+        split: crate::training::data::Split,
         /// Gaussian noise of this sigma instead of the run's corruption.
         #[arg(long)]
         sigma: Option<f64>,
@@ -192,7 +192,7 @@ pub enum Command {
         run: PathBuf,
         /// Export format.
         #[arg(long, value_enum, default_value = "safetensors")]
-        format: crate::export::Format,
+        format: crate::commands::export::Format,
         /// Folder to write into (default: RUN/export).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -236,7 +236,7 @@ pub enum DataCommand {
         #[arg(long)]
         channels: Option<usize>,
         /// Image folders: resize every image to HEIGHTxWIDTH (default: all must share the first one's size).
-        #[arg(long, value_parser = crate::pack::parse_size)]
+        #[arg(long, value_parser = crate::commands::pack::parse_size)]
         size: Option<[usize; 2]>,
     },
     /// Download datasets from their canonical sources (SHA-256 verified, written to a temp file
@@ -294,15 +294,15 @@ pub fn run(cli: Cli) -> Result<()> {
             let root = root
                 .or_else(|| std::env::var_os("AE_DATA_DIR").map(PathBuf::from))
                 .unwrap_or_else(|| PathBuf::from("datasets"));
-            crate::fetch::run(&names, &root, cli.quiet)
+            crate::commands::fetch::run(&names, &root, cli.quiet)
         }
         Some(Command::Data { command: DataCommand::Pack { source, out, root, limit, channels, size } }) => {
             let root = root
                 .or_else(|| std::env::var_os("AE_DATA_DIR").map(PathBuf::from))
                 .unwrap_or_else(|| PathBuf::from("datasets"));
-            let req = crate::pack::PackRequest { source, out, root, limit, channels, size, quiet: cli.quiet };
-            let summary = crate::pack::run(&req)?;
-            for line in crate::pack::report(&summary) {
+            let req = crate::commands::pack::PackRequest { source, out, root, limit, channels, size, quiet: cli.quiet };
+            let summary = crate::commands::pack::run(&req)?;
+            for line in crate::commands::pack::report(&summary) {
                 print_line(&line);
             }
             Ok(())
@@ -315,7 +315,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Reconstruct { run, backend, split }) => {
-            let r = crate::reconstruct::run(&run, backend, split)?;
+            let r = crate::apps::reconstruct::run(&run, backend, split)?;
             print_line(&format!(
                 "reconstruct {} ({:?} split, {} items, {}): mean error {:.6}, median {:.6}, max {:.6}; wrote reconstruct.csv, reconstruct.json, reconstruct.png",
                 r.run.display(),
@@ -329,7 +329,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Denoise { run, backend, split, sigma, seed }) => {
-            let r = crate::denoise::run(&run, backend, split, sigma, seed)?;
+            let r = crate::apps::denoise::run(&run, backend, split, sigma, seed)?;
             print_line(&format!(
                 "denoise {} ({:?} split of {}, {} images, {}): PSNR {:.2} dB -> {:.2} dB, SSIM {:.4} -> {:.4}; wrote denoise.json, denoise.png",
                 r.run.display(),
@@ -345,7 +345,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Bench { backend, case, seconds, batch, torch, torch_threads, torch_device, pipeline, json }) => {
-            let req = crate::bench::BenchRequest {
+            let req = crate::commands::bench::BenchRequest {
                 backends: backend,
                 cases: case,
                 seconds,
@@ -356,16 +356,16 @@ pub fn run(cli: Cli) -> Result<()> {
                 pipeline,
                 json,
             };
-            crate::bench::bench(&req).map(|_| ())
+            crate::commands::bench::bench(&req).map(|_| ())
         }
         Some(Command::Show { run }) => {
-            for line in crate::show::lines(&run)? {
+            for line in crate::commands::show::lines(&run)? {
                 print_line(&line);
             }
             Ok(())
         }
         Some(Command::Compare { runs, out }) => {
-            let c = crate::compare::run(&runs, out.as_deref())?;
+            let c = crate::commands::compare::run(&runs, out.as_deref())?;
             for line in c.table.lines() {
                 print_line(line);
             }
@@ -378,7 +378,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Sweep { config, grid, range, random, seed, set, backend, parallel, out, resume, quiet }) => {
-            let req = crate::sweep::SweepRequest {
+            let req = crate::commands::sweep::SweepRequest {
                 config,
                 backend,
                 set,
@@ -391,7 +391,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 resume,
                 quiet,
             };
-            let s = crate::sweep::run(&req)?;
+            let s = crate::commands::sweep::run(&req)?;
             for line in s.table.lines() {
                 print_line(line);
             }
@@ -408,12 +408,12 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Init { variant, dataset, out }) => {
-            let path = crate::init::run(&variant, &dataset, out.as_deref())?;
+            let path = crate::commands::init::run(&variant, &dataset, out.as_deref())?;
             print_line(&format!("init: wrote {}; train it with: ae-train --config {}", path.display(), path.display()));
             Ok(())
         }
         Some(Command::Export { run, format, out, backend }) => {
-            let r = crate::export::run(&run, format, out.as_deref(), backend)?;
+            let r = crate::commands::export::run(&run, format, out.as_deref(), backend)?;
             print_line(&r.summary());
             Ok(())
         }
@@ -429,8 +429,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 force: cli.force,
                 quiet: cli.quiet,
             };
-            let s = run::train(&req)?;
-            if !crate::distributed::world().is_root() {
+            let s = train::train(&req)?;
+            if !crate::training::distributed::world().is_root() {
                 return Ok(()); // rank 0 reports for the job
             }
             let test = s

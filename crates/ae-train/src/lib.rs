@@ -1,5 +1,20 @@
-//! The `ae-train` command as a library: config parsing, backend choice, the training loop, run
-//! folders and checkpoints. The binary in `main.rs` only parses arguments and prints errors.
+//! The `ae-train` command as a library, laid out by what each part does:
+//!
+//! - [`cli`]: the command line, dispatching to
+//! - [`commands`]: the subcommands that make or look at runs (train, init, show, compare, sweep,
+//!   export, bench, data fetch and pack);
+//! - [`apps`]: the subcommands that apply a trained run (reconstruct, denoise, encode, anomaly,
+//!   generate, impute, cluster, hash, compress, assist);
+//! - [`training`]: what a training run is made of: its data, the fit loop over the library's
+//!   epoch loop, layer-wise pretraining, checkpoints, early stopping, metrics, data-parallel
+//!   replicas;
+//! - [`run_folder`]: the run folder: every file name in it, creating, resuming and loading a
+//!   trained run;
+//! - [`report`]: what a person sees: progress, pictures, the loss curve, TensorBoard and
+//!   `metrics.jsonl`;
+//! - [`config`], [`backend`], [`error`], [`fsio`] (atomic writes), [`alloc`]: the shared ground.
+//!
+//! The binary in `main.rs` only parses arguments and prints errors.
 
 #![warn(missing_docs)]
 // clap prints the doc comments of the command-line types verbatim as `--help` text, where
@@ -9,33 +24,11 @@
 pub mod alloc;
 pub mod apps;
 pub mod backend;
-pub mod bench;
-pub mod checkpoint;
 pub mod cli;
-pub mod compare;
+pub mod commands;
 pub mod config;
-pub mod data;
-pub mod denoise;
-pub mod distributed;
-pub mod early_stopping;
 pub mod error;
-pub mod export;
-pub mod fetch;
 pub mod fsio;
-pub mod init;
-pub mod loss_curve;
-pub mod metrics;
-pub mod pack;
-pub mod picture;
-pub mod pretrain;
-pub mod progress;
-pub mod quality;
-pub mod reconstruct;
-pub mod run;
-pub mod run_dir;
-pub mod run_log;
-pub mod show;
-pub mod sweep;
-pub mod tensorboard;
-pub mod trained;
-pub mod trainer;
+pub mod report;
+pub mod run_folder;
+pub mod training;

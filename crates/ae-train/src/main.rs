@@ -16,9 +16,9 @@ fn main() {
     // instead of waking the pool and sleeping for each one (+14-35 % steps/s on 2 cores).
     // An MPI job's processes join it on the thread that trains (`mpirun -np N ae-train ...`).
     let work = || {
-        ae_train::distributed::start()?;
+        ae_train::training::distributed::start()?;
         let result = ae_train::cli::run(cli);
-        ae_train::distributed::finish();
+        ae_train::training::distributed::finish();
         result
     };
     if let Err(e) = ae_models::parallel::on_compute_pool(0, 0, work) {

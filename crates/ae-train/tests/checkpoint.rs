@@ -6,9 +6,9 @@ use ae_models::network::{DenseConfig, Encoder};
 use ae_models::schedule::Schedule;
 use ae_models::step::{Optimizers, train_step};
 use ae_models::{Autoencoder, AutoencoderConfig};
-use ae_train::checkpoint::{self, CheckpointMeta, FORMAT_VERSION};
 use ae_train::config::{OptimizerKind, TrainConfig};
-use ae_train::trainer::optimizer;
+use ae_train::training::checkpoint::{self, CheckpointMeta, FORMAT_VERSION};
+use ae_train::training::fit::optimizer;
 use burn::tensor::{Distribution, Tensor};
 
 mod common;

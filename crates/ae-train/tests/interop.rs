@@ -501,7 +501,7 @@ fn export_dense_writes_torch_names_and_layouts() {
     assert_eq!(st.metadata["format"], "pt");
 
     // The weights are the trained model's, Linear weights transposed from Burn's [in, out].
-    let t = ae_train::trained::load(run, Some(ae_train::backend::BackendChoice::Flex)).unwrap();
+    let t = ae_train::run_folder::trained::load(run, Some(ae_train::backend::BackendChoice::Flex)).unwrap();
     let Encoder::Dense(enc) = &t.model.encoder else { panic!("dense encoder") };
     let (shape, burn_w) = burn_values(enc.layers[0].weight.val());
     assert_eq!(shape, vec![784, 32]);
@@ -566,7 +566,7 @@ fn export_dense_batch_norm_and_dropout_with_trained_running_statistics() {
     assert_eq!(shapes["encoder.layers.5.running_var"], vec![16]);
     assert_eq!(shapes["decoder.layers.1.weight"], vec![16]);
     assert_eq!(shapes["decoder.layers.5.running_mean"], vec![32]);
-    let t = ae_train::trained::load(run, Some(ae_train::backend::BackendChoice::Flex)).unwrap();
+    let t = ae_train::run_folder::trained::load(run, Some(ae_train::backend::BackendChoice::Flex)).unwrap();
     let Encoder::Dense(enc) = &t.model.encoder else { panic!("dense encoder") };
     let (_, mean) = burn_values(enc.norms[0].running_mean.value());
     let (_, var) = burn_values(enc.norms[0].running_var.value());
@@ -628,7 +628,8 @@ fn export_names_every_bottleneck_and_conv_layer() {
     assert_eq!(s["decoder.layers.1.weight"], vec![6, 4, 4, 4]);
     assert_eq!(s["decoder.layers.3.weight"], vec![4, 1, 4, 4]);
     assert!(!s.keys().any(|k| k.starts_with("bottleneck")));
-    let t = ae_train::trained::load(conv_transpose(), Some(ae_train::backend::BackendChoice::Flex)).unwrap();
+    let t =
+        ae_train::run_folder::trained::load(conv_transpose(), Some(ae_train::backend::BackendChoice::Flex)).unwrap();
     let Decoder::Conv(dec) = &t.model.decoder else { panic!("conv decoder") };
     let ae_models::network::conv::DecoderLayer::Transpose(first) = &dec.layers[0] else { panic!("transposed") };
     assert_eq!(burn_values(first.weight.val()).1, st.tensors["decoder.layers.1.weight"].2);

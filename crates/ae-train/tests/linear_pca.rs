@@ -90,7 +90,7 @@ fn linear_autoencoder_spans_the_principal_subspace() {
     let root = format!("data.root=\"{}\"", data_dir().display());
     let o = train(tmp.path(), "linear.toml", &[&root], &["--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let t = ae_train::trained::load(&out, Some(ae_train::backend::BackendChoice::Flex)).unwrap();
+    let t = ae_train::run_folder::trained::load(&out, Some(ae_train::backend::BackendChoice::Flex)).unwrap();
 
     // Covariance of the (z-scored) items the model trained on.
     let view = &t.data.train;

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ae_train::checkpoint;
-use ae_train::run::{config_hash, init_model};
+use ae_train::training::checkpoint;
+use ae_train::training::model::{config_hash, init_model};
 use common::*;
 
 /// Starts `ae-train` in the background (CPU backend, quiet) on `config` with overrides.
@@ -163,7 +163,7 @@ fn loads(config: &Path, path: &Path) -> Result<usize, String> {
     let shape = [1, 28, 28];
     let device = ae_train::backend::init_device().unwrap().autodiff();
     let model = init_model(&cfg, &shape, &device).unwrap();
-    let optims = ae_models::step::Optimizers::new(&model, || ae_train::trainer::optimizer(&cfg.train));
+    let optims = ae_models::step::Optimizers::new(&model, || ae_train::training::fit::optimizer(&cfg.train));
     let ckpt = checkpoint::read(path).map_err(|e| e.message)?;
     let model = ckpt.load_model(model, &config_hash(&cfg, &shape), path).map_err(|e| e.message)?;
     ckpt.load_optimizers(optims, &device, path).map_err(|e| e.message)?;

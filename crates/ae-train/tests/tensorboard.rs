@@ -10,7 +10,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use ae_train::tensorboard::{self, Event, EventKind, ValueKind};
+use ae_train::report::tensorboard::{self, Event, EventKind, ValueKind};
 use common::*;
 use prost::Message;
 

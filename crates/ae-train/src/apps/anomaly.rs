@@ -8,9 +8,9 @@ use ae_eval::ranking::{auroc, average_precision, percentile, threshold_metrics};
 use serde::Serialize;
 
 use super::codes::{About, App, RunArgs, Want, check_flag, split_name};
-use crate::data::Split;
 use crate::error::{AppError, Result};
 use crate::fsio::{write_atomic, write_json};
+use crate::training::data::Split;
 
 /// `ae-train anomaly` flags.
 #[derive(Debug, Clone, clap::Args)]

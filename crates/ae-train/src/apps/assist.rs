@@ -9,9 +9,9 @@ use ae_eval::plot::{self, Frame, LineChart, Series};
 use serde::Serialize;
 
 use super::codes::{About, App, Collected, RunArgs, Want, check_flag, majority_rate, split_name};
-use crate::data::Split;
 use crate::error::{AppError, Result};
 use crate::fsio::write_json;
+use crate::training::data::Split;
 
 /// `ae-train assist` flags.
 #[derive(Debug, Clone, clap::Args)]

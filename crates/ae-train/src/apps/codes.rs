@@ -14,11 +14,11 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
 
 use crate::backend::BackendChoice;
-use crate::data::Split;
 use crate::error::{AppError, Result};
-use crate::picture;
-use crate::trained::{self, Trained};
-use crate::trainer::to_tensor;
+use crate::report::picture;
+use crate::run_folder::trained::{self, Trained};
+use crate::training::data::Split;
+use crate::training::fit::to_tensor;
 
 /// Items per batch when applying a model (at least the run's own batch size).
 pub const INFERENCE_BATCH: usize = 500;

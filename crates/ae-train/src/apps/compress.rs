@@ -6,9 +6,9 @@ use ae_eval::quantize::quantize;
 use serde::Serialize;
 
 use super::codes::{About, App, RunArgs, Want, check_flag};
+use crate::apps::quality::psnr;
 use crate::error::Result;
 use crate::fsio::write_json;
-use crate::quality::psnr;
 
 /// `ae-train compress` flags.
 #[derive(Debug, Clone, clap::Args)]

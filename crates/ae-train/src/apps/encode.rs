@@ -6,9 +6,9 @@ use ae_eval::neighbors::{knn_accuracy, knn_accuracy_leave_one_out};
 use serde::Serialize;
 
 use super::codes::{About, App, Projection, RunArgs, Want, check_flag, majority_rate, scatter_codes, split_name};
-use crate::data::Split;
 use crate::error::Result;
 use crate::fsio::{write_atomic, write_json};
+use crate::training::data::Split;
 
 /// `ae-train encode` flags.
 #[derive(Debug, Clone, clap::Args)]

@@ -7,10 +7,10 @@ use ae_eval::neighbors::knn_classify;
 use serde::Serialize;
 
 use super::codes::{About, App, Collected, RunArgs, Want, check_flag, read, split_name};
-use crate::data::Split;
 use crate::error::Result;
 use crate::fsio::write_json;
-use crate::picture::{self, Tile};
+use crate::report::picture::{self, Tile};
+use crate::training::data::Split;
 
 /// Training codes voting on the class of a generated item.
 const VOTERS: usize = 5;

@@ -9,9 +9,9 @@ use ae_models::bottleneck::Bottleneck;
 use serde::Serialize;
 
 use super::codes::{About, App, RunArgs, Want};
-use crate::data::Split;
 use crate::error::Result;
 use crate::fsio::write_json;
+use crate::training::data::Split;
 
 /// `ae-train hash` flags.
 #[derive(Debug, Clone, clap::Args)]

@@ -8,9 +8,9 @@ use ae_data::rng::SplitMix64;
 use serde::Serialize;
 
 use super::codes::{About, App, RunArgs, Want, check_flag, split_name};
-use crate::data::Split;
 use crate::error::{AppError, Result};
 use crate::fsio::write_json;
+use crate::training::data::Split;
 
 /// `ae-train impute` flags.
 #[derive(Debug, Clone, clap::Args)]

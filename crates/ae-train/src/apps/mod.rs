@@ -3,6 +3,8 @@
 //!
 //! | subcommand | what it measures |
 //! |---|---|
+//! | `reconstruct` | every item's reconstruction error, the best and worst reconstructed |
+//! | `denoise` | PSNR and SSIM ([`quality`]) of noisy and denoised images against the clean ones |
 //! | `encode` | the codes of a split (CSV, NPY, scatter), 5-NN accuracy of labels from codes |
 //! | `anomaly` | reconstruction error as an anomaly score, a threshold from training scores, AUROC |
 //! | `generate` | samples from the prior, interpolations, code arithmetic (VAE, AAE) |
@@ -21,10 +23,13 @@ pub mod assist;
 pub mod cluster;
 pub mod codes;
 pub mod compress;
+pub mod denoise;
 pub mod encode;
 pub mod generate;
 pub mod hash;
 pub mod impute;
+pub mod quality;
+pub mod reconstruct;
 
 use clap::Subcommand;
 
@@ -73,6 +78,6 @@ pub fn run(command: AppCommand) -> Result<()> {
         AppCommand::Assist(a) => assist::run(&a)?.summary(),
         AppCommand::Compress(a) => compress::run(&a)?.summary(),
     };
-    crate::progress::print_line(&summary);
+    crate::report::progress::print_line(&summary);
     Ok(())
 }

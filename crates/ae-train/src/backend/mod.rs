@@ -83,7 +83,7 @@ pub fn resolve(choice: BackendChoice) -> Result<Backend> {
                     // A GPU that is there but cannot run (no NVRTC, no headers, a failed start)
                     // is worth a word; no device at all is the common CPU machine and is not.
                     Err(why) if has_device => {
-                        crate::progress::print_line(&format!("note: auto skips CUDA: {}", why.message));
+                        crate::report::progress::print_line(&format!("note: auto skips CUDA: {}", why.message));
                     }
                     Err(_) => {}
                 }
@@ -187,7 +187,7 @@ fn cuda() -> Result<Backend> {
 fn start_cuda(system: cuda::CudaSystem) -> Result<Backend> {
     system.ready().map_err(|e| AppError::runtime(format!("backend cuda: {e}")))?;
     // Several processes of an MPI job on one machine: each its own GPU (local rank mod count).
-    let first = &system.devices[crate::distributed::local_rank() % system.devices.len()];
+    let first = &system.devices[crate::training::distributed::local_rank() % system.devices.len()];
     let device = Device::cuda(first.index);
     let started = quietly_catching(|| {
         let x = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0, 3.0, 4.0], &device);

@@ -25,8 +25,8 @@ use crate::backend::{self, BackendChoice};
 use crate::config;
 use crate::error::{AppError, Result, io_error};
 use crate::fsio::{write_atomic, write_json};
-use crate::progress::SweepBar;
-use crate::run_dir::read_json;
+use crate::report::progress::SweepBar;
+use crate::run_folder::read_json;
 use plan::PlannedRun;
 
 /// The plan's file in a sweep folder.
@@ -151,7 +151,7 @@ pub fn run(req: &SweepRequest) -> Result<SweepOutcome> {
                 if finished(i) && !running.iter().any(|r| r.0 == i) {
                     epochs[i]
                 } else {
-                    crate::run_dir::read_metrics(&dir.join(&plan.runs[i].name).join("metrics.jsonl"))
+                    crate::run_folder::read_metrics(&dir.join(&plan.runs[i].name).join("metrics.jsonl"))
                         .len()
                         .min(epochs[i])
                 }

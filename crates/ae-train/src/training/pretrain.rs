@@ -5,7 +5,7 @@
 //! below it: its encoder is the deep network's layer `i` (same width and activation), its decoder
 //! the mirrored layer of the deep decoder. Layer 0 reconstructs the data with the model's own
 //! loss and output activation; higher layers reconstruct the features below with MSE and the
-//! hidden activation. Each is trained by the one training loop ([`trainer::fit`]) with the run's
+//! hidden activation. Each is trained by the one training loop ([`fit::fit`]) with the run's
 //! optimizer, batch size, corruption and seed, its metrics in `pretrain/layer<i>.jsonl`; then
 //! its two layers are copied into the deep model, which the caller fine-tunes as a whole.
 
@@ -22,11 +22,11 @@ use burn::tensor::Device;
 
 use crate::config::{ExperimentConfig, TrainConfig};
 use crate::error::{AppError, Result};
-use crate::progress::Progress;
-use crate::run::init_autoencoder;
-use crate::run_dir::RunDir;
-use crate::run_log::MetricsFile;
-use crate::trainer::{self, CheckpointPlan, TrainData};
+use crate::report::progress::Progress;
+use crate::report::training_log::MetricsFile;
+use crate::run_folder::RunDir;
+use crate::training::fit::{self, CheckpointPlan, TrainData};
+use crate::training::model::init_autoencoder;
 
 /// Pretrains every layer of `model` (built from `cfg`, on an autodiff device) on `train` and
 /// returns it with the pretrained weights.
@@ -71,14 +71,13 @@ pub fn pretrain(
         let plan = CheckpointPlan {
             last: run.file(&format!("pretrain/layer{i}.ckpt")),
             best: run.file(&format!("pretrain/layer{i}.best.ckpt")),
-            config_hash: crate::checkpoint::hash(&format!("pretrain layer {i}")),
+            config_hash: crate::training::checkpoint::hash(&format!("pretrain layer {i}")),
             backend: String::new(),
         };
         let mut metrics = MetricsFile { path: run.file(&format!("pretrain/layer{i}.jsonl")) };
-        let optims = ae_models::step::Optimizers::new(&shallow, || trainer::optimizer(&settings));
+        let optims = ae_models::step::Optimizers::new(&shallow, || fit::optimizer(&settings));
         let data = TrainData { train: input.clone(), val: None };
-        let trained =
-            trainer::fit(shallow, optims, &data, &settings, device, &plan, None, progress, &mut metrics)?.model;
+        let trained = fit::fit(shallow, optims, &data, &settings, device, &plan, None, progress, &mut metrics)?.model;
 
         // Copy the pair of layers into the deep model.
         let (Bottleneck::Deterministic(code), Decoder::Dense(dec)) = (&trained.bottleneck, &trained.decoder) else {
@@ -109,7 +108,7 @@ fn features(model: &Autoencoder, view: &View, t: &TrainConfig, device: &Device) 
     let width = model.bottleneck.code_width();
     let mut values = Vec::with_capacity(view.len() * width);
     for batch in BatchStream::new(view.clone(), (0..view.len()).collect(), t.batch_size.max(256), t.workers) {
-        let code = model.encode(trainer::to_tensor(batch, device));
+        let code = model.encode(fit::to_tensor(batch, device));
         values.extend(code.into_data().try_into_vec::<f32>().expect("f32 codes"));
     }
     let data = Dataset { features: Features::F32(values), item_shape: vec![width], labels: None, classes: Vec::new() };

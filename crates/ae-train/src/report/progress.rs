@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::metrics::EpochMetrics;
+use crate::training::metrics::EpochMetrics;
 
 /// Where progress goes.
 pub struct Progress {

@@ -33,8 +33,8 @@ use crate::apps::encode::npy_f32;
 use crate::backend::BackendChoice;
 use crate::error::{AppError, Result};
 use crate::fsio::{write_atomic, write_json};
-use crate::trained;
-use crate::trainer::to_tensor;
+use crate::run_folder::trained;
+use crate::training::fit::to_tensor;
 
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

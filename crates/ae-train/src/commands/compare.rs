@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use crate::error::{AppError, Result};
 use crate::fsio::write_atomic;
-use crate::loss_curve;
-use crate::run_dir::{read_json, read_metrics, run_config};
+use crate::report::loss_curve;
+use crate::run_folder::{read_json, read_metrics, run_config};
 
 /// One run as compared: its folder, its config flattened to `key = value`, its epochs.
 struct Compared {

@@ -20,7 +20,7 @@ struct Variant {
 
 macro_rules! variant {
     ($name:literal, $file:literal) => {
-        Variant { name: $name, preset: $file, text: include_str!(concat!("../../../configs/", $file)) }
+        Variant { name: $name, preset: $file, text: include_str!(concat!("../../../../configs/", $file)) }
     };
 }
 

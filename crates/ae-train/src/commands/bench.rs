@@ -23,9 +23,9 @@ use serde::Serialize;
 use crate::backend::{self, BackendChoice};
 use crate::config::{self, ExperimentConfig};
 use crate::error::{AppError, Result};
-use crate::progress::print_line;
-use crate::run::init_model;
-use crate::trainer::{optimizer, to_tensor};
+use crate::report::progress::print_line;
+use crate::training::fit::{optimizer, to_tensor};
+use crate::training::model::init_model;
 
 /// Steps between two reads of the loss (the only host synchronisation while timing).
 pub const READ_EVERY: usize = 25;
@@ -54,7 +54,7 @@ pub const CASES: &[Case] = &[
         description: "dense 784-256-32, MSE (mnist_2d.toml, narrowed)",
         shape: &[784],
         preset: "mnist_2d.toml",
-        text: include_str!("../../../configs/mnist_2d.toml"),
+        text: include_str!("../../../../configs/mnist_2d.toml"),
         overrides: &["model.network.hidden=[256]", "model.network.code=32"],
     },
     Case {
@@ -62,7 +62,7 @@ pub const CASES: &[Case] = &[
         description: "dense 784-400-200-100-50-2, MSE (mnist_2d.toml)",
         shape: &[784],
         preset: "mnist_2d.toml",
-        text: include_str!("../../../configs/mnist_2d.toml"),
+        text: include_str!("../../../../configs/mnist_2d.toml"),
         overrides: &[],
     },
     Case {
@@ -70,7 +70,7 @@ pub const CASES: &[Case] = &[
         description: "VAE 784-400-20, Bernoulli (mnist_vae.toml)",
         shape: &[784],
         preset: "mnist_vae.toml",
-        text: include_str!("../../../configs/mnist_vae.toml"),
+        text: include_str!("../../../../configs/mnist_vae.toml"),
         overrides: &[],
     },
     Case {
@@ -78,7 +78,7 @@ pub const CASES: &[Case] = &[
         description: "conv denoising AE 3x32x32, MSE (denoising_cifar_reference.toml)",
         shape: &[3, 32, 32],
         preset: "denoising_cifar_reference.toml",
-        text: include_str!("../../../configs/denoising_cifar_reference.toml"),
+        text: include_str!("../../../../configs/denoising_cifar_reference.toml"),
         overrides: &[],
     },
     Case {
@@ -86,7 +86,7 @@ pub const CASES: &[Case] = &[
         description: "full-resolution conv denoising AE 3x32x32, MSE (denoising_cifar.toml)",
         shape: &[3, 32, 32],
         preset: "denoising_cifar.toml",
-        text: include_str!("../../../configs/denoising_cifar.toml"),
+        text: include_str!("../../../../configs/denoising_cifar.toml"),
         overrides: &[],
     },
 ];
@@ -344,7 +344,7 @@ fn torch_script() -> Result<PathBuf> {
 fn pipeline(backend: &str, device: &Device, req: &BenchRequest) -> Result<()> {
     let case = &CASES[0];
     let cfg = case_config(case)?;
-    let data = match crate::data::prepare(&cfg, Path::new("<bench pipeline>"), None) {
+    let data = match crate::training::data::prepare(&cfg, Path::new("<bench pipeline>"), None) {
         Ok(d) => d,
         Err(e) => {
             print_line(&format!("pipeline: skipped, no MNIST ({})", e.message));
@@ -356,13 +356,13 @@ fn pipeline(backend: &str, device: &Device, req: &BenchRequest) -> Result<()> {
     // memory (per-batch conversion from the map, pages released as it goes).
     let dir = std::env::temp_dir().join(format!("ae-bench-npy-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let opts = ae_data::LoadOptions { root: crate::data::data_root(&cfg), limit: cfg.data.limit, seed: 0 };
+    let opts = ae_data::LoadOptions { root: crate::training::data::data_root(&cfg), limit: cfg.data.limit, seed: 0 };
     let packed =
         ae_data::pack::pack(&ae_data::Source::Named { name: cfg.data.dataset.clone() }, &opts, &dir, &mut |_| {});
     let result = packed.map_err(AppError::from).and_then(|summary| {
         let mut npy_cfg = cfg.clone();
         npy_cfg.data.source = Some(summary.source());
-        let mapped = crate::data::prepare(&npy_cfg, Path::new("<bench pipeline>"), None)?;
+        let mapped = crate::training::data::prepare(&npy_cfg, Path::new("<bench pipeline>"), None)?;
         pipeline_steps(backend, device, req, &npy_cfg, &mapped, "MNIST as .npy, memory-mapped, warm page cache");
         cold_read(&dir.join(ae_data::pack::TRAIN), &mapped.train);
         Ok(())
@@ -378,7 +378,7 @@ fn pipeline_steps(
     device: &Device,
     req: &BenchRequest,
     cfg: &ExperimentConfig,
-    data: &crate::data::PreparedData,
+    data: &crate::training::data::PreparedData,
     what: &str,
 ) {
     let train_device = device.clone().autodiff();
@@ -472,7 +472,7 @@ pub fn machine_line() -> String {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let v = crate::run::versions();
+    let v = crate::training::model::versions();
     format!("machine: {cpu}, {threads} threads; ae-train {} on burn {}", env!("CARGO_PKG_VERSION"), v.burn)
 }
 

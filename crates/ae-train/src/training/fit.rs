@@ -15,13 +15,13 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig, decay::WeightDecayConfig, momentum::MomentumConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::checkpoint::{self, CheckpointMeta};
 use crate::config::{OptimizerKind, TrainConfig};
-use crate::early_stopping::{Monitor, Verdict};
 use crate::error::{AppError, Result};
 use crate::fsio::write_atomic;
-use crate::metrics::{EpochMetrics, Evaluation};
-use crate::progress::Progress;
+use crate::report::progress::Progress;
+use crate::training::checkpoint::{self, CheckpointMeta};
+use crate::training::early_stopping::{Monitor, Verdict};
+use crate::training::metrics::{EpochMetrics, Evaluation};
 
 /// Builds the configured optimizer (Adam with PyTorch's epsilon 1e-8, or SGD with undampened
 /// momentum, as PyTorch defines it).
@@ -128,8 +128,9 @@ pub fn fit(
         // uninterrupted one would have drawn.
         train_device.seed(epoch_seed(cfg.seed, epoch));
         // Data-parallel: this process's shard of every batch of the epoch's order.
-        let world = crate::distributed::world();
-        let order = crate::distributed::shard(&epoch_order(data.train.len(), cfg.seed, epoch), cfg.batch_size, world);
+        let world = crate::training::distributed::world();
+        let order =
+            crate::training::distributed::shard(&epoch_order(data.train.len(), cfg.seed, epoch), cfg.batch_size, world);
         let stream = BatchStream::new(data.train.clone(), order, cfg.batch_size / world.size, cfg.workers);
         progress.start_epoch(epoch_no, stream.total());
         let epoch_plan =

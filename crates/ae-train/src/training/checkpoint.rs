@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, Result};
 use crate::fsio::write_atomic;
-use crate::metrics::EpochMetrics;
+use crate::training::metrics::EpochMetrics;
 
 const MAGIC: &[u8; 8] = b"AECKPT\0\x02";
 

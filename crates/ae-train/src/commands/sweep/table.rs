@@ -9,8 +9,8 @@ use serde_json::Value;
 use super::plan::PlannedRun;
 use crate::error::{AppError, Result};
 use crate::fsio::write_atomic;
-use crate::loss_curve;
-use crate::run_dir::{read_json, read_metrics};
+use crate::report::loss_curve;
+use crate::run_folder::{read_json, read_metrics};
 
 /// One run's row.
 #[derive(Debug, Clone, PartialEq)]

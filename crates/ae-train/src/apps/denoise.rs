@@ -7,14 +7,14 @@ use ae_data::{BatchStream, View};
 use ae_models::corruption::CorruptionConfig;
 use serde::Serialize;
 
+use crate::apps::quality::{psnr, ssim};
 use crate::backend::BackendChoice;
-use crate::data::Split;
 use crate::error::{AppError, Result};
 use crate::fsio::write_json;
-use crate::picture;
-use crate::quality::{psnr, ssim};
-use crate::trained;
-use crate::trainer::to_tensor;
+use crate::report::picture;
+use crate::run_folder::trained;
+use crate::training::data::Split;
+use crate::training::fit::to_tensor;
 
 /// `denoise.json`.
 #[derive(Debug, Clone, Serialize)]

@@ -7,12 +7,12 @@ use ae_data::BatchStream;
 use serde::Serialize;
 
 use crate::backend::BackendChoice;
-use crate::data::Split;
 use crate::error::{AppError, Result};
 use crate::fsio::{write_atomic, write_json};
-use crate::picture;
-use crate::trained;
-use crate::trainer::to_tensor;
+use crate::report::picture;
+use crate::run_folder::trained;
+use crate::training::data::Split;
+use crate::training::fit::to_tensor;
 
 /// `reconstruct.json`.
 #[derive(Debug, Clone, Serialize)]

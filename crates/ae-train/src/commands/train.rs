@@ -5,26 +5,27 @@ use std::time::Instant;
 
 use ae_models::average::WeightAverage;
 use ae_models::step::Optimizers;
-use ae_models::{Autoencoder, AutoencoderConfig};
+
 use burn::module::Module;
 use burn::tensor::Device;
 use serde::Serialize;
 
 use crate::backend::{self, BackendChoice};
-use crate::checkpoint;
 use crate::config::{self, ExperimentConfig};
-use crate::data;
-use crate::distributed;
 use crate::error::{AppError, Result};
 use crate::fsio::{write_atomic, write_json};
-use crate::loss_curve;
-use crate::metrics::{EpochMetrics, Evaluation};
-use crate::pretrain;
-use crate::progress::Progress;
-use crate::run_dir::RunDir;
-use crate::run_log::{self, RunLog, Shown};
-use crate::tensorboard;
-use crate::trainer::{self, CheckpointPlan, TrainData};
+use crate::report::loss_curve;
+use crate::report::progress::Progress;
+use crate::report::tensorboard;
+use crate::report::training_log::{self, RunLog, Shown};
+use crate::run_folder::RunDir;
+use crate::training::checkpoint;
+use crate::training::data;
+use crate::training::distributed;
+use crate::training::fit::{self, CheckpointPlan, TrainData};
+use crate::training::metrics::{EpochMetrics, Evaluation};
+use crate::training::model::{Versions, config_hash, describe_network, init_model, versions, weight_checksum};
+use crate::training::pretrain;
 
 /// What the command line asks of a training run.
 #[derive(Debug, Clone, Default)]
@@ -97,25 +98,6 @@ pub struct SplitSizes {
     pub test: usize,
 }
 
-/// Versions recorded in summaries.
-#[derive(Debug, Clone, Serialize)]
-pub struct Versions {
-    /// ae-train.
-    pub ae_train: &'static str,
-    /// Burn.
-    pub burn: &'static str,
-}
-
-/// The versions of this build.
-pub fn versions() -> Versions {
-    Versions { ae_train: env!("CARGO_PKG_VERSION"), burn: "0.22.1" }
-}
-
-/// Hash identifying the architecture (model config and item shape).
-pub fn config_hash(config: &ExperimentConfig, shape: &[usize]) -> String {
-    checkpoint::hash(&format!("{}\nshape={shape:?}", toml::to_string(&config.model).expect("model config serialises")))
-}
-
 /// Runs training as requested and returns the summary written to `summary.json`.
 pub fn train(req: &TrainRequest) -> Result<Summary> {
     let wall = Instant::now();
@@ -181,7 +163,7 @@ fn train_in(
             })
             .map_err(|e| AppError::usage(format!("{}: key `train.init_output_bias`: {e}", loaded.path.display())))?;
     }
-    let mut optims = Optimizers::new(&model, || trainer::optimizer(&cfg.train));
+    let mut optims = Optimizers::new(&model, || fit::optimizer(&cfg.train));
     if let Some(decay) = cfg.train.ema_decay {
         let average = WeightAverage::new(decay)
             .map_err(|e| AppError::usage(format!("{}: key `train.{}`: {}", loaded.path.display(), e.key, e.message)))?;
@@ -272,9 +254,9 @@ fn train_in(
         &config_text,
         shown,
         cfg.model.bottleneck.clone(),
-        trainer::total_steps(&cfg.train, data.train.len()),
+        fit::total_steps(&cfg.train, data.train.len()),
     )?;
-    let outcome = trainer::fit(model, optims, &data, &cfg.train, &device, &plan, start, &mut progress, &mut log)?;
+    let outcome = fit::fit(model, optims, &data, &cfg.train, &device, &plan, start, &mut progress, &mut log)?;
 
     // Final weights, test metrics, pictures, summary.
     let model = outcome.model.valid();
@@ -285,13 +267,13 @@ fn train_in(
         .map_err(|e| AppError::runtime(format!("cannot serialise weights: {e:?}")))?;
     write_atomic(&run.file("model.bpk"), &weights)?;
     let test_eval = test.as_ref().map(|t| {
-        let mut e = trainer::evaluate(&model, t, cfg.train.batch_size, cfg.train.workers, &device);
-        if let Some(ll) = trainer::mean_log_likelihood(&model, t, cfg.train.workers, &device) {
-            e.extra.insert(format!("log_likelihood_iwae_k{}", trainer::IWAE_SAMPLES), ll);
+        let mut e = fit::evaluate(&model, t, cfg.train.batch_size, cfg.train.workers, &device);
+        if let Some(ll) = fit::mean_log_likelihood(&model, t, cfg.train.workers, &device) {
+            e.extra.insert(format!("log_likelihood_iwae_k{}", fit::IWAE_SAMPLES), ll);
         }
         e
     });
-    write_atomic(&run.file("reconstructions.png"), &run_log::reconstructions(&model, shown)?.bytes)?;
+    write_atomic(&run.file("reconstructions.png"), &training_log::reconstructions(&model, shown)?.bytes)?;
     loss_curve::write(&run.file(loss_curve::FILE), &cfg.name, cfg.model.loss.name(), &outcome.history)?;
     let summary = Summary {
         name: cfg.name.clone(),
@@ -319,67 +301,4 @@ fn train_in(
     };
     write_json(&run.file("summary.json"), &summary)?;
     Ok(summary)
-}
-
-/// A checksum of every weight (their sum plus a thousandth of their absolute sum, in f64): equal
-/// on replicas that hold the same weights.
-fn weight_checksum(model: &Autoencoder) -> f64 {
-    struct Sum(f64);
-    impl burn::module::ModuleVisitor for Sum {
-        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<burn::tensor::Tensor<D>>) {
-            let v = param.val().inner();
-            self.0 += v.clone().sum().into_scalar::<f32>() as f64 + v.abs().sum().into_scalar::<f32>() as f64 * 1e-3;
-        }
-    }
-    let mut sum = Sum(0.0);
-    model.visit(&mut sum);
-    sum.0
-}
-
-/// Builds the model's initial weights from `train.seed` on the CPU and loads them onto `device`,
-/// so that the same seed starts from the same weights on every backend.
-pub fn init_model(
-    cfg: &ExperimentConfig,
-    shape: &[usize],
-    device: &Device,
-) -> std::result::Result<Autoencoder, ae_models::ConfigError> {
-    init_autoencoder(&cfg.model, cfg.train.seed, shape, device)
-}
-
-/// Builds `model` for items of `shape` on `device` with initial weights drawn from `seed` on the
-/// CPU (the same weights on every backend).
-pub fn init_autoencoder(
-    model: &AutoencoderConfig,
-    seed: u64,
-    shape: &[usize],
-    device: &Device,
-) -> std::result::Result<Autoencoder, ae_models::ConfigError> {
-    let target = model.init_for_shape(shape, device)?;
-    let Some(cpu) = backend::init_device() else {
-        return Ok(target);
-    };
-    cpu.seed(seed);
-    let initial = model.init_for_shape(shape, &cpu)?.into_record();
-    Ok(target.try_load_record(initial).expect("a record of the same config fits its model"))
-}
-
-/// A one-line description of the network, e.g. `784-400-20 dense` or `1x28x28 conv [16, 32] -> 16`.
-pub fn describe_network(cfg: &ExperimentConfig, shape: &[usize]) -> String {
-    let code = cfg.model.network.code_size(shape).map(|c| c.to_string()).unwrap_or_default();
-    match &cfg.model.network {
-        ae_models::network::NetworkConfig::Dense(d) => {
-            let input = shape.iter().product::<usize>().to_string();
-            let widths: Vec<String> =
-                std::iter::once(input).chain(d.hidden.iter().map(|h| h.to_string())).chain([code]).collect();
-            format!("{} dense", widths.join("-"))
-        }
-        ae_models::network::NetworkConfig::Conv(c) => {
-            let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-            format!("{} conv {:?} -> code {code}", dims.join("x"), c.channels)
-        }
-        ae_models::network::NetworkConfig::Sequence(s) => {
-            let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-            format!("{} lstm {} -> code {code}", dims.join("x"), s.hidden)
-        }
-    }
 }

@@ -13,10 +13,10 @@ use burn::tensor::Device;
 
 use crate::error::{AppError, Result};
 use crate::fsio::write_atomic;
-use crate::metrics::EpochMetrics;
-use crate::picture::{self, Png};
-use crate::tensorboard::EventLog;
-use crate::trainer::{self, TrainingLog};
+use crate::report::picture::{self, Png};
+use crate::report::tensorboard::EventLog;
+use crate::training::fit::{self, TrainingLog};
+use crate::training::metrics::EpochMetrics;
 
 /// `metrics.jsonl` (or a pretraining layer's): one [`EpochMetrics`] per line, rewritten whole
 /// after each epoch's checkpoint.
@@ -55,7 +55,7 @@ pub fn reconstructions(model: &Autoencoder, shown: Shown<'_>) -> Result<Png> {
     let batch = shown.view.batch(&positions);
     let cols = batch.cols;
     let inputs: Vec<Vec<f32>> = batch.x.chunks(cols).map(|c| c.to_vec()).collect();
-    let x = trainer::to_tensor(batch, shown.device);
+    let x = fit::to_tensor(batch, shown.device);
     let recon = model
         .decode(model.encode(x))
         .into_data()

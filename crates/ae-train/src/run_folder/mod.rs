@@ -13,6 +13,8 @@
 //!   tensorboard/         TensorBoard event files (`train.tensorboard`)
 //! ```
 
+pub mod trained;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;

@@ -8,14 +8,14 @@ use serde_json::Value;
 
 use crate::config;
 use crate::error::Result;
-use crate::run::describe_network;
-use crate::run_dir::{read_json, read_metrics, run_config};
+use crate::run_folder::{read_json, read_metrics, run_config};
+use crate::training::model::describe_network;
 
 /// The lines `show` prints for the run folder `run` (or the sweep folder: its table). Fails (runtime error, exit 1) when `run` is
 /// not a folder holding a run's `config.toml`.
 pub fn lines(run: &Path) -> Result<Vec<String>> {
-    if run.join(crate::sweep::PLAN_FILE).is_file() && !run.join("config.toml").exists() {
-        return crate::sweep::show_lines(run);
+    if run.join(crate::commands::sweep::PLAN_FILE).is_file() && !run.join("config.toml").exists() {
+        return crate::commands::sweep::show_lines(run);
     }
     let config_path = run_config(run)?;
     let cfg = config::load(&config_path, &[])?.config;

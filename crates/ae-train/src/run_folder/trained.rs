@@ -11,9 +11,9 @@ use burn::tensor::Bytes;
 
 use crate::backend::{self, Backend, BackendChoice};
 use crate::config::{self, ExperimentConfig};
-use crate::data::{self, PreparedData};
 use crate::error::{AppError, Result};
-use crate::run::init_model;
+use crate::training::data::{self, PreparedData};
+use crate::training::model::init_model;
 
 /// A run folder's model with its data.
 pub struct Trained {

@@ -8,7 +8,7 @@ use ae_eval::plot::{self, Frame, LineChart, Series};
 use serde_json::Value;
 
 use crate::error::{AppError, Result};
-use crate::metrics::EpochMetrics;
+use crate::training::metrics::EpochMetrics;
 
 /// The file name of the loss curve in a run folder.
 pub const FILE: &str = "loss.png";
