@@ -28,7 +28,9 @@
 //!
 //! **Listing.** [`list_train`] and [`list_test`] list a split's items (files, labels, classes,
 //! and the features when asked for) without decoding an image; [`read`] decodes the listed
-//! images, and packing ([`crate::pack`]) decodes them one at a time with [`load_image`].
+//! images, and packing ([`crate::pack`]) decodes them one at a time with [`load_image`] when the
+//! items are images. Items that hold the features (`features`, `both`) are packed from [`read`],
+//! loaded whole: the features are 34 floats a particle.
 
 use std::path::{Path, PathBuf};
 
