@@ -435,6 +435,9 @@ impl SplitOut {
     }
 }
 
+/// A table's split written (its labels not yet attached), its labels and its class names.
+type TableOut = (SplitOut, Option<Vec<u16>>, Vec<String>);
+
 /// Writes splits into the temporary folder.
 struct Packer<'p> {
     dir: PathBuf,
@@ -683,12 +686,7 @@ impl Packer<'_> {
 
     /// One table, row by row, into a float32 split (the first `limit` rows written, every row
     /// read); its labels (cut to the limit) and class names, left for the caller to attach.
-    fn table(
-        &mut self,
-        split: Split,
-        path: &Path,
-        options: &CsvOptions,
-    ) -> Result<(SplitOut, Option<Vec<u16>>, Vec<String>), DataError> {
+    fn table(&mut self, split: Split, path: &Path, options: &CsvOptions) -> Result<TableOut, DataError> {
         let file = File::open(path).map_err(|e| DataError::io(path, e))?;
         let mut reader = csv::TableReader::new(file, path, options)?;
         let n = reader.item_len();
