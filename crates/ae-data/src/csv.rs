@@ -13,8 +13,10 @@
 //! - The label column may hold any text (`cat`, `7`); distinct labels become the class list in the
 //!   order [`ClassOrder`] says (first seen by default).
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -133,56 +135,137 @@ pub fn read(path: &Path, opts: &CsvOptions) -> Result<Dataset, DataError> {
     Ok(read_table(path, opts)?.dataset)
 }
 
-/// Reads a table file with its feature names.
+/// Reads a table file with its feature names (streamed from the file, row by row).
 pub fn read_table(path: &Path, opts: &CsvOptions) -> Result<Table, DataError> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-    parse_table(&bytes, path, opts)
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    collect(TableReader::new(file, path, opts)?)
 }
 
 /// Parses table text (`path` only names it in errors).
 pub fn parse_table(bytes: &[u8], path: &Path, opts: &CsvOptions) -> Result<Table, DataError> {
-    let mut rows = Rows::new(bytes, path, opts.delimiter);
-    let header = if opts.has_header {
-        match rows.next()? {
-            Some((_, cells)) => Some(cells),
-            None => return Err(DataError::format(path, "empty file: no header row")),
-        }
-    } else {
-        None
-    };
-    let mut first: Option<(usize, Vec<String>)> = None;
-    let width = match &header {
-        Some(h) => h.len(),
-        None => match rows.next()? {
-            Some((line, cells)) => {
-                let w = cells.len();
-                first = Some((line, cells));
-                w
-            }
-            None => return Err(DataError::format(path, "empty file: no data rows")),
-        },
-    };
-    let label = opts.label.as_ref().map(|l| label_index(l, header.as_deref(), width, path)).transpose()?;
-    let features: Vec<usize> = match &opts.columns {
-        None => (0..width).filter(|&c| Some(c) != label).collect(),
-        Some(names) => {
-            names.iter().map(|n| column_by_name(n, header.as_deref(), path, "feature")).collect::<Result<_, _>>()?
-        }
-    };
-    if features.is_empty() {
-        return Err(DataError::format(path, "no feature columns"));
-    }
-    let columns = features
-        .iter()
-        .map(|&c| header.as_ref().map(|h| h[c].clone()).unwrap_or_else(|| format!("column {}", c + 1)))
-        .collect();
-    let first_line = header.as_ref().map(|_| 1);
+    collect(TableReader::new(bytes, path, opts)?)
+}
+
+/// Every row of a table reader, in memory.
+fn collect<R: Read>(mut t: TableReader<R>) -> Result<Table, DataError> {
     let mut values = Vec::new();
-    let mut classes = Classes::new(opts.class_order);
-    let mut n = 0usize;
-    let mut process = |line: usize, cells: Vec<String>| -> Result<(), DataError> {
+    while t.next_row(&mut values)? {}
+    let item_shape = vec![t.features.len()];
+    let columns = t.columns.clone();
+    let (labels, classes) = t.finish();
+    Ok(Table { dataset: Dataset { features: Features::F32(values), item_shape, labels, classes }, columns })
+}
+
+/// A table read one row at a time, with the rules of [`parse_table`] (header, column selection,
+/// label column, missing values, errors naming file, line and column): the header is read by
+/// [`TableReader::new`], each data row by [`TableReader::next_row`]; the labels (two bytes a row)
+/// are numbered by [`TableReader::finish`], once every row is read.
+pub struct TableReader<R: Read> {
+    rows: Rows<R>,
+    path: PathBuf,
+    allow_missing: bool,
+    width: usize,
+    label: Option<usize>,
+    features: Vec<usize>,
+    columns: Vec<String>,
+    /// The header's line, when there is one.
+    header_line: Option<usize>,
+    /// The first data row, read ahead to learn the width of a table without a header.
+    pending: Option<(usize, Vec<String>)>,
+    classes: Classes,
+    rows_read: usize,
+}
+
+impl<R: Read> TableReader<R> {
+    /// Reads the header (or the first row without one) of `reader` and settles the columns;
+    /// `path` names the table in errors.
+    pub fn new(reader: R, path: &Path, opts: &CsvOptions) -> Result<Self, DataError> {
+        let mut rows = Rows::new(reader, path, opts.delimiter);
+        let header = if opts.has_header {
+            match rows.next()? {
+                Some((_, cells)) => Some(cells),
+                None => return Err(DataError::format(path, "empty file: no header row")),
+            }
+        } else {
+            None
+        };
+        let mut pending: Option<(usize, Vec<String>)> = None;
+        let width = match &header {
+            Some(h) => h.len(),
+            None => match rows.next()? {
+                Some((line, cells)) => {
+                    let w = cells.len();
+                    pending = Some((line, cells));
+                    w
+                }
+                None => return Err(DataError::format(path, "empty file: no data rows")),
+            },
+        };
+        let label = opts.label.as_ref().map(|l| label_index(l, header.as_deref(), width, path)).transpose()?;
+        let features: Vec<usize> = match &opts.columns {
+            None => (0..width).filter(|&c| Some(c) != label).collect(),
+            Some(names) => {
+                names.iter().map(|n| column_by_name(n, header.as_deref(), path, "feature")).collect::<Result<_, _>>()?
+            }
+        };
+        if features.is_empty() {
+            return Err(DataError::format(path, "no feature columns"));
+        }
+        let columns = features
+            .iter()
+            .map(|&c| header.as_ref().map(|h| h[c].clone()).unwrap_or_else(|| format!("column {}", c + 1)))
+            .collect();
+        Ok(Self {
+            rows,
+            path: path.to_path_buf(),
+            allow_missing: opts.allow_missing,
+            width,
+            label,
+            features,
+            columns,
+            header_line: header.as_ref().map(|_| 1),
+            pending,
+            classes: Classes::new(opts.class_order),
+            rows_read: 0,
+        })
+    }
+
+    /// The feature names: from the header, `column N` (1-based) without one.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The number of features of an item.
+    pub fn item_len(&self) -> usize {
+        self.features.len()
+    }
+
+    /// Whether a label column was given.
+    pub fn labelled(&self) -> bool {
+        self.label.is_some()
+    }
+
+    /// Data rows read so far.
+    pub fn rows_read(&self) -> usize {
+        self.rows_read
+    }
+
+    /// Reads the next data row, appending its features to `values`; `false` at the end of the
+    /// table (an error when it had no data rows).
+    pub fn next_row(&mut self, values: &mut Vec<f32>) -> Result<bool, DataError> {
+        let next = match self.pending.take() {
+            Some(row) => Some(row),
+            None => self.rows.next()?,
+        };
+        let Some((line, cells)) = next else {
+            if self.rows_read == 0 {
+                return Err(DataError::format(&self.path, "no data rows"));
+            }
+            return Ok(false);
+        };
+        let (path, width) = (self.path.as_path(), self.width);
         if cells.len() != width {
-            let origin = match first_line {
+            let origin = match self.header_line {
                 Some(l) => format!("the header (line {l})"),
                 None => "the first row".to_string(),
             };
@@ -191,47 +274,34 @@ pub fn parse_table(bytes: &[u8], path: &Path, opts: &CsvOptions) -> Result<Table
                 format!("line {line}: {} cells, expected {width} as in {origin}", cells.len()),
             ));
         }
-        for &c in &features {
-            values.push(number(&cells[c], opts.allow_missing, path, line, c + 1)?);
+        for &c in &self.features {
+            values.push(number(&cells[c], self.allow_missing, path, line, c + 1)?);
         }
-        if let Some(c) = label {
-            classes.push(&cells[c], path, line, c + 1)?;
+        if let Some(c) = self.label {
+            self.classes.push(&cells[c], path, line, c + 1)?;
         }
-        n += 1;
-        Ok(())
-    };
-    if let Some((line, cells)) = first.take() {
-        process(line, cells)?;
+        self.rows_read += 1;
+        Ok(true)
     }
-    while let Some((line, cells)) = rows.next()? {
-        process(line, cells)?;
-    }
-    if n == 0 {
-        return Err(DataError::format(path, "no data rows"));
-    }
-    let (labels, class_names) = match label {
-        Some(_) => {
-            let (l, c) = classes.finish();
-            (Some(l), c)
+
+    /// The labels of the rows read (when labelled) and the class names, numbered in the
+    /// [`ClassOrder`] of the options.
+    pub fn finish(self) -> (Option<Vec<u16>>, Vec<String>) {
+        match self.label {
+            Some(_) => {
+                let (l, c) = self.classes.finish();
+                (Some(l), c)
+            }
+            None => (None, Vec::new()),
         }
-        None => (None, Vec::new()),
-    };
-    Ok(Table {
-        dataset: Dataset {
-            features: Features::F32(values),
-            item_shape: vec![features.len()],
-            labels,
-            classes: class_names,
-        },
-        columns,
-    })
+    }
 }
 
 /// The cells of the column named `name` as text, with their 1-based line numbers, one per data
 /// row (the file must have a header).
 pub fn text_column(path: &Path, delimiter: u8, name: &str) -> Result<Vec<(usize, String)>, DataError> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-    let mut rows = Rows::new(&bytes, path, delimiter);
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut rows = Rows::new(file, path, delimiter);
     let Some((_, header)) = rows.next()? else {
         return Err(DataError::format(path, "empty file: no header row"));
     };
@@ -249,55 +319,86 @@ pub fn text_column(path: &Path, delimiter: u8, name: &str) -> Result<Vec<(usize,
     Ok(out)
 }
 
-/// Records of delimited text as trimmed text cells with their 1-based line numbers.
+/// A reader that notes where its runs of line-break bytes (`\r`, `\n`) lie, with the newlines
+/// in each, until they are counted ([`Rows`]); only the runs of the csv reader's read-ahead are
+/// held.
+struct Breaks<R> {
+    inner: R,
+    /// Bytes read so far.
+    offset: u64,
+    /// `(start, end, newlines)` of each run not yet counted, in order.
+    runs: VecDeque<(u64, u64, usize)>,
+}
+
+impl<R: Read> Read for Breaks<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, &b) in buf[..n].iter().enumerate() {
+            if b != b'\n' && b != b'\r' {
+                continue;
+            }
+            let at = self.offset + i as u64;
+            let nl = usize::from(b == b'\n');
+            match self.runs.back_mut() {
+                Some(run) if run.1 == at => {
+                    run.1 += 1;
+                    run.2 += nl;
+                }
+                _ => self.runs.push_back((at, at + 1, nl)),
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// Records of delimited text as trimmed text cells with their 1-based line numbers, read as a
+/// stream.
 ///
 /// The csv reader's own positions do not count the blank lines it skips, so lines are counted
-/// here, from the bytes: a record's line is the number of `\n` before its first byte, plus one.
-struct Rows<'a> {
-    reader: csv::Reader<&'a [u8]>,
-    bytes: &'a [u8],
+/// here, from the line breaks read ([`Breaks`]): a record's line is one plus the newlines before
+/// its first byte that is not a line break.
+struct Rows<R> {
+    reader: csv::Reader<Breaks<R>>,
     record: csv::ByteRecord,
-    path: &'a Path,
-    /// Byte offset up to which newlines are counted.
-    pos: usize,
-    /// Newlines before `pos`.
+    path: PathBuf,
+    /// Newlines counted so far.
     newlines: usize,
 }
 
-impl<'a> Rows<'a> {
-    fn new(bytes: &'a [u8], path: &'a Path, delimiter: u8) -> Self {
-        let reader =
-            csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(bytes);
-        Self { reader, bytes, record: csv::ByteRecord::new(), path, pos: 0, newlines: 0 }
-    }
-
-    /// Counts newlines up to `to` (clamped to the text).
-    fn advance(&mut self, to: usize) {
-        let to = to.min(self.bytes.len()).max(self.pos);
-        self.newlines += self.bytes[self.pos..to].iter().filter(|&&b| b == b'\n').count();
-        self.pos = to;
+impl<R: Read> Rows<R> {
+    fn new(inner: R, path: &Path, delimiter: u8) -> Self {
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(Breaks { inner, offset: 0, runs: VecDeque::new() });
+        Self { reader, record: csv::ByteRecord::new(), path: path.to_path_buf(), newlines: 0 }
     }
 
     fn next(&mut self) -> Result<Option<(usize, Vec<String>)>, DataError> {
         loop {
             let more = self.reader.read_byte_record(&mut self.record).map_err(|e| {
                 let byte = e.position().map(|p| p.byte()).unwrap_or(0);
-                DataError::format(self.path, format!("byte {byte}: unreadable CSV record: {:?}", e.into_kind()))
+                DataError::format(&self.path, format!("byte {byte}: unreadable CSV record: {:?}", e.into_kind()))
             })?;
             if !more {
                 return Ok(None);
             }
-            let start = self.record.position().map(|p| p.byte() as usize).unwrap_or(self.pos);
-            self.advance(start);
-            // Blank lines skipped by the reader before the record.
-            let mut first = self.pos;
-            while first < self.bytes.len() && matches!(self.bytes[first], b'\r' | b'\n') {
-                first += 1;
+            // Every run of line breaks that starts at or before the record's start lies before
+            // its first byte that is not a line break (blank lines the reader skipped, the end of
+            // the previous record, newlines inside its quoted cells).
+            let start = self.record.position().map(|p| p.byte()).unwrap_or(0);
+            let runs = &mut self.reader.get_mut().runs;
+            while let Some(&(s, _, nl)) = runs.front() {
+                if s > start {
+                    break;
+                }
+                self.newlines += nl;
+                runs.pop_front();
             }
-            self.advance(first);
             let line = self.newlines + 1;
-            let end = self.reader.position().byte() as usize;
-            self.advance(end);
+            let path = &self.path;
             let cells = self
                 .record
                 .iter()
@@ -305,7 +406,7 @@ impl<'a> Rows<'a> {
                 .map(|(c, bytes)| {
                     std::str::from_utf8(bytes).map(|s| s.trim().to_string()).map_err(|e| {
                         DataError::format(
-                            self.path,
+                            path,
                             format!(
                                 "line {line}, column {}: not text (invalid UTF-8 at byte {})",
                                 c + 1,

@@ -25,6 +25,12 @@
 //! [`IceSplit::into_dataset`] gives the one dataset a trainer uses: the images, the features, or
 //! both concatenated per item as `F32` `[size * size + 34]` (pixels 0..255 first, then the raw
 //! features).
+//!
+//! **Listing.** [`list_train`] and [`list_test`] list a split's items (files, labels, classes,
+//! and the features when asked for) without decoding an image; [`read`] decodes the listed
+//! images, and packing ([`crate::pack`]) decodes them one at a time with [`load_image`] when the
+//! items are images. Items that hold the features (`features`, `both`) are packed from [`read`],
+//! loaded whole: the features are 34 floats a particle.
 
 use std::path::{Path, PathBuf};
 
@@ -207,48 +213,98 @@ pub struct IceSplits {
     pub test: Option<IceSplit>,
 }
 
+/// A split's items as listed, before any image is decoded: what [`read`] lists, so that a
+/// reader that decodes the images one at a time (packing, [`crate::pack`]) gets the same items,
+/// labels, classes, order and listing errors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IceListing {
+    /// Each item's image file, in item order.
+    pub paths: Vec<PathBuf>,
+    /// The items' labels; `None` for the unlabelled test split.
+    pub labels: Option<Vec<u16>>,
+    /// The class names in label order (empty when unlabelled).
+    pub classes: Vec<String>,
+    /// The 34 [`FEATURES`] of each item, item after item, when [`IceOptions::items`] asks for
+    /// them (read whole: they are a few hundred bytes an item).
+    pub features: Option<Vec<f32>>,
+}
+
 /// Reads an ICELEARNING folder in either layout.
 pub fn read(root: &Path, opts: &IceOptions) -> Result<IceSplits, DataError> {
+    let train = decode(list_train(root, opts)?, opts)?;
+    let test = list_test(root, opts)?.map(|l| decode(l, opts)).transpose()?;
+    Ok(IceSplits { train, test })
+}
+
+/// An error unless the image size is in `1..=16384`.
+fn check_size(opts: &IceOptions) -> Result<(), DataError> {
     if opts.size == 0 || opts.size > MAX_SIDE as usize {
         return Err(DataError::Invalid(format!("image size {} is not in 1..={MAX_SIDE}", opts.size)));
     }
+    Ok(())
+}
+
+/// Lists the labelled training split of `root` (either layout), reading the features when asked
+/// for and checking that the images exist, without decoding them.
+pub fn list_train(root: &Path, opts: &IceOptions) -> Result<IceListing, DataError> {
+    check_size(opts)?;
     let csvs = files(root, false, &["csv"])?;
-    let train = if !csvs.is_empty() {
+    if !csvs.is_empty() {
         let mut named: Vec<(String, PathBuf)> = csvs
             .into_iter()
             .map(|p| (p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(), p))
             .collect();
         named.sort_by_key(|(n, _)| (CLASSES.iter().position(|c| c == n).unwrap_or(CLASSES.len()), n.clone()));
-        read_csvs(&named, true, opts)?
+        list_csvs(&named, true, opts)
     } else if root.join("train").is_dir() {
-        read_samples(&root.join("train"), opts)?
+        list_samples(&root.join("train"), opts)
     } else {
-        return Err(DataError::format(
+        Err(DataError::format(
             root,
             "not an ICELEARNING folder: no <class>.csv files and no train/ folder of sample images",
-        ));
-    };
+        ))
+    }
+}
+
+/// Lists the unlabelled test split, `root/test`, when it exists (as [`list_train`] lists).
+pub fn list_test(root: &Path, opts: &IceOptions) -> Result<Option<IceListing>, DataError> {
+    check_size(opts)?;
     let test_dir = root.join("test");
-    let test = if test_dir.is_dir() {
-        let csvs = files(&test_dir, true, &["csv"])?;
-        Some(if !csvs.is_empty() {
-            let named: Vec<(String, PathBuf)> = csvs.into_iter().map(|p| (String::new(), p)).collect();
-            read_csvs(&named, false, opts)?
-        } else {
-            let images = files(&test_dir, true, &EXTENSIONS)?;
-            if images.is_empty() {
-                return Err(DataError::format(&test_dir, "no images and no CSVs in the test folder"));
-            }
-            images_only(images, None, Vec::new(), &test_dir, opts)?
-        })
+    if !test_dir.is_dir() {
+        return Ok(None);
+    }
+    let csvs = files(&test_dir, true, &["csv"])?;
+    Ok(Some(if !csvs.is_empty() {
+        let named: Vec<(String, PathBuf)> = csvs.into_iter().map(|p| (String::new(), p)).collect();
+        list_csvs(&named, false, opts)?
+    } else {
+        let images = files(&test_dir, true, &EXTENSIONS)?;
+        if images.is_empty() {
+            return Err(DataError::format(&test_dir, "no images and no CSVs in the test folder"));
+        }
+        images_only(images, None, Vec::new(), &test_dir, opts)?
+    }))
+}
+
+/// A listed split loaded: its images decoded when [`IceOptions::items`] asks for them.
+fn decode(l: IceListing, opts: &IceOptions) -> Result<IceSplit, DataError> {
+    let images = if opts.items != Items::Features {
+        Some(images_dataset(&l.paths, l.labels.clone(), l.classes.clone(), opts)?)
     } else {
         None
     };
-    Ok(IceSplits { train, test })
+    let features = l.features.map(|f| Dataset {
+        features: Features::F32(f),
+        item_shape: vec![FEATURES.len()],
+        labels: l.labels,
+        classes: l.classes,
+    });
+    Ok(IceSplit { images, features, paths: l.paths })
 }
 
-/// Reads class CSVs (`(class, csv)`; `labelled`: the classes are labels, else items are unlabelled).
-fn read_csvs(csvs: &[(String, PathBuf)], labelled: bool, opts: &IceOptions) -> Result<IceSplit, DataError> {
+/// Lists class CSVs (`(class, csv)`; `labelled`: the classes are labels, else items are
+/// unlabelled).
+fn list_csvs(csvs: &[(String, PathBuf)], labelled: bool, opts: &IceOptions) -> Result<IceListing, DataError> {
     let classes: Vec<String> = if labelled { csvs.iter().map(|(c, _)| c.clone()).collect() } else { Vec::new() };
     let mut paths = Vec::new();
     let mut labels = Vec::new();
@@ -287,19 +343,11 @@ fn read_csvs(csvs: &[(String, PathBuf)], labelled: bool, opts: &IceOptions) -> R
             labels.push(label as u16);
         }
     }
-    let labels = labelled.then_some(labels);
-    let images = if want_images { Some(images_dataset(&paths, labels.clone(), classes.clone(), opts)?) } else { None };
-    let features = want_features.then(|| Dataset {
-        features: Features::F32(features),
-        item_shape: vec![FEATURES.len()],
-        labels,
-        classes,
-    });
-    Ok(IceSplit { images, features, paths })
+    Ok(IceListing { paths, labels: labelled.then_some(labels), classes, features: want_features.then_some(features) })
 }
 
 /// The samples layout: images whose file-name prefix tells the class.
-fn read_samples(dir: &Path, opts: &IceOptions) -> Result<IceSplit, DataError> {
+fn list_samples(dir: &Path, opts: &IceOptions) -> Result<IceListing, DataError> {
     let images = files(dir, false, &EXTENSIONS)?;
     if images.is_empty() {
         return Err(DataError::format(dir, "no images"));
@@ -327,15 +375,14 @@ fn images_only(
     classes: Vec<String>,
     dir: &Path,
     opts: &IceOptions,
-) -> Result<IceSplit, DataError> {
+) -> Result<IceListing, DataError> {
     if opts.items != Items::Images {
         return Err(DataError::format(
             dir,
             "images without feature CSVs: only items = images can be read from this folder",
         ));
     }
-    let images = images_dataset(&paths, labels, classes, opts)?;
-    Ok(IceSplit { images: Some(images), features: None, paths })
+    Ok(IceListing { paths, labels, classes, features: None })
 }
 
 fn images_dataset(

@@ -26,23 +26,34 @@
 //!
 //! - streamed, one item in memory at a time: image folders (one image decoded at a time, with
 //!   the pixels, size rule and errors of [`image_folder::read`]; their `stream` option does not
-//!   matter here), the `mnist` and
+//!   matter here), ICELEARNING folders whose items are images (listed as
+//!   [`icelearning::read`] lists them, [`icelearning::list_train`], then one image decoded at a
+//!   time with [`icelearning::load_image`]; the unlabelled `test/` split too), the `mnist` and
 //!   `fashion-mnist` catalog datasets (IDX, gzipped or not, read item by item through
 //!   [`IdxStream`]), the `cifar10-test` catalog dataset (an image folder), and `.npy` sources
 //!   (read through the map, whose pages are released as it goes: a copy that re-lays the files
 //!   out);
+//! - one row at a time: CSV tables and their test table ([`csv::TableReader`], the rules and
+//!   errors of [`csv::parse_table`]). Every row is read and checked, even past the limit, so that
+//!   the classes (numbered once the whole file is read, in the options' class order) and the
+//!   errors are those of [`load_source`]; the test table's labels are renumbered into the training
+//!   classes by name, as [`load_source`] does;
 //! - one batch file at a time: CIFAR-10 (the folder, the archive, and the `cifar10` catalog
 //!   dataset). Entries of the archive are read in archive order; a training batch that comes
 //!   before the ones it follows is parked in a file in the temporary folder until its turn;
-//! - loaded whole, then written: CSV and ARFF tables, ICELEARNING folders, and the other
-//!   catalog datasets (`shapes`, `satellite`, `ecg5000`, `icecore`), all of which fit in memory
-//!   as they load today (the catalog tables are a few megabytes).
+//! - loaded whole, then written: ARFF tables (OpenML tables, which fit in memory), ICELEARNING
+//!   folders whose items hold the features (`features` or `both`: the features come from CSVs of
+//!   34 columns a particle, small; with `both` the images of a split are decoded together as
+//!   [`icelearning::read`] does), and the other catalog datasets (`shapes`, `satellite`,
+//!   `ecg5000`, `icecore`), all of which fit in memory as they load today (the catalog tables are
+//!   a few megabytes).
 //!
 //! Labels are collected in memory (two bytes per item) and written at the end.
 //!
 //! **Limit.** [`LoadOptions::limit`] keeps the first items of each split, as [`load_source`]
 //! does. A streamed split stops reading once it has that many: what lies beyond (a corrupt image,
-//! a truncated file) is then not read and not reported.
+//! a truncated file) is then not read and not reported; CSV tables are the exception (read to the
+//! end, as said above).
 
 use std::fs::File;
 use std::io::Write;
@@ -50,7 +61,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::catalog::{self, LoadOptions, Splits};
+use crate::csv::{self, CsvOptions};
 use crate::fetch::Cleanup;
+use crate::icelearning::{self, IceListing, IceOptions, Items};
 use crate::idx::{self, IdxStream};
 use crate::image_folder::{self, ImageFolderOptions};
 use crate::npy::{self, Dtype, NpyWriter};
@@ -118,8 +131,9 @@ pub struct PackProgress {
     pub split: Split,
     /// Items of that split written so far.
     pub done: usize,
-    /// Items that split will have, when known before reading them (image folders, IDX, CIFAR-10
-    /// folders, `.npy` and loaded-whole sources; not the CIFAR-10 archive). The limit applied.
+    /// Items that split will have, when known before reading them (image folders, ICELEARNING,
+    /// IDX, CIFAR-10 folders, `.npy` and loaded-whole sources; not the CIFAR-10 archive nor CSV
+    /// tables, whose rows are counted as they are read). The limit applied.
     pub total: Option<usize>,
 }
 
@@ -354,6 +368,8 @@ struct SplitOut {
     limit: usize,
     total: Option<usize>,
     bytes: Vec<u8>,
+    /// The length of one item.
+    writer_item_len: usize,
 }
 
 impl SplitOut {
@@ -419,6 +435,9 @@ impl SplitOut {
     }
 }
 
+/// A table's split written (its labels not yet attached), its labels and its class names.
+type TableOut = (SplitOut, Option<Vec<u16>>, Vec<String>);
+
 /// Writes splits into the temporary folder.
 struct Packer<'p> {
     dir: PathBuf,
@@ -446,6 +465,7 @@ impl Packer<'_> {
             limit: self.limit,
             total: total.map(|t| t.min(self.limit)),
             bytes: Vec::new(),
+            writer_item_len: item_shape.iter().product(),
         })
     }
 
@@ -455,6 +475,8 @@ impl Packer<'_> {
             Source::ImageFolder { path, test, options } => self.image_folder(path, test.as_deref(), *options, source),
             Source::Cifar { path } => self.cifar(path),
             Source::Named { name } => self.named(name, opts),
+            Source::Csv { path, test, options } => self.csv(path, test.as_deref(), options, source),
+            Source::IceLearning { path, options } if options.items == Items::Images => self.ice_images(path, options),
             _ => self.splits(load_source(source, opts)?),
         }
     }
@@ -614,6 +636,102 @@ impl Packer<'_> {
             return Err(DataError::Invalid(format!("no images in the {} split", split.name())));
         };
         Ok((out.finish()?, size))
+    }
+
+    /// A CSV table and its test table, one row at a time. Every row is read (and checked) even
+    /// past the limit, so that the classes and errors are those of [`load_source`].
+    fn csv(
+        &mut self,
+        path: &Path,
+        test: Option<&Path>,
+        options: &CsvOptions,
+        source: &Source,
+    ) -> Result<Packed, DataError> {
+        let (mut train, train_labels, classes) = self.table(Split::Train, path, options)?;
+        let item_shape = vec![train.writer_item_len];
+        let labelled = train_labels.is_some();
+        train.labels = train_labels;
+        let train = train.finish()?;
+        let test = match test {
+            None => None,
+            Some(t) => {
+                let (mut out, mut labels, test_classes) = self.table(Split::Test, t, options)?;
+                // As load_source's align_test: the shape first, then the classes by name.
+                if out.writer_item_len != item_shape[0] {
+                    return Err(DataError::Invalid(format!(
+                        "{}: test items have shape {:?}, training items {item_shape:?}",
+                        source.name(),
+                        [out.writer_item_len]
+                    )));
+                }
+                if let (true, Some(l)) = (labelled, &mut labels) {
+                    let mut map = Vec::with_capacity(test_classes.len());
+                    for c in &test_classes {
+                        let i = classes.iter().position(|t| t == c).ok_or_else(|| {
+                            DataError::Invalid(format!(
+                                "{}: the test split has class `{c}`, which the training split does not (classes {classes:?})",
+                                source.name(),
+                            ))
+                        })?;
+                        map.push(i as u16);
+                    }
+                    l.iter_mut().for_each(|v| *v = map[*v as usize]);
+                }
+                out.labels = labels;
+                Some(out.finish()?)
+            }
+        };
+        Ok(Packed { train, test, classes, item_shape, dtype: Dtype::F32 })
+    }
+
+    /// One table, row by row, into a float32 split (the first `limit` rows written, every row
+    /// read); its labels (cut to the limit) and class names, left for the caller to attach.
+    fn table(&mut self, split: Split, path: &Path, options: &CsvOptions) -> Result<TableOut, DataError> {
+        let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+        let mut reader = csv::TableReader::new(file, path, options)?;
+        let n = reader.item_len();
+        let mut out = self.open(split, Dtype::F32, &[n], false, None)?;
+        let mut values = Vec::with_capacity(n);
+        loop {
+            values.clear();
+            if !reader.next_row(&mut values)? {
+                break;
+            }
+            if !out.full() {
+                out.push_values(&values, None, self.progress)?;
+            }
+        }
+        let (mut labels, classes) = reader.finish();
+        if let Some(l) = &mut labels {
+            l.truncate(self.limit);
+        }
+        Ok((out, labels, classes))
+    }
+
+    /// ICELEARNING images, listed as [`icelearning::read`] lists them, decoded one at a time.
+    fn ice_images(&mut self, root: &Path, opts: &IceOptions) -> Result<Packed, DataError> {
+        let listing = icelearning::list_train(root, opts)?;
+        let train = self.ice_split(Split::Train, &listing, opts)?;
+        let test = match icelearning::list_test(root, opts)? {
+            Some(l) => Some(self.ice_split(Split::Test, &l, opts)?),
+            None => None,
+        };
+        let item_shape = vec![1, opts.size, opts.size];
+        Ok(Packed { train, test, classes: listing.classes, item_shape, dtype: Dtype::U8 })
+    }
+
+    /// One listed ICELEARNING split, one image at a time.
+    fn ice_split(&mut self, split: Split, l: &IceListing, opts: &IceOptions) -> Result<Written, DataError> {
+        let shape = [1, opts.size, opts.size];
+        let mut out = self.open(split, Dtype::U8, &shape, l.labels.is_some(), Some(l.paths.len()))?;
+        for (i, p) in l.paths.iter().enumerate() {
+            if out.full() {
+                break;
+            }
+            let pixels = icelearning::load_image(p, opts.size, opts.resize)?;
+            out.push_u8(&pixels, l.labels.as_ref().map(|v| v[i]), self.progress)?;
+        }
+        out.finish()
     }
 
     /// CIFAR-10 from the batch folder or the archive, one batch file at a time.

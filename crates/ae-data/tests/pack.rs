@@ -4,7 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use ae_data::csv::{CsvOptions, LabelColumn};
+use ae_data::csv::{ClassOrder, CsvOptions, LabelColumn};
+use ae_data::icelearning::{IceOptions, Items, Resize};
 use ae_data::image_folder::ImageFolderOptions;
 use ae_data::npy::{Dtype, NpyWriter, write_labels};
 use ae_data::pack::{PackProgress, PackSummary, Split, pack, toml_inline, toml_string};
@@ -271,6 +272,122 @@ fn csv_tables_round_trip_as_float32() {
     };
     let s = round_trip(&source, &opts(None), &work);
     assert_eq!((s.files.len(), s.classes.len()), (1, 0));
+}
+
+#[test]
+fn csv_tables_stream_with_labels_by_name_or_last_and_a_test_file_of_other_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = (dir.path().join("train.csv"), dir.path().join("test.csv"));
+    // Label column in the middle, by name; blank lines, quoted cells, CRLF ends, a column of
+    // text left out by the selection below.
+    let mut text = String::from("a, kind ,b,c,note\r\n");
+    for i in 0..40 {
+        let kind = ["dog", "cat", "10", "bird"][i % 4];
+        text.push_str(&format!("{},{kind},\"{}\",{}e-2,\"x, {i}\"\r\n", i as f32 * 0.5, -(i as i32), i * 3));
+        if i % 9 == 0 {
+            text.push_str("\r\n");
+        }
+    }
+    std::fs::write(&train, &text).unwrap();
+    // The test file: a subset of the classes, first seen in another order.
+    std::fs::write(&test, "a,kind,b,c,note\n7,bird,1,2,x\n3,cat,4,5,y\n8,bird,9,1,z\n").unwrap();
+    for order in [ClassOrder::FirstSeen, ClassOrder::Sorted] {
+        let work = dir.path().join(format!("{order:?}"));
+        std::fs::create_dir(&work).unwrap();
+        let options = CsvOptions {
+            label: Some(LabelColumn::Name("kind".into())),
+            class_order: order,
+            columns: Some(vec!["c".into(), "a".into(), "b".into()]),
+            ..Default::default()
+        };
+        let source = Source::Csv { path: train.clone(), test: Some(test.clone()), options };
+        let s = round_trip(&source, &opts(None), &work);
+        assert_eq!((s.train_items, s.test_items, s.dtype), (40, Some(3), Dtype::F32));
+        let want: Vec<String> = match order {
+            ClassOrder::FirstSeen => ["dog", "cat", "10", "bird"],
+            ClassOrder::Sorted => ["10", "bird", "cat", "dog"],
+        }
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+        assert_eq!(s.classes, want);
+        // With a limit: the first items, the classes of the whole file.
+        let limited = work.join("limited");
+        std::fs::create_dir(&limited).unwrap();
+        let s = round_trip(&source, &opts(Some(2)), &limited);
+        assert_eq!((s.train_items, s.test_items, s.classes.len()), (2, Some(2), 4));
+    }
+    // The label in the last column, no header.
+    let work = dir.path().join("last");
+    std::fs::create_dir(&work).unwrap();
+    let plain = dir.path().join("plain.csv");
+    std::fs::write(&plain, "1,2,b\n3,4,a\n\n5,6,b\n").unwrap();
+    let options = CsvOptions { has_header: false, label: Some(LabelColumn::Last), ..Default::default() };
+    let s = round_trip(&Source::Csv { path: plain, test: None, options }, &opts(None), &work);
+    assert_eq!((s.item_shape.clone(), s.classes.clone()), (vec![2], vec!["b".to_string(), "a".to_string()]));
+}
+
+#[test]
+fn csv_errors_are_the_loaders_and_leave_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = (dir.path().join("train.csv"), dir.path().join("test.csv"));
+    let mut text = String::from("a,b,y\n");
+    for i in 0..50 {
+        text.push_str(&format!("{i},{},c{}\n", i * 2, i % 3));
+    }
+    std::fs::write(&test, "a,b,y\n1,2,c0\n3,4,c9\n").unwrap();
+    let options = CsvOptions { label: Some(LabelColumn::Last), ..Default::default() };
+    let source = Source::Csv { path: train.clone(), test: Some(test.clone()), options };
+    let out = dir.path().join("out/packed");
+    let check = |want: &str, limit: Option<usize>| {
+        let mut done = 0;
+        let e = pack(&source, &opts(limit), &out, &mut |p| done = p.done).unwrap_err().to_string();
+        let loaded = load_source(&source, &opts(limit)).unwrap_err().to_string();
+        assert_eq!(e, loaded);
+        assert!(e.contains(want), "{e}");
+        assert!(!out.exists());
+        assert_eq!(std::fs::read_dir(dir.path().join("out")).unwrap().count(), 0);
+        done
+    };
+    // A bad cell on line 31 (past the limit too: every row is checked).
+    let bad = text.replacen("29,58,", "29,5x8,", 1);
+    std::fs::write(&train, &bad).unwrap();
+    assert_eq!(check(&format!("{}: line 31, column 2: `5x8` is not a number", train.display()), None), 29);
+    check("line 31, column 2", Some(5));
+    std::fs::write(&train, text.replacen("29,58,c2", "29,58", 1)).unwrap();
+    check("line 31: 2 cells, expected 3 as in the header (line 1)", None);
+    std::fs::write(&train, text.replacen("29,58,", "29,,", 1)).unwrap();
+    check("line 31, column 2: missing value (empty cell)", None);
+    // The test file: a class the training file lacks, then a bad cell.
+    std::fs::write(&train, &text).unwrap();
+    check("the test split has class `c9`, which the training split does not", None);
+    std::fs::write(&test, "a,b,y\n1,2,c0\n3,x,c1\n").unwrap();
+    check(&format!("{}: line 3, column 2: `x` is not a number", test.display()), None);
+    std::fs::write(&test, "a,y\n1,c0\n").unwrap();
+    check("test items have shape [1], training items [2]", None);
+}
+
+#[test]
+fn real_icecore_samples_stream_one_image_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = datasets().join("icecore-samples");
+    for (limit, resize) in [(Some(4), Resize::Stretch), (None, Resize::Pad)] {
+        let work = dir.path().join(format!("{resize:?}"));
+        std::fs::create_dir(&work).unwrap();
+        let options = IceOptions { size: 32, resize, ..Default::default() };
+        let source = Source::IceLearning { path: path.clone(), options };
+        let s = round_trip(&source, &opts(limit), &work);
+        assert_eq!((s.dtype, s.item_shape.clone()), (Dtype::U8, vec![1, 32, 32]));
+        assert_eq!(s.classes, ["camp", "corylus", "dust", "grim", "qrob", "qsub", "cont"]);
+        assert!(s.test_items.is_some_and(|n| n > 0));
+        assert_eq!(s.files.iter().filter(|f| f.ends_with("test_labels.npy")).count(), 0, "test is unlabelled");
+    }
+    // Features need the CSV layout: the loader's error, nothing written.
+    let source = Source::IceLearning { path, options: IceOptions { items: Items::Features, ..Default::default() } };
+    let out = dir.path().join("features");
+    let e = pack(&source, &opts(None), &out, &mut |_| ()).unwrap_err().to_string();
+    assert!(e.contains("only items = images"), "{e}");
+    assert!(!out.exists());
 }
 
 #[test]

@@ -1,7 +1,7 @@
-//! Packing streams: converting an IDX file far larger than the bound below keeps the process's
-//! resident memory within that bound, where loading it would need its whole size. In its own test
-//! binary, so that no other test's allocations move the process's resident set meanwhile. Linux
-//! only (it reads `/proc/self/status`).
+//! Packing streams: converting an IDX file or a CSV table far larger than the bounds below keeps
+//! the process's resident memory within them, where loading it would need far more. In its own
+//! test binary, so that no other test's allocations move the process's resident set meanwhile,
+//! and its tests run one at a time. Linux only (it reads `/proc/self/status`).
 
 #![cfg(target_os = "linux")]
 
@@ -9,9 +9,10 @@ mod common;
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
+use ae_data::csv::{CsvOptions, LabelColumn};
 use ae_data::npy::MappedArray;
 use ae_data::pack::pack;
 use ae_data::{LoadOptions, Source};
@@ -20,6 +21,31 @@ use common::rss;
 const SIDE: usize = 64;
 const ROWS: usize = 64000;
 const MIB: usize = 1 << 20;
+
+/// Held by each test: they measure the whole process's memory.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Samples the peak `VmRSS` on a thread until the returned stop is called.
+fn sample_peak() -> (Arc<AtomicUsize>, impl FnOnce() -> usize) {
+    let peak = Arc::new(AtomicUsize::new(rss()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak, stop) = (peak.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                peak.fetch_max(rss(), Ordering::Relaxed);
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        })
+    };
+    let p = peak.clone();
+    (p, move || {
+        stop.store(true, Ordering::Relaxed);
+        sampler.join().unwrap();
+        peak.fetch_max(rss(), Ordering::Relaxed);
+        peak.load(Ordering::Relaxed)
+    })
+}
 
 /// An uncompressed IDX file of `rows` items of `dims` bytes each (item `i`: all `i % 251`, the
 /// last byte `i % 7`), written a thousand items at a time.
@@ -44,6 +70,7 @@ fn write_idx(path: &Path, rows: usize, dims: &[usize]) {
 
 #[test]
 fn packing_a_large_idx_file_keeps_resident_memory_bounded() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let mnist = dir.path().join("mnist");
     std::fs::create_dir(&mnist).unwrap();
@@ -104,4 +131,69 @@ fn packing_a_large_idx_file_keeps_resident_memory_bounded() {
     let rise = rss().saturating_sub(before);
     assert_eq!(loaded.train.len(), ROWS);
     assert!(rise > size / 2, "loading {} MiB whole rose VmRSS by only {} MiB", size / MIB, rise / MIB);
+}
+
+const CSV_ROWS: usize = 200_000;
+const CSV_COLUMNS: usize = 64;
+
+/// A CSV table of `CSV_ROWS` rows of `CSV_COLUMNS` numbers and a label `k0`..`k4` (row `i`:
+/// first cell `i`, the others `i % 997 + j / 64`, to four decimals), with a header.
+fn write_csv(path: &Path) {
+    let mut f = BufWriter::new(std::fs::File::create(path).unwrap());
+    let header: Vec<String> = (0..CSV_COLUMNS).map(|j| format!("f{j}")).chain(["label".into()]).collect();
+    writeln!(f, "{}", header.join(",")).unwrap();
+    // The 997 distinct row tails, formatted once.
+    let tails: Vec<String> =
+        (0..997).map(|r| (1..CSV_COLUMNS).map(|j| format!(",{:.4}", r as f32 + j as f32 / 64.0)).collect()).collect();
+    for i in 0..CSV_ROWS {
+        writeln!(f, "{i}{},k{}", tails[i % 997], i % 5).unwrap();
+    }
+    f.flush().unwrap();
+}
+
+#[test]
+fn packing_a_large_csv_table_keeps_resident_memory_bounded() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.csv");
+    write_csv(&path);
+    let size = std::fs::metadata(&path).unwrap().len() as usize;
+    assert!(size > 100 * MIB, "{} MiB", size / MIB);
+    let options = CsvOptions { label: Some(LabelColumn::Last), ..Default::default() };
+    let source = Source::Csv { path: path.clone(), test: None, options };
+    let opts = LoadOptions { root: dir.path().to_path_buf(), limit: None, seed: 0 };
+
+    let before = rss();
+    let (peak, stop) = sample_peak();
+    let out = dir.path().join("packed");
+    let summary = pack(&source, &opts, &out, &mut |p| {
+        if p.done % 4096 == 0 {
+            peak.fetch_max(rss(), Ordering::Relaxed);
+        }
+    })
+    .unwrap();
+    let rise = stop().saturating_sub(before);
+    eprintln!("VmRSS rise while packing a {} MiB CSV: {} MiB", size / MIB, rise / MIB);
+    assert!(rise < size / 4, "VmRSS rose by {} MiB packing a {} MiB CSV", rise / MIB, size / MIB);
+    assert_eq!((summary.train_items, summary.item_shape.clone()), (CSV_ROWS, vec![CSV_COLUMNS]));
+    assert_eq!(summary.classes, ["k0", "k1", "k2", "k3", "k4"]);
+    let a = MappedArray::open(&out.join("train.npy")).unwrap();
+    let mut item = vec![0f32; CSV_COLUMNS];
+    for row in [0, 1, 998, CSV_ROWS - 1] {
+        a.write_item(row, &mut item);
+        let cell = |j: usize| format!("{:.4}", (row % 997) as f32 + j as f32 / 64.0).parse::<f32>().unwrap();
+        assert_eq!((item[0], item[1], item[63]), (row as f32, cell(1), cell(63)), "row {row}");
+    }
+    let labels = ae_data::npy::read_labels(&out.join("train_labels.npy")).unwrap();
+    assert_eq!((labels.len(), &labels[..6]), (CSV_ROWS, &[0, 1, 2, 3, 4, 0][..]));
+    drop(a);
+
+    // Loading the same table whole holds its values (a quarter of the file size and more).
+    let before = rss();
+    let (_, stop) = sample_peak();
+    let loaded = ae_data::load_source(&source, &opts).unwrap();
+    let rise = stop().saturating_sub(before);
+    eprintln!("VmRSS rise while loading it whole: {} MiB", rise / MIB);
+    assert_eq!(loaded.train.len(), CSV_ROWS);
+    assert!(rise > size / 4, "loading {} MiB whole rose VmRSS by only {} MiB", size / MIB, rise / MIB);
 }
