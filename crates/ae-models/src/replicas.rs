@@ -15,8 +15,6 @@ use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::{Tensor, TensorData};
 
-use crate::autoencoder::ForwardOutput;
-
 /// Sums values over every replica, in place: each replica calls it with a buffer of the same
 /// length, in the same order of calls, and gets back the element-wise sum of all their buffers.
 pub trait AllReduce {
@@ -64,23 +62,20 @@ impl Replicas {
     }
 
     /// Replaces `grads` (this replica's, from its `items` items) by the item-weighted mean of
-    /// every replica's, and, when given, `out`'s loss and terms by their weighted means.
+    /// every replica's, and each of `losses` (this replica's loss values, `[1]` tensors, in the
+    /// same order on every replica) by its weighted mean.
     pub fn average<M: Module>(
         &mut self,
         model: &M,
         grads: &mut GradientsParams,
         items: usize,
-        out: Option<&mut ForwardOutput>,
+        losses: &mut [&mut Tensor<1>],
     ) {
         let weight = items as f64;
         let mut gather = Gather { grads, weight, values: Vec::new(), params: Vec::new() };
         model.visit(&mut gather);
         let Gather { mut values, params, .. } = gather;
-        let terms = out.as_ref().map_or(0, |o| o.terms.len());
-        if let Some(o) = &out {
-            values.push(scalar(&o.loss) * weight);
-            values.extend(o.terms.iter().map(|t| scalar(&t.value) * weight));
-        }
+        values.extend(losses.iter().map(|l| (**l).clone().into_scalar::<f32>() as f64 * weight));
         values.push(weight);
         self.reduce.sum(&mut values);
         let total = values.pop().unwrap_or(weight);
@@ -94,20 +89,11 @@ impl Replicas {
             }
             at += n;
         }
-        if let Some(o) = out {
-            let device = o.loss.device();
-            let tensor = |v: f64| Tensor::<1>::from_data(TensorData::new(vec![v as f32], [1]), &device);
-            o.loss = tensor(values[at]);
-            for (i, t) in o.terms.iter_mut().enumerate().take(terms) {
-                t.value = tensor(values[at + 1 + i]);
-            }
+        for (loss, &v) in losses.iter_mut().zip(&values[at..]) {
+            **loss = Tensor::<1>::from_data(TensorData::new(vec![v as f32], [1]), &loss.device());
         }
         self.last_items = Some(total.round() as usize);
     }
-}
-
-fn scalar(t: &Tensor<1>) -> f64 {
-    t.clone().into_scalar::<f32>() as f64
 }
 
 /// One parameter's place in the gathered buffer.

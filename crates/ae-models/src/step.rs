@@ -171,7 +171,9 @@ fn replicated_autoencoder_step<M: Trainable>(
     let mut out = model.forward_at(input, Some(clean), schedule);
     let mut grads = GradientsParams::from_grads(out.loss.backward(), &model);
     if let Some(r) = replicas {
-        r.average(&model, &mut grads, items, Some(&mut out));
+        let mut losses: Vec<&mut Tensor<1>> =
+            std::iter::once(&mut out.loss).chain(out.terms.iter_mut().map(|t| &mut t.value)).collect();
+        r.average(&model, &mut grads, items, &mut losses);
     }
     (optim.step(learning_rate, model, grads), out)
 }
@@ -204,17 +206,7 @@ fn replicated_adversary_step<M: Trainable>(
     let mut loss = adversary.discriminator_loss(code);
     let mut grads = GradientsParams::from_grads(loss.backward(), &model);
     if let Some(r) = replicas {
-        // The discriminator's loss travels as the one term of an output of its own.
-        let device = loss.device();
-        let empty = Tensor::<2>::zeros([0, 0], &device);
-        let mut out = ForwardOutput::from_terms(
-            empty.clone(),
-            empty.clone(),
-            empty,
-            vec![LossTerm::new("discriminator", loss.detach())],
-        );
-        r.average(&model, &mut grads, items, Some(&mut out));
-        loss = out.loss;
+        r.average(&model, &mut grads, items, &mut [&mut loss]);
     }
     (optim.step(lr, model, grads), Some(loss.detach()))
 }
