@@ -4,8 +4,10 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-use crate::rng::SplitMix64;
-use crate::{DataError, Dataset, Normalizer};
+use crate::dataset::Dataset;
+use crate::error::DataError;
+use crate::normalize::Normalizer;
+use ae_core::SplitMix64;
 
 /// A subset of a dataset's items (by index), normalised on the way out.
 #[derive(Debug, Clone)]
@@ -145,12 +147,6 @@ pub fn split(n: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
     (train, val)
 }
 
-/// The order in which an epoch visits a view: a seeded shuffle per (seed, epoch), so a resumed run
-/// sees exactly the order the uninterrupted run would have seen.
-pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
-    SplitMix64::new(seed, 1 + epoch as u64).permutation(n)
-}
-
 /// A minibatch: `rows` items of `cols` values, row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
@@ -263,7 +259,9 @@ impl Drop for BatchStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Features, Normalization};
+    use crate::dataset::Features;
+    use crate::normalize::Normalization;
+    use ae_core::rng::epoch_order;
 
     #[test]
     fn spread_takes_every_class_in_turn_and_is_seeded() {

@@ -1,9 +1,10 @@
 //! Downloading datasets from their canonical URLs, checked against known digests.
 //!
-//! Each file is streamed into `<dir>/.<name>.part` while its digest is computed, and renamed to
-//! `<dir>/<name>` only once the digest matches; on any failure (HTTP status, connection dropped
-//! before `Content-Length` bytes, wrong digest) the part file is deleted and nothing is left. A
-//! file already present with the right digest is not downloaded again.
+//! Each file is streamed into a temporary file beside it (`ae_core::AtomicFile`) while its
+//! digest is computed, and renamed to `<dir>/<name>` only once the digest matches; on any failure
+//! (HTTP status, connection dropped before `Content-Length` bytes, wrong digest) the temporary
+//! file is deleted and nothing is left. A file already present with the right digest is not
+//! downloaded again.
 //!
 //! Archives marked for unpacking are extracted into a temporary folder beside them and moved
 //! into place only when every entry was extracted. Only plain files and folders are extracted:
@@ -19,11 +20,12 @@ use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
+use ae_core::AtomicFile;
 use flate2::read::MultiGzDecoder;
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
-use crate::DataError;
+use crate::error::DataError;
 
 /// Environment variable that replaces the canonical URLs' host (see [`FetchOptions`]).
 pub const BASE_URL_ENV: &str = "AE_FETCH_BASE_URL";
@@ -269,7 +271,7 @@ pub fn fetch_with(
                 crate::catalog::fetch_command(name)
             )));
         }
-        return Err(DataError::Unknown(name.to_string()));
+        return Err(DataError::Unknown { name: name.to_string(), known: &crate::catalog::NAMES });
     };
     fetch_remote(&remote, root, opts, progress)
 }
@@ -331,7 +333,7 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-/// Downloads `url` to `dest` through `<dest dir>/.<name>.part`, checking `checksum`.
+/// Downloads `url` to `dest` through a temporary file beside it, checking `checksum`.
 pub fn download(
     url: &str,
     dest: &Path,
@@ -341,8 +343,7 @@ pub fn download(
     download_with(&agent(), url, dest, checksum, progress)
 }
 
-/// Deletes a path (file or folder) when dropped, unless disarmed by taking the path out; also
-/// the temporary file of [`crate::npy::NpyWriter`].
+/// Deletes a path (file or folder) when dropped, unless disarmed by taking the path out.
 #[derive(Debug)]
 pub(crate) struct Cleanup(pub(crate) Option<PathBuf>);
 
@@ -365,8 +366,6 @@ fn download_with(
     checksum: &Checksum,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<(), DataError> {
-    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let part = dest.with_file_name(format!(".{name}.part"));
     let response = agent.get(url).call().map_err(|e| DataError::fetch(url, format!("request failed: {e}")))?;
     let status = response.status();
     if !status.is_success() {
@@ -377,8 +376,8 @@ fn download_with(
     }
     let total = response.body().content_length();
     progress(Progress::Start { url, total });
-    let mut guard = Cleanup(Some(part.clone()));
-    let mut file = File::create(&part).map_err(|e| DataError::io(&part, e))?;
+    let mut file = AtomicFile::create(dest).map_err(|e| DataError::io(dest, e))?;
+    let part = file.temp_path().to_path_buf();
     let mut body = response.into_body().into_reader();
     let mut hasher = checksum.hasher();
     let mut buf = vec![0u8; 1 << 16];
@@ -407,8 +406,6 @@ fn download_with(
     {
         return Err(dropped(done, "body shorter than Content-Length".into()));
     }
-    file.sync_all().map_err(|e| DataError::io(&part, e))?;
-    drop(file);
     let actual = hasher.hex();
     if actual != checksum.expected() {
         return Err(DataError::fetch(
@@ -420,9 +417,7 @@ fn download_with(
             ),
         ));
     }
-    std::fs::rename(&part, dest).map_err(|e| DataError::io(dest, e))?;
-    guard.0 = None;
-    Ok(())
+    file.commit().map_err(|e| DataError::io(dest, e))
 }
 
 /// The digest of a file, in the algorithm of `checksum`.

@@ -41,7 +41,6 @@ pub mod normalize;
 pub mod npy;
 pub mod pack;
 mod par;
-pub mod rng;
 pub mod satellite;
 pub mod shapes;
 pub mod source;

@@ -1,12 +1,12 @@
 //! Per-feature affine normalisation `x' = (x - offset) / scale`, fitted on training data and
 //! saved with the model so that inference uses the same statistics.
 
+use ae_core::SplitMix64;
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::Dataset;
 #[cfg(test)]
 use crate::dataset::Features;
-use crate::rng::SplitMix64;
 
 /// How to normalise features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -29,15 +29,17 @@
 //! `np.load(path, mmap_mode='r')`): a read past a truncated end faults.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use ae_core::AtomicFile;
 use memmap2::Mmap;
 
-use crate::fetch::Cleanup;
-use crate::{DataError, Dataset, Features};
+use crate::dataset::{Dataset, Features};
+
+use crate::error::DataError;
 
 /// The first six bytes of every `.npy` file.
 pub const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -679,6 +681,18 @@ pub fn read_labels(path: &Path) -> Result<Vec<u16>, DataError> {
         .collect()
 }
 
+/// The training items' file name in a packed folder (what `pack` writes).
+pub const TRAIN: &str = "train.npy";
+
+/// The training labels' file name in a packed folder.
+pub const TRAIN_LABELS: &str = "train_labels.npy";
+
+/// The test items' file name in a packed folder.
+pub const TEST: &str = "test.npy";
+
+/// The test labels' file name in a packed folder.
+pub const TEST_LABELS: &str = "test_labels.npy";
+
 /// The file of class names beside a label file: one name a line, in label order.
 pub const CLASSES_FILE: &str = "classes.txt";
 
@@ -768,14 +782,12 @@ fn header_bytes(descr: &str, shape: &[usize]) -> Option<Vec<u8>> {
 }
 
 /// A `.npy` file written item by item, its row count fixed only by [`NpyWriter::finish`]. The
-/// data goes through a buffer into `.<name>.tmp-<pid>-<n>` beside the target; `finish` writes
-/// the final header in place, syncs the file and renames it over the target. Dropping an
-/// unfinished writer deletes the temporary file.
+/// data goes through an [`AtomicFile`] (a temporary file beside the target); `finish` writes the
+/// final header in place and commits it. Dropping an unfinished writer deletes the temporary
+/// file.
 #[derive(Debug)]
 pub struct NpyWriter {
-    // Declared before `temp`: the file is closed before the temporary file is deleted.
-    out: Option<BufWriter<File>>,
-    temp: Cleanup,
+    out: Option<AtomicFile>,
     target: PathBuf,
     descr: &'static str,
     dtype: Option<Dtype>,
@@ -804,19 +816,10 @@ impl NpyWriter {
                 path.display()
             )));
         };
-        static WRITERS: AtomicUsize = AtomicUsize::new(0);
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let temp = path.with_file_name(format!(
-            ".{name}.tmp-{}-{}",
-            std::process::id(),
-            WRITERS.fetch_add(1, Ordering::Relaxed)
-        ));
-        let mut file = File::create(&temp).map_err(|e| DataError::io(&temp, e))?;
-        let guard = Cleanup(Some(temp.clone()));
-        file.write_all(&header).map_err(|e| DataError::io(&temp, e))?;
+        let mut file = AtomicFile::with_capacity(path, 1 << 20).map_err(|e| DataError::io(path, e))?;
+        file.write_all(&header).map_err(|e| DataError::io(file.temp_path(), e))?;
         Ok(Self {
-            out: Some(BufWriter::with_capacity(1 << 20, file)),
-            temp: guard,
+            out: Some(file),
             target: path.to_path_buf(),
             descr,
             dtype: None,
@@ -847,9 +850,8 @@ impl NpyWriter {
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<(), DataError> {
-        let temp = self.temp.0.as_deref().unwrap_or(&self.target);
         let out = self.out.as_mut().ok_or_else(|| DataError::Invalid("writer already finished".into()))?;
-        out.write_all(bytes).map_err(|e| DataError::io(temp, e))
+        out.write_all(bytes).map_err(|e| DataError::io(out.temp_path(), e))
     }
 
     /// Appends one item of a uint8 file (`item_len` bytes).
@@ -877,25 +879,15 @@ impl NpyWriter {
     /// Writes the final header, syncs, and renames the file over the target. Returns the number
     /// of items.
     pub fn finish(mut self) -> Result<usize, DataError> {
-        let temp = self.temp.0.clone().unwrap_or_default();
+        let mut file = self.out.take().ok_or_else(|| DataError::Invalid("writer already finished".into()))?;
+        let temp = file.temp_path().to_path_buf();
         let io = |e: std::io::Error| DataError::io(&temp, e);
-        let out = self.out.take().ok_or_else(|| DataError::Invalid("writer already finished".into()))?;
-        let mut file = out.into_inner().map_err(|e| io(e.into_error()))?;
         let shape: Vec<usize> = std::iter::once(self.rows).chain(self.tail.iter().copied()).collect();
         let header = header_bytes(self.descr, &shape).filter(|h| h.len() == self.header_len);
         let header = header.ok_or_else(|| DataError::Invalid(format!("{}: header grew", self.target.display())))?;
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         file.write_all(&header).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        drop(file);
-        std::fs::rename(&temp, &self.target).map_err(|e| DataError::io(&self.target, e))?;
-        self.temp.0 = None;
-        // Make the rename itself durable (best effort: not every platform opens folders).
-        if let Some(dir) = self.target.parent().filter(|d| !d.as_os_str().is_empty())
-            && let Ok(d) = File::open(dir)
-        {
-            let _ = d.sync_all();
-        }
+        file.commit().map_err(|e| DataError::io(&self.target, e))?;
         Ok(self.rows)
     }
 }

@@ -4,8 +4,8 @@
 //! random position, size and stroke, anti-aliased by 4x4 supersampling. The same seed always draws
 //! the same images.
 
-use crate::rng::SplitMix64;
-use crate::{Dataset, Features};
+use crate::dataset::{Dataset, Features};
+use ae_core::SplitMix64;
 
 /// Image side in pixels.
 pub const SIDE: usize = 28;

@@ -11,8 +11,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use ae_core::SplitMix64;
 use ae_data::npy::{Dtype, MappedArray, NpyWriter};
-use ae_data::rng::SplitMix64;
 use common::rss;
 
 const SIDE: usize = 64;

@@ -4,12 +4,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use ae_core::SplitMix64;
 use ae_data::csv::{ClassOrder, CsvOptions, LabelColumn};
 use ae_data::icelearning::{IceOptions, Items, Resize};
 use ae_data::image_folder::ImageFolderOptions;
 use ae_data::npy::{Dtype, NpyWriter, write_labels};
 use ae_data::pack::{PackProgress, PackSummary, Split, pack, toml_inline, toml_string};
-use ae_data::rng::SplitMix64;
 use ae_data::{Dataset, LoadOptions, Source, Splits, load_source};
 
 fn datasets() -> PathBuf {

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use crate::error::{EvalError, Result, same_len};
 use crate::matrix::{Matrix, gemm_abt, row_sq_norms, sq_dist};
-use crate::rng::SplitMix64;
+use ae_core::SplitMix64;
 
 /// Rows per block of the distance computations (one matrix product each).
 const BLOCK: usize = 256;

@@ -302,7 +302,7 @@ impl LogisticRegression {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::SplitMix64;
+    use ae_core::SplitMix64;
 
     /// `n` points in `d` dimensions from `k` Gaussian classes with means `sep` apart on the axes.
     fn blobs(n: usize, d: usize, k: usize, sep: f64, seed: u64) -> (Vec<f32>, Vec<u16>) {

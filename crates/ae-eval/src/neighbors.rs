@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use crate::error::{EvalError, Result};
 use crate::matrix::{Matrix, check_labels, gemm_abt, row_sq_norms};
-use crate::rng::SplitMix64;
+use ae_core::SplitMix64;
 
 /// Queries per parallel block, and reference rows per matrix product within a block.
 const QUERY_BLOCK: usize = 128;

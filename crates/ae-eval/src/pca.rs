@@ -320,7 +320,7 @@ fn tql2(vt: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::SplitMix64;
+    use ae_core::SplitMix64;
 
     #[test]
     fn eigen_of_hand_matrices() {

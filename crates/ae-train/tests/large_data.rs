@@ -10,8 +10,8 @@ mod common;
 
 use std::path::Path;
 
+use ae_core::SplitMix64;
 use ae_data::npy::{Dtype, NpyWriter};
-use ae_data::rng::SplitMix64;
 use common::*;
 
 const SIDE: usize = 64;

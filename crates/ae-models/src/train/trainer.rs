@@ -1,10 +1,11 @@
 //! Fitting a model to a dataset held in memory, one tensor of items, with [`fit_epoch`].
 
+use ae_core::rng::epoch_order;
 use burn::optim::AdamConfig;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::{Diverged, EpochPlan, EpochStats, epoch_seed, fit_epoch};
-use crate::ConfigError;
+use crate::error::ConfigError;
 use crate::step::{Optimizers, Trainable};
 
 /// Settings of a [`Trainer`].
@@ -57,7 +58,8 @@ pub struct Fitted<M> {
 /// Trains any [`Trainable`] model (an [`Autoencoder`](crate::Autoencoder) or your own) on items
 /// held in one `[items, features]` tensor: shuffled minibatches, one step each, every epoch.
 ///
-/// Runs repeat exactly for the same seed and initial model as long as nothing else draws from
+/// Epoch `e` visits the items in `ae_core::rng::epoch_order(items, seed, e)`, the order the
+/// `ae-train` binary uses. Runs repeat exactly for the same seed and initial model as long as nothing else draws from
 /// the device's random generator meanwhile (the CPU backend's is shared by the whole process).
 ///
 /// # Examples
@@ -118,7 +120,7 @@ impl Trainer {
         let mut history = Vec::with_capacity(c.epochs);
         for epoch in 0..c.epochs {
             device.seed(epoch_seed(c.seed, epoch));
-            let order = permutation(items, c.seed, epoch);
+            let order: Vec<i64> = epoch_order(items, c.seed, epoch).into_iter().map(|i| i as i64).collect();
             let batches = order.chunks(c.batch_size).map(|rows| {
                 let index = TensorData::new(rows.to_vec(), [rows.len()]);
                 data.clone().select(0, Tensor::<1, Int>::from_data(index, &device))
@@ -135,37 +137,5 @@ impl Trainer {
             history.push(stats);
         }
         Ok(Fitted { model, history })
-    }
-}
-
-/// A random order of `n` items for `epoch`, from `seed` (Fisher-Yates driven by SplitMix64).
-fn permutation(n: usize, seed: u64, epoch: usize) -> Vec<i64> {
-    let mut state = seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let mut next = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    let mut order: Vec<i64> = (0..n as i64).collect();
-    for i in (1..n).rev() {
-        order.swap(i, (next() % (i as u64 + 1)) as usize);
-    }
-    order
-}
-
-#[cfg(test)]
-mod tests {
-    use super::permutation;
-
-    #[test]
-    fn permutations_cover_every_item_and_change_per_epoch() {
-        let a = permutation(100, 3, 0);
-        let mut sorted = a.clone();
-        sorted.sort();
-        assert_eq!(sorted, (0..100).collect::<Vec<i64>>());
-        assert_ne!(a, permutation(100, 3, 1));
-        assert_eq!(a, permutation(100, 3, 0));
     }
 }

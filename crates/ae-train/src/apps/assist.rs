@@ -2,7 +2,7 @@
 //! codes of a few labelled training items (chosen seeded, as balanced over the classes as the data
 //! allows) and scored on a split, against the same classifier trained on the inputs themselves.
 
-use ae_data::rng::SplitMix64;
+use ae_core::SplitMix64;
 use ae_eval::Matrix;
 use ae_eval::linear::{LogisticOptions, LogisticRegression};
 use ae_eval::plot::{self, Frame, LineChart, Series};
@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::codes::{About, App, Collected, RunArgs, Want, check_flag, majority_rate, split_name};
 use crate::error::{AppError, Result};
-use crate::fsio::write_json;
+use crate::fsio::{write_atomic, write_json};
 use crate::training::data::Split;
 
 /// `ae-train assist` flags.
@@ -174,11 +174,11 @@ pub fn run(args: &Args) -> Result<AssistReport> {
     let (pc, pi) = (points(|p| p.codes), points(|p| p.inputs));
     let series = [Series { name: "codes", points: &pc }, Series { name: "inputs", points: &pi }];
     let title = format!("{}: softmax classifier from few labels, {} split", app.t.config.name, split_name(app.split));
-    plot::line_chart(
-        &app.file("assist.png"),
+    let png = plot::line_chart(
         &Frame::new(&title, "labelled training items", "accuracy"),
         &LineChart { series: &series, log_y: false },
     )?;
+    write_atomic(&app.file("assist.png"), &png.bytes)?;
     let mut per_class = vec![0usize; classes.max(1)];
     for &l in &labels {
         if let Some(c) = per_class.get_mut(l as usize) {

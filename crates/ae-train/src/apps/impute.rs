@@ -4,7 +4,7 @@
 //! values held fixed, until the filled values stop changing. The error on the hidden values is
 //! compared with filling in the training mean.
 
-use ae_data::rng::SplitMix64;
+use ae_core::SplitMix64;
 use serde::Serialize;
 
 use super::codes::{About, App, RunArgs, Want, check_flag, split_name};

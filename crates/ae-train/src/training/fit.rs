@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use ae_data::batch::epoch_order;
+use ae_core::rng::epoch_order;
 use ae_data::{Batch, BatchStream, View};
 use ae_models::Autoencoder;
 use ae_models::step::Optimizers;

@@ -2,7 +2,7 @@
 //! draws from `--range` intervals (and from the grid's values), each with a folder name that says
 //! what it sets.
 
-use ae_data::rng::SplitMix64;
+use ae_core::SplitMix64;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, Result};

@@ -1,7 +1,9 @@
 //! A small, fast, seedable random generator (SplitMix64) whose whole state is one `u64`.
 //!
-//! Used for shuffles, splits and generated data so that a run is reproducible from its seed and
-//! resumable from the epoch alone, independent of any crate's RNG version.
+//! The one generator of the workspace: shuffles, splits, samples and generated data, so that a run
+//! is reproducible from its seed and resumable from the epoch alone, independent of any crate's
+//! RNG version. (Noise on tensors, such as corruption and sampling, comes from the Burn device's
+//! own generator, seeded per epoch.)
 
 /// SplitMix64 (Steele, Lea & Flood 2014).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +34,13 @@ impl SplitMix64 {
     /// Uniform in [lo, hi).
     pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.next_f64()
+    }
+
+    /// A standard normal draw (Box-Muller).
+    pub fn normal(&mut self) -> f64 {
+        let u1 = 1.0 - self.next_f64();
+        let u2 = self.next_f64();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
 
     /// Uniform integer in [0, n), n > 0 (Lemire's multiply-shift, negligible bias for n << 2^64).
@@ -72,6 +81,13 @@ impl SplitMix64 {
     }
 }
 
+/// The order in which epoch `epoch` (from 0) of training seeded with `seed` visits `n` items: a
+/// seeded shuffle per (seed, epoch), so a resumed run sees exactly the order the uninterrupted run
+/// would have seen.
+pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
+    SplitMix64::new(seed, 1 + epoch as u64).permutation(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +122,24 @@ mod tests {
             g.sample(10, 4).into_iter().for_each(|x| hits[x] += 1);
         }
         assert!(hits.iter().all(|&h| (7_600..8_400).contains(&h)), "{hits:?}");
+    }
+
+    #[test]
+    fn epoch_orders_differ_per_epoch_and_repeat_per_seed() {
+        assert_eq!(epoch_order(50, 3, 0), epoch_order(50, 3, 0));
+        assert_ne!(epoch_order(50, 3, 0), epoch_order(50, 3, 1));
+        assert_ne!(epoch_order(50, 3, 0), epoch_order(50, 4, 0));
+        // The stream of epoch e is 1 + e: epoch 0 of seed 7 is the permutation of stream 1.
+        assert_eq!(epoch_order(50, 7, 0), SplitMix64::new(7, 1).permutation(50));
+    }
+
+    #[test]
+    fn normal_draws_have_unit_variance() {
+        let mut g = SplitMix64::new(5, 0);
+        let xs: Vec<f64> = (0..100_000).map(|_| g.normal()).collect();
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64;
+        assert!(mean.abs() < 0.01 && (var - 1.0).abs() < 0.02, "mean {mean}, variance {var}");
     }
 
     #[test]
