@@ -1,21 +1,11 @@
 //! Evaluation errors: bad input is reported, never a panic.
 
-use std::path::PathBuf;
-
-/// Why an evaluation could not be computed or written.
+/// Why an evaluation or a picture could not be computed.
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     /// The input cannot be evaluated (empty, mismatched lengths, NaN, a single class, ...).
     #[error("{0}")]
     Input(String),
-    /// A file could not be written.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
     /// The plotting library failed to draw.
     #[error("plot: {0}")]
     Plot(String),

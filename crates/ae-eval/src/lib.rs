@@ -7,7 +7,8 @@
 //! - [`pca`]: principal components, projections and explained variance.
 //! - [`linear`]: a multinomial logistic-regression probe on codes.
 //! - [`quantize`]: uniform per-unit quantisation of codes, and the bits it takes.
-//! - [`plot`]: PNG scatter plots, score histograms and loss curves, with an embedded font.
+//! - [`plot`]: every picture as PNG bytes: scatter plots, score histograms, loss curves and
+//!   grids of items with captions, with an embedded font (this crate writes no files).
 //!
 //! Conventions: a matrix is a row-major `&[f32]` wrapped in a checked [`Matrix`] view (one item
 //! per row); class labels are `u16` (as in `ae_data::Dataset::labels`), except that NMI and ARI
@@ -27,7 +28,6 @@ pub mod pca;
 pub mod plot;
 pub mod quantize;
 pub mod ranking;
-pub(crate) mod rng;
 
 pub use error::{EvalError, Result};
 pub use matrix::Matrix;

@@ -141,37 +141,28 @@ pub(crate) fn gemm_abt(a: &[f32], m: usize, k: usize, b: &[f32], n: usize, out: 
 /// `out (m x n) = a (k x m)^T * b (k x n)`, row-major `f64` (e.g. a covariance `X^T X`).
 pub(crate) fn dgemm_atb(a: &[f64], k: usize, m: usize, b: &[f64], n: usize, out: &mut [f64]) {
     assert!(a.len() == k * m && b.len() == k * n && out.len() == m * n, "dgemm_atb shapes");
-    if m == 0 || n == 0 {
-        return;
-    }
-    // SAFETY: as in `gemm_abt`; a^T is addressed with row stride 1 and column stride m.
-    unsafe {
-        matrixmultiply::dgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            1,
-            m as isize,
-            b.as_ptr(),
-            n as isize,
-            1,
-            0.0,
-            out.as_mut_ptr(),
-            n as isize,
-            1,
-        );
-    }
+    // a^T is addressed with row stride 1 and column stride m.
+    dgemm(m, k, n, a, (1, m), b, (n, 1), out);
 }
 
 /// `out (m x n) = a (m x k) * b (k x n)`, row-major `f64`.
 pub(crate) fn dgemm_ab(a: &[f64], m: usize, k: usize, b: &[f64], n: usize, out: &mut [f64]) {
     assert!(a.len() == m * k && b.len() == k * n && out.len() == m * n, "dgemm_ab shapes");
+    dgemm(m, k, n, a, (k, 1), b, (n, 1), out);
+}
+
+/// `out (m x n, row-major) = A (m x k) * B (k x n)` in `f64`, `A` and `B` read through (row,
+/// column) strides; panics unless every element they address lies in the slices.
+#[allow(clippy::too_many_arguments)]
+fn dgemm(m: usize, k: usize, n: usize, a: &[f64], sa: (usize, usize), b: &[f64], sb: (usize, usize), out: &mut [f64]) {
     if m == 0 || n == 0 {
         return;
     }
-    // SAFETY: as in `gemm_abt`, with plain row-major strides.
+    let last = |rows: usize, cols: usize, (r, c): (usize, usize)| (rows - 1) * r + cols.saturating_sub(1) * c;
+    assert!(k == 0 || (last(m, k, sa) < a.len() && last(k, n, sb) < b.len()), "dgemm strides");
+    assert!(out.len() >= m * n, "dgemm output");
+    // SAFETY: every element addressed through these strides lies in its slice (asserted above),
+    // and `out` does not alias the inputs (it is `&mut`).
     unsafe {
         matrixmultiply::dgemm(
             m,
@@ -179,11 +170,11 @@ pub(crate) fn dgemm_ab(a: &[f64], m: usize, k: usize, b: &[f64], n: usize, out: 
             n,
             1.0,
             a.as_ptr(),
-            k as isize,
-            1,
+            sa.0 as isize,
+            sa.1 as isize,
             b.as_ptr(),
-            n as isize,
-            1,
+            sb.0 as isize,
+            sb.1 as isize,
             0.0,
             out.as_mut_ptr(),
             n as isize,

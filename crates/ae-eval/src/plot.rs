@@ -1,13 +1,11 @@
-//! PNG plots for reports: a 2-D scatter coloured by class, histograms of scores with a threshold,
-//! and line charts of losses over epochs.
+//! Every picture of the project, as PNG bytes: a 2-D scatter coloured by class, histograms of
+//! scores with a threshold, line charts of losses over epochs, and grids of items (images as they
+//! are, other items on a square grid) with a caption under each.
 //!
 //! Text is drawn with DejaVu Sans embedded in the binary (`assets/`), so no system font or font
-//! library is needed. Files are written atomically: a temporary file in the same folder, synced,
-//! then renamed over the target.
+//! library is needed. Nothing here writes files: the caller decides where the bytes go.
 
 use std::error::Error as StdError;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
@@ -150,53 +148,62 @@ pub struct LineChart<'a> {
     pub log_y: bool,
 }
 
-/// Writes `bytes` to `path` through a synced temporary file in the same folder and a rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp: PathBuf = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(source) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(EvalError::Io { path: path.to_path_buf(), source });
+/// A picture encoded as PNG, and its size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Png {
+    /// The PNG file's bytes.
+    pub bytes: Vec<u8>,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+impl Png {
+    /// Encodes `pixels` (RGB, row-major, `width * height * 3` bytes).
+    fn encode(pixels: &[u8], width: u32, height: u32) -> Result<Png> {
+        let mut bytes = Vec::new();
+        image::ImageEncoder::write_image(
+            image::codecs::png::PngEncoder::new(&mut bytes),
+            pixels,
+            width,
+            height,
+            image::ExtendedColorType::Rgb8,
+        )
+        .map_err(|e| EvalError::Plot(format!("PNG encoding: {e}")))?;
+        Ok(Png { bytes, width, height })
     }
-    Ok(())
 }
 
 type DrawResult = std::result::Result<(), Box<dyn StdError>>;
 
-/// Renders with `draw` on a white RGB canvas of the frame's size and writes it as a PNG.
+/// Renders with `draw` on a white RGB canvas of the frame's size and encodes it as a PNG.
 fn render(
-    path: &Path,
     frame: &Frame,
     draw: impl FnOnce(DrawingArea<BitMapBackend, plotters::coord::Shift>) -> DrawResult,
-) -> Result<()> {
-    font()?;
+) -> Result<Png> {
     let (w, h) = (frame.width, frame.height);
     if !(200..=10_000).contains(&w) || !(150..=10_000).contains(&h) {
         return Err(EvalError::input(format!("plot size {w} x {h} is outside 200 x 150 to 10000 x 10000")));
     }
     let mut pixels = vec![255u8; w as usize * h as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| EvalError::Plot(e.to_string()))?;
-        draw(root.clone()).map_err(|e| EvalError::Plot(e.to_string()))?;
-        root.present().map_err(|e| EvalError::Plot(e.to_string()))?;
-    }
-    let mut png = Vec::new();
-    image::ImageEncoder::write_image(
-        image::codecs::png::PngEncoder::new(&mut png),
-        &pixels,
-        w,
-        h,
-        image::ExtendedColorType::Rgb8,
-    )
-    .map_err(|e| EvalError::Plot(format!("PNG encoding: {e}")))?;
-    write_atomic(path, &png)
+    draw_on(&mut pixels, (w, h), |root| {
+        root.fill(&WHITE)?;
+        draw(root)
+    })?;
+    Png::encode(&pixels, w, h)
+}
+
+/// Runs `draw` on an RGB pixel buffer of `size` through plotters, with the embedded font.
+fn draw_on(
+    pixels: &mut [u8],
+    size: (u32, u32),
+    draw: impl FnOnce(DrawingArea<BitMapBackend, plotters::coord::Shift>) -> DrawResult,
+) -> Result<()> {
+    font()?;
+    let root = BitMapBackend::with_buffer(pixels, size).into_drawing_area();
+    draw(root.clone()).map_err(|e| EvalError::Plot(e.to_string()))?;
+    root.present().map_err(|e| EvalError::Plot(e.to_string()))
 }
 
 /// A short axis label for `v` on an axis spanning `span`: up to 4 significant digits, trailing
@@ -239,11 +246,11 @@ fn check_points(what: &str, points: &[[f32; 2]]) -> Result<()> {
     Ok(())
 }
 
-/// Draws `plot` and writes it to `path` as a PNG: points as translucent dots, one colour per
+/// Draws `plot` as a PNG: points as translucent dots, one colour per
 /// class, unlabelled points in black on top, and a legend of the classes present beside the
 /// plot. Fails if labels are not one per point, a coordinate is not finite, or there is nothing
 /// to draw.
-pub fn scatter(path: &Path, frame: &Frame, plot: &Scatter) -> Result<()> {
+pub fn scatter(frame: &Frame, plot: &Scatter) -> Result<Png> {
     if plot.points.len() != plot.labels.len() {
         return Err(EvalError::input(format!(
             "scatter: {} points but {} labels",
@@ -264,25 +271,10 @@ pub fn scatter(path: &Path, frame: &Frame, plot: &Scatter) -> Result<()> {
     classes.dedup();
     let name = |l: u16| plot.class_names.get(l as usize).cloned().unwrap_or_else(|| format!("class {l}"));
     let dot = if plot.points.len() + extra.len() > 5_000 { 2 } else { 3 };
-    render(path, frame, |root| {
+    render(frame, |root| {
         let legend_width = 200.min(frame.width / 4);
         let (main, side) = root.split_horizontally(frame.width - legend_width);
-        let mut chart = ChartBuilder::on(&main)
-            .caption(frame.title, (FAMILY, 24))
-            .margin(15)
-            .x_label_area_size(50)
-            .y_label_area_size(70)
-            .build_cartesian_2d(padded(x0, x1), padded(y0, y1))?;
-        let (x_span, y_span) = (x1 - x0, y1 - y0);
-        chart
-            .configure_mesh()
-            .x_desc(frame.x_label)
-            .y_desc(frame.y_label)
-            .label_style((FAMILY, 14))
-            .light_line_style(RGBColor(235, 235, 235))
-            .x_label_formatter(&|v| tick(*v, x_span))
-            .y_label_formatter(&|v| tick(*v, y_span))
-            .draw()?;
+        let mut chart = axes(&main, frame, 70, padded(x0, x1), padded(y0, y1), (x1 - x0, y1 - y0))?;
         for (i, &l) in classes.iter().enumerate() {
             let colour = rgb(class_colour(i)).mix(0.6).filled();
             let pts = plot.points.iter().zip(plot.labels).filter(|&(_, &pl)| pl == l);
@@ -313,10 +305,10 @@ pub fn scatter(path: &Path, frame: &Frame, plot: &Scatter) -> Result<()> {
     })
 }
 
-/// Draws `plot` and writes it to `path` as a PNG: translucent bars per group on shared bins, a
+/// Draws `plot` as a PNG: translucent bars per group on shared bins, a
 /// black vertical threshold line, and a legend. Fails on no groups or values, a NaN or infinite
 /// value, or zero bins.
-pub fn histogram(path: &Path, frame: &Frame, plot: &Histogram) -> Result<()> {
+pub fn histogram(frame: &Frame, plot: &Histogram) -> Result<Png> {
     if !(1..=10_000).contains(&plot.bins) {
         return Err(EvalError::input(format!("histogram: {} bins, must be 1 to 10000", plot.bins)));
     }
@@ -352,23 +344,8 @@ pub fn histogram(path: &Path, frame: &Frame, plot: &Histogram) -> Result<()> {
         .collect();
     let top = heights.iter().flatten().fold(0.0f64, |a, &b| a.max(b));
     let top = if top > 0.0 { top * 1.08 } else { 1.0 };
-    render(path, frame, |root| {
-        let mut chart = ChartBuilder::on(&root)
-            .caption(frame.title, (FAMILY, 24))
-            .margin(15)
-            .x_label_area_size(50)
-            .y_label_area_size(80)
-            .build_cartesian_2d(padded(lo, hi), 0.0..top)?;
-        let (x_span, y_span) = (hi - lo, top);
-        chart
-            .configure_mesh()
-            .x_desc(frame.x_label)
-            .y_desc(frame.y_label)
-            .label_style((FAMILY, 14))
-            .light_line_style(RGBColor(235, 235, 235))
-            .x_label_formatter(&|v| tick(*v, x_span))
-            .y_label_formatter(&|v| tick(*v, y_span))
-            .draw()?;
+    render(frame, |root| {
+        let mut chart = axes(&root, frame, 80, padded(lo, hi), 0.0..top, (hi - lo, top))?;
         for (g, ((name, _), h)) in plot.groups.iter().zip(&heights).enumerate() {
             let colour = rgb(class_colour(g));
             let bars = h.iter().enumerate().filter(|&(_, &c)| c > 0.0).map(move |(b, &c)| {
@@ -398,10 +375,10 @@ pub fn histogram(path: &Path, frame: &Frame, plot: &Histogram) -> Result<()> {
     })
 }
 
-/// Draws `plot` and writes it to `path` as a PNG: one coloured line per series (with dots when
+/// Draws `plot` as a PNG: one coloured line per series (with dots when
 /// there are few points) and a legend. Non-finite points (e.g. a diverged loss), and with
 /// `log_y` points with y <= 0, are left out. Fails if no series has a point left.
-pub fn line_chart(path: &Path, frame: &Frame, plot: &LineChart) -> Result<()> {
+pub fn line_chart(frame: &Frame, plot: &LineChart) -> Result<Png> {
     let kept: Vec<Vec<(f64, f64)>> = plot
         .series
         .iter()
@@ -419,7 +396,7 @@ pub fn line_chart(path: &Path, frame: &Frame, plot: &LineChart) -> Result<()> {
         return Err(EvalError::input("line chart: no finite points to draw"));
     };
     let x_range = if x1 > x0 { x0..x1 } else { x0 - 0.5..x1 + 0.5 };
-    render(path, frame, |root| {
+    render(frame, |root| {
         if plot.log_y {
             let (lo, hi) = if y1 > y0 { (y0 / 1.2, y1 * 1.2) } else { (y0 / 2.0, y1 * 2.0) };
             draw_lines(&root, frame, plot, &kept, x_range, (lo..hi).log_scale(), 0.0)
@@ -427,6 +404,41 @@ pub fn line_chart(path: &Path, frame: &Frame, plot: &LineChart) -> Result<()> {
             draw_lines(&root, frame, plot, &kept, x_range, padded(y0, y1), y1 - y0)
         }
     })
+}
+
+type Chart<'a, 'b, Y> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>;
+
+/// A chart on `area` with the frame's title and axis labels, `x` and `y` as its ranges, and
+/// tick labels shortened for axes spanning `spans` (x, y); `y_label_area` pixels for the y
+/// labels.
+fn axes<'a, 'b, Y>(
+    area: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
+    frame: &Frame,
+    y_label_area: u32,
+    x: std::ops::Range<f64>,
+    y: Y,
+    (x_span, y_span): (f64, f64),
+) -> std::result::Result<Chart<'a, 'b, Y::CoordDescType>, Box<dyn StdError>>
+where
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let mut chart = ChartBuilder::on(area)
+        .caption(frame.title, (FAMILY, 24))
+        .margin(15)
+        .x_label_area_size(50)
+        .y_label_area_size(y_label_area)
+        .build_cartesian_2d(x, y)?;
+    chart
+        .configure_mesh()
+        .x_desc(frame.x_label)
+        .y_desc(frame.y_label)
+        .label_style((FAMILY, 14))
+        .light_line_style(RGBColor(235, 235, 235))
+        .x_label_formatter(&|v| tick(*v, x_span))
+        .y_label_formatter(&|v| tick(*v, y_span))
+        .draw()?;
+    Ok(chart)
 }
 
 fn draw_lines<Y>(
@@ -442,22 +454,8 @@ where
     Y: AsRangedCoord<Value = f64>,
     Y::CoordDescType: ValueFormatter<f64>,
 {
-    let mut chart = ChartBuilder::on(root)
-        .caption(frame.title, (FAMILY, 24))
-        .margin(15)
-        .x_label_area_size(50)
-        .y_label_area_size(80)
-        .build_cartesian_2d(x_range.clone(), y_spec)?;
     let x_span = x_range.end - x_range.start;
-    chart
-        .configure_mesh()
-        .x_desc(frame.x_label)
-        .y_desc(frame.y_label)
-        .label_style((FAMILY, 14))
-        .light_line_style(RGBColor(235, 235, 235))
-        .x_label_formatter(&|v| tick(*v, x_span))
-        .y_label_formatter(&|v| tick(*v, y_span))
-        .draw()?;
+    let mut chart = axes(root, frame, 80, x_range, y_spec, (x_span, y_span))?;
     for (i, (series, points)) in plot.series.iter().zip(kept).enumerate() {
         let colour = rgb(class_colour(i));
         chart
@@ -478,16 +476,139 @@ where
     Ok(())
 }
 
+/// One item of a [`Grid`] and the text under it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tile {
+    /// The item's values in data units (pixel values of an image).
+    pub values: Vec<f32>,
+    /// Text under the item (cut to the tile's width); empty for none.
+    pub caption: String,
+}
+
+/// Rows of items side by side: inputs above reconstructions, noisy / denoised / clean, samples
+/// from a prior.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid<'a> {
+    /// The rows of tiles (rows may differ in length).
+    pub rows: &'a [Vec<Tile>],
+    /// Shape of one item: `[channels, height, width]` draws an image of 1 or 3 channels; any other
+    /// item is laid out row by row on a square grid.
+    pub shape: &'a [usize],
+    /// The values drawn as black and as full intensity; values outside are clipped.
+    pub range: (f32, f32),
+}
+
+const GRID_BACKGROUND: (u8, u8, u8) = (40, 40, 48);
+const GRID_INK: (u8, u8, u8) = (235, 235, 160);
+const GRID_GAP: u32 = 4;
+
+/// How one item is drawn: (channels, height, width).
+fn grid_layout(shape: &[usize]) -> (usize, usize, usize) {
+    match shape {
+        [c, h, w] if *c == 1 || *c == 3 => (*c, *h, *w),
+        _ => {
+            let d: usize = shape.iter().product();
+            let w = (d as f64).sqrt().ceil().max(1.0) as usize;
+            (1, d.div_ceil(w), w)
+        }
+    }
+}
+
+/// Pixels per value (items are enlarged to about 64 pixels), tile width and height, and the
+/// caption's font size.
+fn grid_geometry(shape: &[usize]) -> (u32, u32, u32, u32) {
+    let (_, h, w) = grid_layout(shape);
+    let zoom = (64 / h.max(w)).max(1) as u32;
+    let (tw, th) = (w as u32 * zoom, h as u32 * zoom);
+    (zoom, tw, th, if tw >= 40 { 10 } else { 8 })
+}
+
+/// Height in pixels of a [`grid`] of `rows` rows of captioned items of `shape`.
+pub fn grid_height(rows: usize, shape: &[usize]) -> u32 {
+    let (_, _, th, font) = grid_geometry(shape);
+    rows as u32 * (th + font + 4 + GRID_GAP) + GRID_GAP
+}
+
+/// Draws `grid` as a PNG on a dark background, each caption under its tile (no caption band
+/// when every caption is empty). Fails when there is no item, an item's shape has no values, or
+/// the picture would exceed 20,000 pixels a side.
+pub fn grid(grid: &Grid) -> Result<Png> {
+    let cols = grid.rows.iter().map(Vec::len).max().unwrap_or(0);
+    if cols == 0 {
+        return Err(EvalError::input("grid: no items to draw"));
+    }
+    let (channels, height, width) = grid_layout(grid.shape);
+    if height * width == 0 {
+        return Err(EvalError::input(format!("grid: items of shape {:?} have no values", grid.shape)));
+    }
+    let (zoom, tw, th, font_size) = grid_geometry(grid.shape);
+    let captioned = grid.rows.iter().flatten().any(|t| !t.caption.is_empty());
+    let caption_h = if captioned { font_size + 4 } else { 0 };
+    let img_w = cols as u64 * (tw + GRID_GAP) as u64 + GRID_GAP as u64;
+    let img_h = grid.rows.len() as u64 * (th + caption_h + GRID_GAP) as u64 + GRID_GAP as u64;
+    if img_w > 20_000 || img_h > 20_000 {
+        return Err(EvalError::input(format!("grid: {img_w} x {img_h} pixels is more than 20000 a side")));
+    }
+    let (img_w, img_h) = (img_w as u32, img_h as u32);
+    let (lo, hi) = grid.range;
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let mut pixels: Vec<u8> =
+        [GRID_BACKGROUND.0, GRID_BACKGROUND.1, GRID_BACKGROUND.2].repeat((img_w * img_h) as usize);
+    let plane = height * width;
+    let mut captions = Vec::new();
+    for (r, tiles) in grid.rows.iter().enumerate() {
+        for (c, tile) in tiles.iter().enumerate() {
+            let (x0, y0) = (GRID_GAP + c as u32 * (tw + GRID_GAP), GRID_GAP + r as u32 * (th + caption_h + GRID_GAP));
+            for y in 0..height {
+                for x in 0..width {
+                    let px = |ch: usize| {
+                        let v = tile.values.get(ch * plane + y * width + x).copied().unwrap_or(lo);
+                        (((v - lo) / span).clamp(0.0, 1.0) * 255.0).round() as u8
+                    };
+                    let colour = if channels == 3 { [px(0), px(1), px(2)] } else { [px(0); 3] };
+                    for dy in 0..zoom {
+                        let row = (y0 + y as u32 * zoom + dy) as usize * img_w as usize;
+                        for dx in 0..zoom {
+                            let at = (row + (x0 + x as u32 * zoom + dx) as usize) * 3;
+                            pixels[at..at + 3].copy_from_slice(&colour);
+                        }
+                    }
+                }
+            }
+            if !tile.caption.is_empty() {
+                captions.push((tile.caption.as_str(), (x0 as i32, (y0 + th + 2) as i32)));
+            }
+        }
+    }
+    if !captions.is_empty() {
+        draw_on(&mut pixels, (img_w, img_h), |root| {
+            let style = (FAMILY, font_size as f64).into_font().color(&rgb(GRID_INK));
+            for (caption, at) in captions {
+                // Cut to the tile's width.
+                let mut text: String = caption.to_string();
+                while !text.is_empty() && root.estimate_text_size(&text, &style)?.0 > tw {
+                    text.pop();
+                }
+                root.draw(&Text::new(text, at, &style))?;
+            }
+            Ok(())
+        })?;
+    }
+    Png::encode(&pixels, img_w, img_h)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
 
     use super::*;
-    use crate::rng::SplitMix64;
+    use ae_core::SplitMix64;
 
-    /// Decodes a written PNG: its size, its set of colours, and whether `colour` occurs.
-    fn decode(path: &Path) -> image::RgbImage {
-        image::open(path).unwrap().to_rgb8()
+    /// Decodes a PNG, checking that its recorded size is the image's.
+    fn decode(png: &Png) -> image::RgbImage {
+        let img = image::load_from_memory(&png.bytes).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), (png.width, png.height));
+        img
     }
 
     fn colours(img: &image::RgbImage) -> HashSet<[u8; 3]> {
@@ -501,10 +622,6 @@ mod tests {
     /// Dark (text-like) pixels in the top `rows` rows: the title was drawn.
     fn has_title(img: &image::RgbImage, rows: u32) -> bool {
         (0..rows).flat_map(|y| (0..img.width()).map(move |x| (x, y))).any(|(x, y)| img.get_pixel(x, y).0[0] < 100)
-    }
-
-    fn only_file(dir: &Path) -> Vec<String> {
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
     }
 
     #[test]
@@ -529,8 +646,6 @@ mod tests {
 
     #[test]
     fn scatter_png() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("scatter.png");
         let mut g = SplitMix64::new(1, 0);
         let labels: Vec<u16> = (0..2000).map(|i| (i % 12) as u16).collect();
         let points: Vec<[f32; 2]> = labels
@@ -548,87 +663,89 @@ mod tests {
             class_names: &names,
             unlabelled: Some(("unlabelled test images", &extra)),
         };
-        scatter(&path, &Frame::new("Codes", "code 1", "code 2"), &plot).unwrap();
-        let img = decode(&path);
+        let img = decode(&scatter(&Frame::new("Codes", "code 1", "code 2"), &plot).unwrap());
         assert_eq!(img.dimensions(), (1000, 750));
         assert!(colours(&img).len() > 50);
         for i in 0..12 {
             assert!(has(&img, class_colour(i)), "legend colour of class {i}");
         }
         assert!(has(&img, NEUTRAL) && has_title(&img, 40));
-        assert_eq!(only_file(dir.path()), vec!["scatter.png"]);
         // Bad input.
         let bad = Scatter { labels: &labels[..10], ..plot.clone() };
-        assert!(scatter(&path, &Frame::new("", "", ""), &bad).unwrap_err().to_string().contains("2000 points but 10"));
+        assert!(scatter(&Frame::new("", "", ""), &bad).unwrap_err().to_string().contains("2000 points but 10"));
         let nan = [[f32::NAN, 0.0]];
         let bad = Scatter { points: &nan, labels: &[0], class_names: &[], unlabelled: None };
-        assert!(scatter(&path, &Frame::new("", "", ""), &bad).is_err());
+        assert!(scatter(&Frame::new("", "", ""), &bad).is_err());
         // More classes than the legend can list: the rest are counted, nothing panics.
         let many: Vec<u16> = (0..600).collect();
         let plot = Scatter { points: &points[..600], labels: &many, class_names: &[], unlabelled: None };
-        scatter(&path, &Frame::new("many", "x", "y"), &plot).unwrap();
+        scatter(&Frame::new("many", "x", "y"), &plot).unwrap();
         let empty = Scatter { points: &[], labels: &[], class_names: &[], unlabelled: None };
-        assert!(scatter(&path, &Frame::new("", "", ""), &empty).unwrap_err().to_string().contains("no points"));
+        assert!(scatter(&Frame::new("", "", ""), &empty).unwrap_err().to_string().contains("no points"));
     }
 
     #[test]
     fn histogram_png() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("scores.png");
         let mut g = SplitMix64::new(2, 0);
         let normal: Vec<f32> = (0..3000).map(|_| (g.normal() * 0.5 + 1.0) as f32).collect();
         let anomalous: Vec<f32> = (0..200).map(|_| (g.normal() * 0.7 + 3.0) as f32).collect();
         let groups = [("normal", normal.as_slice()), ("anomalous", anomalous.as_slice())];
         let plot = Histogram { groups: &groups, bins: 60, threshold: Some(("95th percentile", 1.8)), density: true };
         let frame = Frame { width: 800, height: 500, ..Frame::new("Reconstruction error", "error", "density") };
-        histogram(&path, &frame, &plot).unwrap();
-        let img = decode(&path);
+        let img = decode(&histogram(&frame, &plot).unwrap());
         assert_eq!(img.dimensions(), (800, 500));
         assert!(colours(&img).len() > 20);
         assert!(has(&img, class_colour(0)) && has(&img, class_colour(1)) && has(&img, NEUTRAL));
         assert!(has_title(&img, 40));
-        assert!(histogram(&path, &frame, &Histogram { bins: 0, ..plot.clone() }).is_err());
+        assert!(histogram(&frame, &Histogram { bins: 0, ..plot.clone() }).is_err());
         let nan = [("x", &[f32::NAN][..])];
-        assert!(histogram(&path, &frame, &Histogram { groups: &nan, ..plot.clone() }).is_err());
-        assert!(histogram(&path, &frame, &Histogram { groups: &[], threshold: None, ..plot }).is_err());
+        assert!(histogram(&frame, &Histogram { groups: &nan, ..plot.clone() }).is_err());
+        assert!(histogram(&frame, &Histogram { groups: &[], threshold: None, ..plot }).is_err());
     }
 
     #[test]
     fn line_chart_png() {
-        let dir = tempfile::tempdir().unwrap();
         let train: Vec<(f64, f64)> = (1..=30).map(|e| (e as f64, 1.0 / e as f64 + 0.05)).collect();
         let mut val: Vec<(f64, f64)> = (1..=30).map(|e| (e as f64, 1.2 / e as f64 + 0.08)).collect();
         val[10].1 = f64::NAN; // a diverged epoch is left out
         let series = [Series { name: "train", points: &train }, Series { name: "validation", points: &val }];
         for log_y in [false, true] {
-            let path = dir.path().join(format!("loss-{log_y}.png"));
-            line_chart(&path, &Frame::new("Loss", "epoch", "loss"), &LineChart { series: &series, log_y }).unwrap();
-            let img = decode(&path);
+            let img = decode(
+                &line_chart(&Frame::new("Loss", "epoch", "loss"), &LineChart { series: &series, log_y }).unwrap(),
+            );
             assert_eq!(img.dimensions(), (1000, 750));
             assert!(colours(&img).len() > 20);
             assert!(has(&img, class_colour(0)) && has(&img, class_colour(1)) && has_title(&img, 40));
         }
         let empty = [Series { name: "x", points: &[(1.0, f64::NAN)] }];
-        let e =
-            line_chart(&dir.path().join("x.png"), &Frame::new("", "", ""), &LineChart { series: &empty, log_y: false });
-        assert!(e.is_err());
+        assert!(line_chart(&Frame::new("", "", ""), &LineChart { series: &empty, log_y: false }).is_err());
         let neg = [Series { name: "x", points: &[(1.0, -1.0)] }];
-        assert!(
-            line_chart(&dir.path().join("x.png"), &Frame::new("", "", ""), &LineChart { series: &neg, log_y: true })
-                .is_err()
-        );
+        assert!(line_chart(&Frame::new("", "", ""), &LineChart { series: &neg, log_y: true }).is_err());
     }
 
     #[test]
-    fn unwritable_path_is_an_io_error() {
-        let train = [(1.0, 1.0), (2.0, 0.5)];
-        let series = [Series { name: "train", points: &train }];
-        let e = line_chart(
-            Path::new("/nonexistent-dir/loss.png"),
-            &Frame::new("", "", ""),
-            &LineChart { series: &series, log_y: false },
-        )
-        .unwrap_err();
-        assert!(matches!(e, EvalError::Io { .. }) && e.to_string().contains("/nonexistent-dir/loss.png"), "{e}");
+    fn grid_draws_tiles_and_captions() {
+        let tile = |v: f32, c: &str| Tile { values: vec![v; 784], caption: c.into() };
+        let rows = vec![vec![tile(0.0, "sandal"), tile(255.0, "0.25")], vec![tile(127.5, "7")]];
+        let png = grid(&Grid { rows: &rows, shape: &[1, 28, 28], range: (0.0, 255.0) }).unwrap();
+        let img = decode(&png);
+        // Tiles of 56 pixels (28 x 2) with 4-pixel gaps; a 14-pixel caption band under each row.
+        assert_eq!(img.dimensions(), (2 * (56 + 4) + 4, grid_height(2, &[1, 28, 28])));
+        assert_eq!(grid_height(2, &[1, 28, 28]), 2 * (56 + 14 + 4) + 4);
+        assert_eq!(img.get_pixel(4 + 10, 4 + 10).0, [0, 0, 0]);
+        assert_eq!(img.get_pixel(4 + 60 + 10, 4 + 10).0, [255, 255, 255]);
+        assert_eq!(img.get_pixel(4 + 10, 4 + 74 + 10).0, [128, 128, 128]);
+        // Captions are drawn in the band under the tiles, in the ink's colour (antialiased).
+        let band = |x0: u32| (x0..x0 + 56).flat_map(|x| (4 + 56..4 + 70).map(move |y| (x, y)));
+        let inked = |x0: u32| band(x0).filter(|&(x, y)| img.get_pixel(x, y).0[0] > 150).count();
+        assert!(inked(4) > 20 && inked(64) > 10, "{} {}", inked(4), inked(64));
+        // No captions: no band; a flat item shape is laid out on a square grid (10 values: 4 x 3).
+        let rows = vec![vec![Tile { values: (0..10).map(|v| v as f32).collect(), caption: String::new() }]];
+        let img = decode(&grid(&Grid { rows: &rows, shape: &[10], range: (0.0, 9.0) }).unwrap());
+        assert_eq!(img.dimensions(), (4 * 16 + 8, 3 * 16 + 8));
+        assert_eq!(img.get_pixel(4 + 16 + 1, 4 + 1).0, [28, 28, 28]); // value 1 of 9
+        // Nothing to draw, or nothing in an item, is an error.
+        assert!(grid(&Grid { rows: &[], shape: &[1, 2, 2], range: (0.0, 1.0) }).is_err());
+        assert!(grid(&Grid { rows: &rows, shape: &[0], range: (0.0, 1.0) }).is_err());
     }
 }

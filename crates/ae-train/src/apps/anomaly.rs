@@ -244,11 +244,11 @@ pub fn run(args: &Args) -> Result<AnomalyReport> {
         groups.push(("anomalous", &anomalous_scores));
     }
     let title = format!("{}: {} per item, {} split", app.t.config.name, app.model().loss.name(), split_name(app.split));
-    plot::histogram(
-        &app.file("anomaly.png"),
+    let png = plot::histogram(
         &Frame::new(&title, "reconstruction error", "density"),
         &Histogram { groups: &groups, bins: 60, threshold: Some((&line, threshold)), density: true },
     )?;
+    write_atomic(&app.file("anomaly.png"), &png.bytes)?;
 
     let n = c.items.max(1) as f64;
     let report = AnomalyReport {

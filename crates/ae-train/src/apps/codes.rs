@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::backend::BackendChoice;
 use crate::error::{AppError, Result};
+use crate::fsio::write_atomic;
 use crate::report::picture;
 use crate::run_folder::trained::{self, Trained};
 use crate::training::data::Split;
@@ -426,7 +427,7 @@ pub fn scatter_codes(
             Scatter { points: &[], labels: &[], class_names: names, unlabelled: Some(("unlabelled items", &points)) }
         }
     };
-    plot::scatter(path, &frame, &plot)?;
+    write_atomic(path, &plot::scatter(&frame, &plot)?.bytes)?;
     Ok(projection)
 }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::codes::{About, App, RunArgs, Want};
 use crate::error::Result;
-use crate::fsio::write_json;
+use crate::fsio::{write_atomic, write_json};
 use crate::training::data::Split;
 
 /// `ae-train hash` flags.
@@ -161,11 +161,11 @@ pub fn run(args: &Args) -> Result<HashReport> {
     let (pm, pr) = (points(&model), points(&random));
     let series = [Series { name: "model codes", points: &pm }, Series { name: "random codes", points: &pr }];
     let title = format!("{}: Hamming ranking of {} training items, {bits} bits", app.t.config.name, database);
-    plot::line_chart(
-        &app.file("hash.png"),
+    let png = plot::line_chart(
         &Frame::new(&title, "retrieved items k", "precision at k"),
         &LineChart { series: &series, log_y: false },
     )?;
+    write_atomic(&app.file("hash.png"), &png.bytes)?;
     let mut balance = vec![0.0f64; bits];
     for row in queries.codes.chunks_exact(bits) {
         balance.iter_mut().zip(row).for_each(|(b, &v)| *b += v as f64);

@@ -8,10 +8,8 @@ use ae_eval::plot::{self, Frame, LineChart, Series};
 use serde_json::Value;
 
 use crate::error::{AppError, Result};
+use crate::fsio::write_atomic;
 use crate::training::metrics::EpochMetrics;
-
-/// The file name of the loss curve in a run folder.
-pub const FILE: &str = "loss.png";
 
 /// Writes the loss curve of `history` to `path` (atomically): one line for the training loss, one
 /// for the validation loss where there is one. The y axis is logarithmic when every loss is
@@ -61,6 +59,6 @@ fn draw(path: &Path, title: &str, y_label: &str, series: &[Series]) -> Result<()
     let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let log_y = lo > 0.0 && hi / lo > 10.0;
     let y_label = format!("{y_label}{}", if log_y { " (log scale)" } else { "" });
-    plot::line_chart(path, &Frame::new(title, "epoch", &y_label), &LineChart { series, log_y })?;
-    Ok(())
+    let png = plot::line_chart(&Frame::new(title, "epoch", &y_label), &LineChart { series, log_y })?;
+    write_atomic(path, &png.bytes)
 }
