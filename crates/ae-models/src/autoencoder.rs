@@ -4,12 +4,13 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::ConfigError;
 use crate::activation::Activation;
 use crate::bottleneck::{Bottleneck, BottleneckConfig};
 use crate::corruption::CorruptionConfig;
+use crate::error::ConfigError;
 use crate::loss::ReconstructionLoss;
 use crate::network::{ConvConfig, Decoder, DenseConfig, Encoder, NetworkConfig, SequenceConfig};
+use crate::objective::{ForwardOutput, LossTerm};
 use crate::penalty::PenaltyConfig;
 use crate::schedule::Schedule;
 
@@ -31,7 +32,7 @@ pub const MAX_VALUES_PER_ITEM: u128 = 1 << 26;
 /// ```
 /// use ae_models::AutoencoderConfig;
 /// use ae_models::bottleneck::BottleneckConfig;
-/// use ae_models::corruption::CorruptionConfig;
+/// use ae_models::corruption::{CorruptionConfig, Masking};
 /// use ae_models::network::{ConvConfig, DenseConfig, SequenceConfig};
 /// use ae_models::penalty::PenaltyConfig;
 /// use burn::tensor::Device;
@@ -40,7 +41,7 @@ pub const MAX_VALUES_PER_ITEM: u128 = 1 << 26;
 /// // A denoising, k-sparse dense autoencoder for 64 features.
 /// let sparse = AutoencoderConfig::dense(DenseConfig::new(vec![128], 32))
 ///     .with_bottleneck(BottleneckConfig::top_k(5))
-///     .with_corruption(CorruptionConfig::Masking { p: 0.25 })
+///     .with_corruption(CorruptionConfig::Masking(Masking { p: 0.25 }))
 ///     .with_penalty(PenaltyConfig { l1: 1e-4, ..Default::default() });
 /// assert!(sparse.init(64, &device).is_ok());
 /// // A convolutional autoencoder for 1x28x28 images with a 10-wide dense code.
@@ -143,8 +144,8 @@ impl AutoencoderConfig {
         self.penalty.validate().map_err(|e| e.within("penalty"))?;
         self.corruption.validate().map_err(|e| e.within("corruption"))?;
         self.loss.validate(self.output_activation())?;
-        let deterministic = matches!(self.bottleneck, BottleneckConfig::Deterministic);
-        let identity = matches!(self.bottleneck, BottleneckConfig::Identity);
+        let bottleneck = self.bottleneck.settings();
+        let identity = !bottleneck.has_code_layer();
         if identity == self.network.has_code_layer() {
             return Err(ConfigError::new(
                 "bottleneck.kind",
@@ -155,46 +156,16 @@ impl AutoencoderConfig {
                 },
             ));
         }
+        self.penalty.validate_model(&self.network, &self.bottleneck)?;
         let code_activation = self.network.code_activation();
-        if self.penalty.kl_sparsity.is_some() && (code_activation.range() != (Some(0.0), Some(1.0)) || !deterministic) {
-            return Err(ConfigError::new(
-                "penalty.kl_sparsity",
-                format!(
-                    "KL sparsity compares mean activations with rho in (0, 1): it needs a deterministic code with code_activation = \"sigmoid\" (it is \"{}\")",
-                    code_activation.name()
-                ),
-            ));
-        }
-        if self.penalty.contractive > 0.0 && !(deterministic && matches!(self.network, NetworkConfig::Dense(_))) {
-            return Err(ConfigError::new(
-                "penalty.contractive",
-                "the contractive penalty needs a dense network with a deterministic bottleneck",
-            ));
-        }
-        if self.penalty.contractive > 0.0
-            && let NetworkConfig::Dense(d) = &self.network
-            && (d.batch_norm || d.dropout.any())
-        {
-            return Err(ConfigError::new(
-                "penalty.contractive",
-                "the contractive penalty's Jacobian is built for linear maps and activations: turn off network.batch_norm and network.dropout",
-            ));
-        }
         let tied = matches!(&self.network, NetworkConfig::Dense(d) if d.tied);
-        let single_layer_code = matches!(
-            self.bottleneck,
-            BottleneckConfig::Deterministic
-                | BottleneckConfig::TopK { .. }
-                | BottleneckConfig::Binary { .. }
-                | BottleneckConfig::Adversarial { .. }
-        );
-        if tied && !single_layer_code {
+        if tied && !bottleneck.single_code_layer() {
             return Err(ConfigError::new(
                 "network.tied",
                 "tied weights mirror a single code layer: use a deterministic, top_k or binary bottleneck",
             ));
         }
-        if !deterministic && code_activation != Activation::Linear {
+        if !bottleneck.takes_code_activation() && code_activation != Activation::Linear {
             return Err(ConfigError::new(
                 "network.code_activation",
                 format!(
@@ -211,20 +182,8 @@ impl AutoencoderConfig {
     /// output per item.
     fn validate_size(&self, shape: &[usize], code: usize) -> Result<(), ConfigError> {
         let (network, values) = self.network.size_estimate(shape);
-        let features = self.network.features(shape).unwrap_or(usize::MAX) as u128;
-        // A code layer maps the features to the code (twice for a Gaussian's two heads); the
-        // identity bottleneck has no weights.
-        let mut bottleneck = match self.bottleneck {
-            BottleneckConfig::Identity => 0,
-            _ => features.saturating_mul(code as u128).saturating_mul(2),
-        };
-        if let BottleneckConfig::Adversarial { discriminator, .. } = &self.bottleneck {
-            let widths: Vec<u128> =
-                std::iter::once(code).chain(discriminator.iter().copied()).chain([1]).map(|w| w as u128).collect();
-            for p in widths.windows(2) {
-                bottleneck = bottleneck.saturating_add(p[0].saturating_mul(p[1]));
-            }
-        }
+        let features = self.network.features(shape).unwrap_or(usize::MAX);
+        let bottleneck = self.bottleneck.settings().weights(features, code);
         let weights = network.saturating_add(bottleneck);
         if weights > MAX_WEIGHTS {
             return Err(ConfigError::new(
@@ -273,55 +232,6 @@ impl AutoencoderConfig {
             loss: self.loss.clone(),
             input: shape.iter().product(),
         })
-    }
-}
-
-/// One named, weighted part of the training objective.
-#[derive(Debug, Clone)]
-pub struct LossTerm {
-    /// Name as reported in metrics (`reconstruction`, `l1`, `kl`...).
-    pub name: &'static str,
-    /// Its value, already weighted, as a `[1]` tensor.
-    pub value: Tensor<1>,
-}
-
-impl LossTerm {
-    /// A new term.
-    pub fn new(name: &'static str, value: Tensor<1>) -> Self {
-        Self { name, value }
-    }
-}
-
-/// Everything a forward pass produces.
-#[derive(Debug, Clone)]
-pub struct ForwardOutput {
-    /// The reconstruction, `[batch, input]`, after the output activation.
-    pub reconstruction: Tensor<2>,
-    /// The decoder's pre-activation output.
-    pub logits: Tensor<2>,
-    /// The code handed to the decoder, `[batch, code]`.
-    pub code: Tensor<2>,
-    /// Every term of the objective; `terms[0]` is the reconstruction loss.
-    pub terms: Vec<LossTerm>,
-    /// The sum of the terms: what training minimises.
-    pub loss: Tensor<1>,
-}
-
-impl ForwardOutput {
-    /// Assembles a forward pass from its parts; `loss` is the sum of `terms` (the reconstruction
-    /// term first, by convention). For models of your own (see
-    /// [`Trainable`](crate::step::Trainable)).
-    pub fn from_terms(reconstruction: Tensor<2>, logits: Tensor<2>, code: Tensor<2>, terms: Vec<LossTerm>) -> Self {
-        let loss = match terms.split_first() {
-            Some((first, rest)) => rest.iter().fold(first.value.clone(), |acc, t| acc + t.value.clone()),
-            None => Tensor::zeros([1], &reconstruction.device()),
-        };
-        Self { reconstruction, logits, code, terms, loss }
-    }
-
-    /// The value of the term called `name`, read back to the host (`None` if there is none).
-    pub fn term(&self, name: &str) -> Option<f64> {
-        self.terms.iter().find(|t| t.name == name).map(|t| t.value.clone().into_scalar::<f32>() as f64)
     }
 }
 
@@ -396,13 +306,7 @@ impl Autoencoder {
     /// The weights a tied decoder uses, code side first: the code layer's, then the encoder's
     /// layers from the last to the first.
     fn tied_weights(&self) -> Vec<Tensor<2>> {
-        let code_layer = match &self.bottleneck {
-            Bottleneck::Deterministic(b) => Some(b.linear.weight.val()),
-            Bottleneck::TopK(b) => Some(b.linear.weight.val()),
-            Bottleneck::Binary(b) => Some(b.linear.weight.val()),
-            Bottleneck::Adversarial(b) => Some(b.linear.weight.val()),
-            Bottleneck::Gaussian(_) | Bottleneck::Identity(_) => None,
-        };
+        let code_layer = self.bottleneck.layer().code_layer();
         let encoder: Vec<Tensor<2>> = match &self.encoder {
             Encoder::Dense(e) => e.layers.iter().rev().map(|l| l.weight.val()).collect(),
             Encoder::Conv(_) | Encoder::Sequence(_) => Vec::new(),
@@ -413,13 +317,7 @@ impl Autoencoder {
     /// Decodes `n` codes drawn from the prior: the adversarial bottleneck's own prior, else
     /// N(0, I) (the VAE's). Meaningful for generative models: `[n, input]`.
     pub fn sample_prior(&self, n: usize, device: &Device) -> Tensor<2> {
-        let code = match self.bottleneck.adversary() {
-            Some(a) => a.sample_prior(n, device),
-            None => {
-                Tensor::random([n, self.bottleneck.code_width()], burn::tensor::Distribution::Normal(0.0, 1.0), device)
-            }
-        };
-        self.decode(code)
+        self.decode(self.bottleneck.layer().sample_prior(n, device))
     }
 
     /// `n` new items decoded from codes drawn from the prior, `[n, input]`, for a generative
@@ -430,7 +328,7 @@ impl Autoencoder {
 
     /// Whether this model's prior is meaningful to sample from (a VAE or an AAE).
     pub fn is_generative(&self) -> bool {
-        matches!(self.bottleneck, Bottleneck::Gaussian(_) | Bottleneck::Adversarial(_))
+        self.bottleneck.layer().is_generative()
     }
 
     /// Applies the configured training corruption to a batch (identity when there is none).
@@ -455,14 +353,20 @@ impl Autoencoder {
         let mut terms =
             vec![LossTerm::new("reconstruction", self.loss.mean(logits.clone(), reconstruction.clone(), target))];
         terms.extend(code_out.terms);
-        terms.extend(self.penalty.code_terms(&code_out.code));
-        if self.penalty.contractive > 0.0
-            && let Some(norms) = crate::jacobian::encoder_jacobian_norm_squared(self, contract_at.clone())
-        {
-            let c = norms.mean().mul_scalar(self.penalty.contractive);
-            terms.push(LossTerm::new("contractive", c));
-        }
+        terms.extend(self.penalty.terms(&code_out.code, &self.encoder, &self.bottleneck, contract_at));
         ForwardOutput::from_terms(reconstruction, logits, code_out.code, terms)
+    }
+
+    /// The Jacobian of the code with respect to the input, `[batch, code, input]`, for a dense
+    /// encoder with a deterministic code (`None` for other models); see [`crate::penalty::contractive`].
+    pub fn encoder_jacobian(&self, x: Tensor<2>) -> Option<Tensor<3>> {
+        crate::penalty::contractive::encoder_jacobian(&self.encoder, &self.bottleneck, x)
+    }
+
+    /// `||J||_F^2` of each item, `[batch]`, without forming the Jacobian (what the contractive
+    /// penalty uses); `None` where [`Autoencoder::encoder_jacobian`] is.
+    pub fn encoder_jacobian_norm_squared(&self, x: Tensor<2>) -> Option<Tensor<1>> {
+        crate::penalty::contractive::encoder_jacobian_norm_squared(&self.encoder, &self.bottleneck, x)
     }
 
     /// Reconstruction loss of each item (no corruption, no penalties): `[batch]`.

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::tensor::Tensor;
 
-use crate::ConfigError;
+use crate::error::ConfigError;
 
 /// The running average of a model's float parameters, keyed by [`ParamId`].
 #[derive(Debug, Clone)]

@@ -16,6 +16,15 @@ impl ConfigError {
         Self { key: key.into(), message: message.into() }
     }
 
+    /// Fails unless `value` is a fraction of training in [0, 1].
+    pub fn check_fraction(key: &str, value: f64) -> Result<(), ConfigError> {
+        if (0.0..=1.0).contains(&value) {
+            Ok(())
+        } else {
+            Err(ConfigError::new(key, format!("must be a fraction of training in [0, 1], got {value}")))
+        }
+    }
+
     /// The same error with `prefix.` put in front of its key.
     pub fn within(mut self, prefix: &str) -> Self {
         self.key = if self.key.is_empty() { prefix.to_string() } else { format!("{prefix}.{}", self.key) };

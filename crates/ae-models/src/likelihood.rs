@@ -9,7 +9,7 @@ use std::f64::consts::PI;
 
 use burn::tensor::{Distribution, Tensor};
 
-use crate::Autoencoder;
+use crate::autoencoder::Autoencoder;
 use crate::bottleneck::Bottleneck;
 
 /// `log p(x)` estimates (nats) for each item of `x` `[batch, input]` with `k` importance samples,

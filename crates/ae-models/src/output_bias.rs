@@ -11,9 +11,9 @@
 use burn::module::Param;
 use burn::tensor::{Tensor, TensorData};
 
-use crate::ConfigError;
 use crate::activation::Activation;
 use crate::autoencoder::Autoencoder;
+use crate::error::ConfigError;
 use crate::network::Decoder;
 use crate::network::conv::DecoderLayer;
 

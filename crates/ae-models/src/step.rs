@@ -12,11 +12,12 @@ use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 
+use crate::autoencoder::Autoencoder;
 use crate::average::WeightAverage;
 use crate::bottleneck::AdversarialBottleneck;
+use crate::objective::{ForwardOutput, LossTerm};
 use crate::replicas::Replicas;
 use crate::schedule::Schedule;
-use crate::{Autoencoder, ForwardOutput, LossTerm};
 
 /// A model the training step can update: a Burn module whose forward pass returns every loss
 /// term. [`Autoencoder`] is one; implement it for a model of your own (a custom encoder in front

@@ -1,7 +1,7 @@
 //! The adversarial autoencoder: each alternating update touches only its own parameters, the
 //! losses are the binary cross-entropies they claim to be, and the priors are what they say.
 
-use ae_models::bottleneck::{AdversarialBottleneck, BottleneckConfig, Discriminator, Prior};
+use ae_models::bottleneck::{AdversarialBottleneck, AdversarialConfig, BottleneckConfig, Discriminator, Prior};
 use ae_models::network::DenseConfig;
 use ae_models::schedule::Schedule;
 use ae_models::step::{Optimizers, adversary_step, autoencoder_step, train_step};
@@ -13,13 +13,13 @@ use burn::tensor::{Device, Distribution, Tensor};
 
 fn aae(prior: Prior) -> AutoencoderConfig {
     let mut cfg = AutoencoderConfig::dense(DenseConfig::new(vec![16], 3));
-    cfg.bottleneck = BottleneckConfig::Adversarial {
+    cfg.bottleneck = BottleneckConfig::Adversarial(AdversarialConfig {
         discriminator: vec![8, 8],
         prior,
         scale: 1.0,
         weight: 1.0,
         learning_rate: None,
-    };
+    });
     cfg
 }
 
@@ -145,14 +145,14 @@ fn priors_have_their_moments() {
 #[test]
 fn bad_settings_are_rejected_by_key() {
     let mut cfg = aae(Prior::Normal);
-    if let BottleneckConfig::Adversarial { scale, .. } = &mut cfg.bottleneck {
-        *scale = 0.0;
+    if let BottleneckConfig::Adversarial(a) = &mut cfg.bottleneck {
+        a.scale = 0.0;
     }
     let e = cfg.validate(10).unwrap_err();
     assert_eq!(e.key, "bottleneck.scale");
     let mut cfg = aae(Prior::Normal);
-    if let BottleneckConfig::Adversarial { discriminator, .. } = &mut cfg.bottleneck {
-        discriminator.push(0);
+    if let BottleneckConfig::Adversarial(a) = &mut cfg.bottleneck {
+        a.discriminator.push(0);
     }
     assert_eq!(cfg.validate(10).unwrap_err().key, "bottleneck.discriminator");
 }

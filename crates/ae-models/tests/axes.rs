@@ -2,8 +2,8 @@
 
 use ae_models::AutoencoderConfig;
 use ae_models::activation::Activation;
-use ae_models::corruption::CorruptionConfig;
-use ae_models::loss::ReconstructionLoss;
+use ae_models::corruption::{CauchyNoise, CorruptionConfig, GaussianNoise, Masking, SaltAndPepper};
+use ae_models::loss::{CorrentropyLoss, ReconstructionLoss};
 use ae_models::network::DenseConfig;
 use ae_models::penalty::PenaltyConfig;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
@@ -91,7 +91,7 @@ fn gaussian_corruption_has_its_sigma_and_clip() {
     let d = device();
     d.seed(1);
     let x = Tensor::<2>::zeros([200, 500], &d);
-    let noisy = CorruptionConfig::Gaussian { sigma: 0.3, clip: None }.apply(x.clone());
+    let noisy = CorruptionConfig::Gaussian(GaussianNoise { sigma: 0.3, clip: None }).apply(x.clone());
     let v = noisy.into_data().try_into_vec::<f32>().unwrap();
     let n = v.len() as f64;
     let mean = v.iter().map(|&a| a as f64).sum::<f64>() / n;
@@ -99,7 +99,7 @@ fn gaussian_corruption_has_its_sigma_and_clip() {
     // 100k samples: standard error of the sd about 0.3/sqrt(2n) ~ 0.0007.
     close(sd, 0.3, 0.005);
     close(mean, 0.0, 0.005);
-    let clipped = CorruptionConfig::Gaussian { sigma: 0.3, clip: Some([0.0, 1.0]) }
+    let clipped = CorruptionConfig::Gaussian(GaussianNoise { sigma: 0.3, clip: Some([0.0, 1.0]) })
         .apply(x)
         .into_data()
         .try_into_vec::<f32>()
@@ -112,7 +112,7 @@ fn masking_corruption_zeroes_its_rate() {
     let d = device();
     d.seed(2);
     let x = Tensor::<2>::ones([100, 1000], &d);
-    let v = CorruptionConfig::Masking { p: 0.25 }.apply(x).into_data().try_into_vec::<f32>().unwrap();
+    let v = CorruptionConfig::Masking(Masking { p: 0.25 }).apply(x).into_data().try_into_vec::<f32>().unwrap();
     let zeros = v.iter().filter(|&&a| a == 0.0).count() as f64 / v.len() as f64;
     // 100k Bernoulli(0.25): standard error 0.0014.
     close(zeros, 0.25, 0.007);
@@ -150,7 +150,7 @@ fn invalid_models_are_rejected_by_key() {
     assert_eq!(e.key, "loss.kind");
     assert!(e.message.contains("sigmoid"));
     let mut noisy = AutoencoderConfig::dense(DenseConfig::new(vec![], 2));
-    noisy.corruption = CorruptionConfig::Gaussian { sigma: 0.0, clip: None };
+    noisy.corruption = CorruptionConfig::Gaussian(GaussianNoise { sigma: 0.0, clip: None });
     assert_eq!(noisy.init(5, &d).unwrap_err().key, "corruption.sigma");
 }
 
@@ -166,7 +166,7 @@ fn shallow_network_maps_input_straight_to_code() {
 fn correntropy_matches_hand_values_and_saturates() {
     let target = t2(&[&[0.0, 0.0, 0.0]]);
     let recon = t2(&[&[0.0, 1.0, 100.0]]);
-    let loss = ReconstructionLoss::Correntropy { sigma: 0.5 };
+    let loss = ReconstructionLoss::Correntropy(CorrentropyLoss { sigma: 0.5 });
     // 1 - exp(-e^2 / (2 * 0.25)) for e = 0, 1, 100.
     let want = (0.0 + (1.0 - (-2.0f64).exp()) + 1.0) / 3.0;
     close(scalar(loss.mean(recon.clone(), recon, target)), want, 1e-6);
@@ -177,7 +177,7 @@ fn salt_and_pepper_hits_its_rate_half_each_way() {
     let d = device();
     d.seed(7);
     let x = Tensor::<2>::full([100, 1000], 0.5, &d);
-    let v = CorruptionConfig::SaltAndPepper { p: 0.2, range: [0.0, 1.0] }
+    let v = CorruptionConfig::SaltAndPepper(SaltAndPepper { p: 0.2, range: [0.0, 1.0] })
         .apply(x)
         .into_data()
         .try_into_vec::<f32>()
@@ -196,7 +196,7 @@ fn cauchy_noise_has_its_scale() {
     let d = device();
     d.seed(8);
     let x = Tensor::<2>::zeros([100, 1000], &d);
-    let mut v: Vec<f64> = CorruptionConfig::Cauchy { scale: 0.2, clip: None }
+    let mut v: Vec<f64> = CorruptionConfig::Cauchy(CauchyNoise { scale: 0.2, clip: None })
         .apply(x)
         .into_data()
         .try_into_vec::<f32>()
@@ -207,7 +207,7 @@ fn cauchy_noise_has_its_scale() {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     // The median of |X| for Cauchy(0, g) is g; its sampling error at n = 100k is ~0.002.
     close(v[v.len() / 2], 0.2, 0.006);
-    let clipped =
-        CorruptionConfig::Cauchy { scale: 0.2, clip: Some([0.0, 1.0]) }.apply(Tensor::<2>::zeros([10, 100], &d));
+    let clipped = CorruptionConfig::Cauchy(CauchyNoise { scale: 0.2, clip: Some([0.0, 1.0]) })
+        .apply(Tensor::<2>::zeros([10, 100], &d));
     assert!(clipped.into_data().try_into_vec::<f32>().unwrap().iter().all(|&a| (0.0..=1.0).contains(&a)));
 }

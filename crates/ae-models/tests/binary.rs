@@ -3,13 +3,13 @@
 use ae_models::AutoencoderConfig;
 use ae_models::activation::Activation;
 use ae_models::bottleneck::binary::to_bits;
-use ae_models::bottleneck::{Binarization, BottleneckConfig};
+use ae_models::bottleneck::{Binarization, BinaryConfig, BottleneckConfig};
 use ae_models::network::DenseConfig;
 use burn::tensor::{Device, Distribution, Tensor};
 
 fn model(method: Binarization, device: &Device) -> ae_models::Autoencoder {
     let mut cfg = AutoencoderConfig::dense(DenseConfig::new(vec![12], 6));
-    cfg.bottleneck = BottleneckConfig::Binary { method, noise: 4.0 };
+    cfg.bottleneck = BottleneckConfig::Binary(BinaryConfig { method, noise: 4.0 });
     cfg.init(10, device).unwrap()
 }
 
@@ -50,6 +50,6 @@ fn noise_codes_are_probabilities_and_noisy_only_in_training() {
 fn binary_rejects_a_code_activation() {
     let mut cfg = AutoencoderConfig::dense(DenseConfig::new(vec![], 4));
     cfg.network.dense_mut().code_activation = Activation::Sigmoid;
-    cfg.bottleneck = BottleneckConfig::Binary { method: Binarization::Noise, noise: 4.0 };
+    cfg.bottleneck = BottleneckConfig::Binary(BinaryConfig { method: Binarization::Noise, noise: 4.0 });
     assert_eq!(cfg.init(5, &Device::flex()).unwrap_err().key, "network.code_activation");
 }

@@ -38,7 +38,7 @@ fn reference_conv_dae_has_pytorchs_parameter_count() {
     let mut c = conv(vec![32, 64, 128]);
     c.decoder_kernel = Some(4);
     let d = Device::flex();
-    let m = model(c, BottleneckConfig::Identity, &[3, 32, 32], &d);
+    let m = model(c, BottleneckConfig::identity(), &[3, 32, 32], &d);
     let want = (3 * 32 * 9 + 32)
         + (32 * 64 * 9 + 64)
         + (64 * 128 * 9 + 128)
@@ -61,7 +61,7 @@ fn every_variant_restores_odd_and_even_sizes() {
                 c.upsampling = up;
                 c.batch_norm = bn;
                 c.code = code;
-                let b = if code.is_some() { BottleneckConfig::Deterministic } else { BottleneckConfig::Identity };
+                let b = if code.is_some() { BottleneckConfig::default() } else { BottleneckConfig::identity() };
                 let m = model(c, b, &shape, &d);
                 let n: usize = shape.iter().product();
                 let x = Tensor::<2>::random([3, n], Distribution::Uniform(0.0, 1.0), &d);
@@ -81,7 +81,7 @@ fn a_conv_autoencoder_learns() {
     d.seed(1);
     let mut c = conv(vec![8, 16]);
     c.code = Some(8);
-    let mut m = model(c, BottleneckConfig::Deterministic, &[1, 12, 12], &d);
+    let mut m = model(c, BottleneckConfig::default(), &[1, 12, 12], &d);
     let x = Tensor::<2>::random([16, 144], Distribution::Uniform(0.0, 1.0), &d).round();
     let mut opt = AdamConfig::new().init();
     let first = m.forward(x.clone(), None).loss.into_scalar::<f32>();
@@ -98,7 +98,7 @@ fn a_conv_autoencoder_learns() {
 fn conv_configs_are_checked_against_the_item_shape() {
     let mut cfg = AutoencoderConfig::dense(ae_models::network::DenseConfig::new(vec![], 1));
     cfg.network = NetworkConfig::Conv(conv(vec![8]));
-    cfg.bottleneck = BottleneckConfig::Identity;
+    cfg.bottleneck = BottleneckConfig::identity();
     // Flat items are not images.
     assert_eq!(cfg.validate_for_shape(&[36]).unwrap_err().key, "network.kind");
     // Too many stride-2 layers for a 4x4 image... still 1x1 at the end, so fine; 1x1 input with kernel 3, padding 0 is not.
@@ -114,18 +114,18 @@ fn conv_configs_are_checked_against_the_item_shape() {
     assert_eq!(e.key, "network.decoder_kernel");
     // Without network.code the bottleneck must be identity, and identity needs no network.code.
     cfg.network = NetworkConfig::Conv(conv(vec![8]));
-    cfg.bottleneck = BottleneckConfig::Deterministic;
+    cfg.bottleneck = BottleneckConfig::default();
     assert_eq!(cfg.validate_for_shape(&[1, 28, 28]).unwrap_err().key, "bottleneck.kind");
     let mut c = conv(vec![8]);
     c.code = Some(4);
     cfg.network = NetworkConfig::Conv(c);
-    cfg.bottleneck = BottleneckConfig::Identity;
+    cfg.bottleneck = BottleneckConfig::identity();
     assert_eq!(cfg.validate_for_shape(&[1, 28, 28]).unwrap_err().key, "bottleneck.kind");
     // The contractive penalty is for dense encoders.
     let mut c = conv(vec![8]);
     c.code = Some(4);
     cfg.network = NetworkConfig::Conv(c);
-    cfg.bottleneck = BottleneckConfig::Deterministic;
+    cfg.bottleneck = BottleneckConfig::default();
     cfg.penalty.contractive = 0.1;
     assert_eq!(cfg.validate_for_shape(&[1, 28, 28]).unwrap_err().key, "penalty.contractive");
 }
@@ -148,7 +148,7 @@ fn series_convolve_along_time_only() {
         if up == Upsampling::Upsample {
             c.kernel = 3;
         }
-        let m = model(c.clone(), BottleneckConfig::Deterministic, &[2, 140], &d);
+        let m = model(c.clone(), BottleneckConfig::default(), &[2, 140], &d);
         let x = Tensor::<2>::random([3, 280], Distribution::Normal(0.0, 1.0), &d);
         let out = m.forward(x, None);
         assert_eq!(out.reconstruction.dims(), [3, 280], "{up:?}");

@@ -1,8 +1,8 @@
 //! The contractive and KL-sparsity penalties against finite differences and hand values.
 
 use ae_models::activation::Activation;
-use ae_models::jacobian::{encoder_jacobian, encoder_jacobian_norm_squared, frobenius_squared};
 use ae_models::network::DenseConfig;
+use ae_models::penalty::contractive::frobenius_squared;
 use ae_models::penalty::{KlSparsity, kl_sparsity};
 use ae_models::{Autoencoder, AutoencoderConfig};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
@@ -56,7 +56,7 @@ fn check_against_finite_differences(act: Activation, code_act: Activation, h: f3
     let x: Vec<f32> =
         Tensor::<2>::random([n, d], Distribution::Normal(0.0, 1.0), &dev).into_data().try_into_vec().unwrap();
     let xt = Tensor::<2>::from_data(TensorData::new(x.clone(), [n, d]), &dev);
-    let j = encoder_jacobian(&m, xt).unwrap();
+    let j = m.encoder_jacobian(xt).unwrap();
     assert_eq!(j.dims(), [n, 3, d]);
     let exact: Vec<f64> =
         frobenius_squared(j).into_data().try_into_vec::<f32>().unwrap().into_iter().map(f64::from).collect();
@@ -87,7 +87,7 @@ fn one_sigmoid_layer_matches_the_closed_form() {
     let ae_models::bottleneck::Bottleneck::Deterministic(b) = &m.bottleneck else { unreachable!() };
     let w = b.linear.weight.val().into_data().try_into_vec::<f32>().unwrap(); // [5, 4]
     let col_sq: Vec<f64> = (0..4).map(|j| (0..5).map(|i| (w[i * 4 + j] as f64).powi(2)).sum()).collect();
-    let exact = frobenius_squared(encoder_jacobian(&m, x).unwrap()).into_data().try_into_vec::<f32>().unwrap();
+    let exact = frobenius_squared(m.encoder_jacobian(x).unwrap()).into_data().try_into_vec::<f32>().unwrap();
     for r in 0..3 {
         let want: f64 = (0..4).map(|j| ((h[r * 4 + j] as f64) * (1.0 - h[r * 4 + j] as f64)).powi(2) * col_sq[j]).sum();
         assert!((exact[r] as f64 - want).abs() < 1e-5 * want.max(1.0), "{} vs {want}", exact[r]);
@@ -103,8 +103,8 @@ fn the_norm_without_the_jacobian_equals_the_norm_of_the_jacobian() {
         let m = model(hidden.clone(), 4, act, Activation::Sigmoid, 7, 3);
         let x = Tensor::<2>::random([5, 7], Distribution::Normal(0.0, 1.0), &dev);
         let explicit =
-            frobenius_squared(encoder_jacobian(&m, x.clone()).unwrap()).into_data().try_into_vec::<f32>().unwrap();
-        let shortcut = encoder_jacobian_norm_squared(&m, x).unwrap().into_data().try_into_vec::<f32>().unwrap();
+            frobenius_squared(m.encoder_jacobian(x.clone()).unwrap()).into_data().try_into_vec::<f32>().unwrap();
+        let shortcut = m.encoder_jacobian_norm_squared(x).unwrap().into_data().try_into_vec::<f32>().unwrap();
         assert_eq!(shortcut.len(), 5);
         for (a, b) in explicit.iter().zip(&shortcut) {
             assert!((a - b).abs() <= 1e-5 * a.abs().max(1e-3), "hidden {hidden:?}: explicit {a} vs shortcut {b}");
@@ -134,7 +134,7 @@ fn contractive_term_trains_toward_a_flatter_encoder() {
             m = opt.step(1e-2, m, g);
         }
         let names: Vec<&str> = m.forward(x.clone(), None).terms.iter().map(|t| t.name).collect();
-        (frobenius_squared(encoder_jacobian(&m, x).unwrap()).mean().into_scalar::<f32>(), names)
+        (frobenius_squared(m.encoder_jacobian(x).unwrap()).mean().into_scalar::<f32>(), names)
     };
     let (free, names_free) = train(0.0);
     let (contracted, names) = train(1.0);

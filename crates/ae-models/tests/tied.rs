@@ -1,7 +1,7 @@
 //! Tied weights: the decoder uses the transposed encoder weights and owns only biases.
 
 use ae_models::AutoencoderConfig;
-use ae_models::bottleneck::BottleneckConfig;
+use ae_models::bottleneck::{BottleneckConfig, GaussianConfig, TopKConfig};
 use ae_models::network::{DenseConfig, Encoder};
 use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams};
@@ -51,8 +51,8 @@ fn tied_autoencoder_learns() {
 #[test]
 fn tied_needs_a_single_code_layer() {
     let mut cfg = config(true);
-    cfg.bottleneck = BottleneckConfig::Gaussian { beta: 1.0, warmup: 0.0 };
+    cfg.bottleneck = BottleneckConfig::Gaussian(GaussianConfig { beta: 1.0, warmup: 0.0 });
     assert_eq!(cfg.init(20, &Device::flex()).unwrap_err().key, "network.tied");
-    cfg.bottleneck = BottleneckConfig::TopK { k: 2, k_start: None, anneal: 0.5 };
+    cfg.bottleneck = BottleneckConfig::TopK(TopKConfig { k: 2, k_start: None, anneal: 0.5 });
     assert!(cfg.init(20, &Device::flex()).is_ok());
 }

@@ -1,8 +1,8 @@
 //! The k-sparse bottleneck keeps exactly k units per item, and only they get gradients.
 
 use ae_models::AutoencoderConfig;
-use ae_models::bottleneck::BottleneckConfig;
 use ae_models::bottleneck::top_k::keep_top_k;
+use ae_models::bottleneck::{BottleneckConfig, TopKConfig};
 use ae_models::network::DenseConfig;
 use ae_models::schedule::Schedule;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
@@ -41,7 +41,7 @@ fn gradients_reach_only_the_kept_units() {
 fn k_is_annealed_from_k_start_to_k() {
     let d = Device::flex();
     let mut cfg = AutoencoderConfig::dense(DenseConfig::new(vec![16], 10));
-    cfg.bottleneck = BottleneckConfig::TopK { k: 2, k_start: Some(10), anneal: 0.5 };
+    cfg.bottleneck = BottleneckConfig::TopK(TopKConfig { k: 2, k_start: Some(10), anneal: 0.5 });
     let model = cfg.init(8, &d).unwrap();
     let x = Tensor::<2>::random([4, 8], Distribution::Uniform(0.0, 1.0), &d);
     let active = |s: Schedule| {
@@ -66,7 +66,7 @@ fn impossible_k_is_rejected() {
         (3, Some(12), "bottleneck.k_start"),
     ] {
         let mut cfg = AutoencoderConfig::dense(DenseConfig::new(vec![], 10));
-        cfg.bottleneck = BottleneckConfig::TopK { k, k_start, anneal: 0.5 };
+        cfg.bottleneck = BottleneckConfig::TopK(TopKConfig { k, k_start, anneal: 0.5 });
         assert_eq!(cfg.init(4, &d).unwrap_err().key, key, "k {k} k_start {k_start:?}");
     }
 }

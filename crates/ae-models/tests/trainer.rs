@@ -3,7 +3,7 @@
 
 use ae_models::AutoencoderConfig;
 use ae_models::bottleneck::{BottleneckConfig, Prior};
-use ae_models::corruption::CorruptionConfig;
+use ae_models::corruption::{CorruptionConfig, GaussianNoise, Masking};
 use ae_models::loss::ReconstructionLoss;
 use ae_models::network::{ConvConfig, DenseConfig, SequenceConfig};
 use ae_models::penalty::{KlSparsity, PenaltyConfig};
@@ -67,7 +67,7 @@ fn same_seed_same_history_other_seed_other_history() {
     let run = |seed: u64| {
         // The model's initial weights are drawn from the device's generator: seed it too.
         device.seed(100);
-        let model = dense(2).with_corruption(CorruptionConfig::Masking { p: 0.2 }).init(8, &device).unwrap();
+        let model = dense(2).with_corruption(CorruptionConfig::Masking(Masking { p: 0.2 })).init(8, &device).unwrap();
         let h = Trainer::new(config(3, seed)).fit(model, &data).unwrap().history;
         h.iter().map(|s| s.loss).collect::<Vec<f64>>()
     };
@@ -143,7 +143,7 @@ fn every_variant_builds_from_its_config_in_a_few_lines() {
         dense(4).with_bottleneck(BottleneckConfig::adversarial(Prior::Mixture)),
         dense(4).with_penalty(PenaltyConfig { l1: 1e-3, ..Default::default() }),
         dense(4).with_penalty(PenaltyConfig { contractive: 1e-3, ..Default::default() }),
-        dense(4).with_corruption(CorruptionConfig::Gaussian { sigma: 0.1, clip: None }),
+        dense(4).with_corruption(CorruptionConfig::Gaussian(GaussianNoise { sigma: 0.1, clip: None })),
         dense(4).with_loss(ReconstructionLoss::Mae),
         AutoencoderConfig::dense(sigmoid_dense()).with_loss(ReconstructionLoss::Bernoulli),
     ];
@@ -158,7 +158,7 @@ fn every_variant_builds_from_its_config_in_a_few_lines() {
     let conv = AutoencoderConfig::conv(ConvConfig { code: Some(6), ..ConvConfig::new(vec![4, 8]) });
     let model = conv.init_for_shape(&[1, 8, 8], &device).unwrap();
     assert_eq!(model.encode(Tensor::ones([2, 64], &device)).dims(), [2, 6]);
-    let identity = AutoencoderConfig::conv(ConvConfig::new(vec![4])).with_bottleneck(BottleneckConfig::Identity);
+    let identity = AutoencoderConfig::conv(ConvConfig::new(vec![4])).with_bottleneck(BottleneckConfig::identity());
     assert!(identity.init_for_shape(&[1, 8, 8], &device).is_ok());
     let series = AutoencoderConfig::sequence(SequenceConfig::new(8, 3));
     let model = series.init_for_shape(&[1, 10], &device).unwrap();

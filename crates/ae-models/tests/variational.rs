@@ -2,10 +2,10 @@
 
 use ae_models::AutoencoderConfig;
 use ae_models::activation::Activation;
-use ae_models::bottleneck::BottleneckConfig;
 use ae_models::bottleneck::gaussian::{Posterior, kl_divergence};
+use ae_models::bottleneck::{BottleneckConfig, GaussianConfig};
 use ae_models::likelihood::importance_log_likelihood;
-use ae_models::loss::ReconstructionLoss;
+use ae_models::loss::{GaussianLikelihood, ReconstructionLoss};
 use ae_models::network::DenseConfig;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
@@ -23,7 +23,7 @@ fn vae(hidden: usize, code: usize) -> AutoencoderConfig {
     let mut net = DenseConfig::new(vec![hidden], code);
     net.output_activation = Activation::Sigmoid;
     let mut cfg = AutoencoderConfig::dense(net);
-    cfg.bottleneck = BottleneckConfig::Gaussian { beta: 1.0, warmup: 0.0 };
+    cfg.bottleneck = BottleneckConfig::Gaussian(GaussianConfig { beta: 1.0, warmup: 0.0 });
     cfg.loss = ReconstructionLoss::Bernoulli;
     cfg
 }
@@ -51,7 +51,7 @@ fn likelihood_losses_match_hand_values() {
     let batch = vec1(ReconstructionLoss::Bernoulli.mean(logits.clone(), recon, target.clone()));
     assert!((batch[0] - (want0 + want1) / 2.0).abs() < 1e-5);
     // Gaussian with sigma 2 on the raw reconstruction (logits here): (x-mu)^2/8 + ln 2 + ln(2 pi)/2 per value.
-    let g = ReconstructionLoss::Gaussian { sigma: 2.0 };
+    let g = ReconstructionLoss::Gaussian(GaussianLikelihood { sigma: 2.0 });
     let per = vec1(g.per_sample(logits.clone(), logits, target));
     let c = 2f64.ln() + 0.5 * (2.0 * std::f64::consts::PI).ln();
     let want = (1.0f64 / 8.0 + c) + (1.0 / 8.0 + c);
@@ -103,7 +103,7 @@ fn a_vae_rejects_a_code_activation_and_a_non_sigmoid_bernoulli() {
     cfg.network.dense_mut().output_activation = Activation::Linear;
     assert_eq!(cfg.init(5, &Device::flex()).unwrap_err().key, "loss.kind");
     let mut cfg = vae(8, 2);
-    cfg.bottleneck = BottleneckConfig::Gaussian { beta: -1.0, warmup: 0.0 };
+    cfg.bottleneck = BottleneckConfig::Gaussian(GaussianConfig { beta: -1.0, warmup: 0.0 });
     assert_eq!(cfg.init(5, &Device::flex()).unwrap_err().key, "bottleneck.beta");
 }
 
@@ -113,7 +113,7 @@ fn kl_warmup_ramps_the_kl_weight() {
     let d = Device::flex();
     d.seed(1);
     let mut cfg = vae(8, 2);
-    cfg.bottleneck = BottleneckConfig::Gaussian { beta: 2.0, warmup: 0.5 };
+    cfg.bottleneck = BottleneckConfig::Gaussian(GaussianConfig { beta: 2.0, warmup: 0.5 });
     let model = cfg.init(6, &d).unwrap();
     let x = Tensor::<2>::random([4, 6], Distribution::Uniform(0.0, 1.0), &d);
     let kl_at = |p: u64| {

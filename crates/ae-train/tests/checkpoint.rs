@@ -1,7 +1,7 @@
 //! Checkpoints round-trip exactly, and bad ones are refused with clear errors.
 
 use ae_models::average::WeightAverage;
-use ae_models::bottleneck::{BottleneckConfig, Prior};
+use ae_models::bottleneck::{AdversarialConfig, BottleneckConfig, Prior};
 use ae_models::network::{DenseConfig, Encoder};
 use ae_models::schedule::Schedule;
 use ae_models::step::{Optimizers, train_step};
@@ -59,13 +59,10 @@ fn save_then_load_gives_identical_outputs_and_optimizer_state() {
     device.seed(5);
     // An adversarial model: both optimizers (autoencoder and discriminator) must round-trip.
     let mut cfg = AutoencoderConfig::dense(DenseConfig::new(vec![16], 4));
-    cfg.bottleneck = BottleneckConfig::Adversarial {
+    cfg.bottleneck = BottleneckConfig::Adversarial(AdversarialConfig {
         discriminator: vec![8],
-        prior: Prior::Normal,
-        scale: 1.0,
-        weight: 1.0,
-        learning_rate: None,
-    };
+        ..AdversarialConfig::new(Prior::Normal)
+    });
     let mut model = cfg.init(12, &device).unwrap();
     let mut optims = Optimizers::new(&model, || optimizer(&train_config()));
     assert!(optims.adversary.is_some());

@@ -16,7 +16,89 @@ use burn::tensor::activation::{relu, softplus};
 use burn::tensor::{Device, Distribution, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::ConfigError;
+use super::{Bottleneck, BottleneckLayer, BottleneckSettings, CodeOutput, CodeRecipe};
+use crate::activation::Activation;
+use crate::error::ConfigError;
+use crate::objective::LossTerm;
+use crate::schedule::Schedule;
+
+/// Settings of an adversarial code: a linear code matched to a prior by a discriminator that
+/// has its own optimizer; updates alternate between the autoencoder and the discriminator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdversarialConfig {
+    /// Hidden widths of the discriminator (ReLU).
+    #[serde(default = "default_discriminator")]
+    pub discriminator: Vec<usize>,
+    /// The distribution codes are matched to: `normal`, `uniform` or `mixture`.
+    #[serde(default)]
+    pub prior: Prior,
+    /// Scale of the prior (standard deviation, half-width or circle radius).
+    #[serde(default = "one")]
+    pub scale: f64,
+    /// Weight of the adversarial term in the autoencoder's objective.
+    #[serde(default = "one")]
+    pub weight: f64,
+    /// Learning rate of the discriminator's optimizer (default: `train.learning_rate`).
+    #[serde(default)]
+    pub learning_rate: Option<f64>,
+}
+
+fn default_discriminator() -> Vec<usize> {
+    vec![256, 256]
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl AdversarialConfig {
+    /// Codes matched to `prior` by a 256-256 discriminator, scale 1, weight 1, the model's
+    /// learning rate.
+    pub fn new(prior: Prior) -> Self {
+        Self { discriminator: default_discriminator(), prior, scale: one(), weight: one(), learning_rate: None }
+    }
+}
+
+impl BottleneckSettings for AdversarialConfig {
+    fn validate(&self, _code: usize) -> Result<(), ConfigError> {
+        let hidden = &self.discriminator;
+        if hidden.contains(&0) {
+            return Err(ConfigError::new("discriminator", format!("hidden widths must be >= 1, got {hidden:?}")));
+        }
+        let (scale, weight) = (self.scale, self.weight);
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(ConfigError::new("scale", format!("must be a finite number > 0, got {scale}")));
+        }
+        if !(weight.is_finite() && weight >= 0.0) {
+            return Err(ConfigError::new("weight", format!("must be a finite number >= 0, got {weight}")));
+        }
+        if let Some(lr) = self.learning_rate
+            && !(lr.is_finite() && lr > 0.0)
+        {
+            return Err(ConfigError::new("learning_rate", format!("must be a finite number > 0, got {lr}")));
+        }
+        Ok(())
+    }
+
+    fn init(&self, features: usize, code: usize, _activation: Activation, device: &Device) -> Bottleneck {
+        Bottleneck::Adversarial(AdversarialBottleneck {
+            linear: LinearConfig::new(features, code).init(device),
+            discriminator: Discriminator::new(code, &self.discriminator, device),
+            prior: self.prior,
+            scale: self.scale,
+            weight: self.weight,
+            learning_rate: self.learning_rate,
+        })
+    }
+
+    fn weights(&self, features: usize, code: usize) -> u128 {
+        let widths: Vec<u128> =
+            std::iter::once(code).chain(self.discriminator.iter().copied()).chain([1]).map(|w| w as u128).collect();
+        let code_layer = (features as u128).saturating_mul(code as u128).saturating_mul(2);
+        widths.windows(2).fold(code_layer, |sum, p| sum.saturating_add(p[0].saturating_mul(p[1])))
+    }
+}
 
 /// The distribution the codes are matched to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -130,33 +212,6 @@ pub struct AdversarialBottleneck {
 }
 
 impl AdversarialBottleneck {
-    /// A bottleneck from `features` to `code` units with a discriminator of `hidden` widths.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        features: usize,
-        code: usize,
-        hidden: &[usize],
-        prior: Prior,
-        scale: f64,
-        weight: f64,
-        learning_rate: Option<f64>,
-        device: &Device,
-    ) -> Self {
-        Self {
-            linear: LinearConfig::new(features, code).init(device),
-            discriminator: Discriminator::new(code, hidden, device),
-            prior,
-            scale,
-            weight,
-            learning_rate,
-        }
-    }
-
-    /// The code of a batch of features.
-    pub fn forward(&self, features: Tensor<2>) -> Tensor<2> {
-        self.linear.forward(features)
-    }
-
     /// The encoder's adversarial term: `weight * mean softplus(-D(code))`, the discriminator
     /// frozen.
     pub fn generator_loss(&self, code: Tensor<2>) -> Tensor<1> {
@@ -173,28 +228,72 @@ impl AdversarialBottleneck {
         let fake = softplus(self.discriminator.forward(code, false), 1.0).mean();
         real + fake
     }
+}
 
-    /// `n` samples of the prior (what `generate` decodes).
-    pub fn sample_prior(&self, n: usize, device: &Device) -> Tensor<2> {
-        self.prior.sample(n, self.linear.weight.dims()[1], self.scale, device)
+impl BottleneckLayer for AdversarialBottleneck {
+    /// The linear code and the generator term.
+    fn forward(&self, features: Tensor<2>, _schedule: Schedule) -> CodeOutput {
+        let code = self.linear.forward(features);
+        let g = self.generator_loss(code.clone());
+        CodeOutput { code, terms: vec![LossTerm::new("adversarial", g)] }
+    }
+
+    fn encode(&self, features: Tensor<2>) -> Tensor<2> {
+        self.linear.forward(features)
+    }
+
+    fn code_linear(&self) -> Option<&Linear> {
+        Some(&self.linear)
+    }
+
+    fn is_generative(&self) -> bool {
+        true
+    }
+
+    /// `n` samples of the bottleneck's own prior (what `generate` decodes).
+    fn sample_prior(&self, n: usize, device: &Device) -> Tensor<2> {
+        self.prior.sample(n, self.code_width(), self.scale, device)
+    }
+
+    fn recipe(&self) -> CodeRecipe<'_> {
+        CodeRecipe {
+            kind: "adversarial",
+            layers: vec![("linear", &self.linear)],
+            activation: Some(Activation::Linear),
+            settings: Vec::new(),
+            note: Some("the discriminator is not exported: it plays no part in reconstruction"),
+            code: self.code_width(),
+        }
     }
 }
 
-/// Checks an adversarial bottleneck's settings.
-pub fn validate(hidden: &[usize], scale: f64, weight: f64, learning_rate: Option<f64>) -> Result<(), ConfigError> {
-    if hidden.contains(&0) {
-        return Err(ConfigError::new("discriminator", format!("hidden widths must be >= 1, got {hidden:?}")));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_checked_and_the_discriminator_is_counted() {
+        let c = AdversarialConfig::new(Prior::Normal);
+        assert!(c.validate(8).is_ok());
+        // Code layer 2 x 10 x 8, then 8 x 256, 256 x 256, 256 x 1.
+        assert_eq!(c.weights(10, 8), 160 + 8 * 256 + 256 * 256 + 256);
+        for (bad, key) in [
+            (AdversarialConfig { discriminator: vec![0], ..c.clone() }, "discriminator"),
+            (AdversarialConfig { scale: 0.0, ..c.clone() }, "scale"),
+            (AdversarialConfig { weight: f64::NAN, ..c.clone() }, "weight"),
+            (AdversarialConfig { learning_rate: Some(-1.0), ..c.clone() }, "learning_rate"),
+        ] {
+            assert_eq!(bad.validate(8).unwrap_err().key, key);
+        }
     }
-    if !(scale.is_finite() && scale > 0.0) {
-        return Err(ConfigError::new("scale", format!("must be a finite number > 0, got {scale}")));
+
+    #[test]
+    fn mixture_prior_means_lie_on_the_circle() {
+        let device = Device::flex();
+        let z: Vec<f32> = Prior::Mixture.sample(2000, 2, 4.0, &device).into_data().try_into_vec::<f32>().unwrap();
+        // Radius 4, spread 1: every sample within 4 +- 5 spreads of the origin, mean radius near 4.
+        let radii: Vec<f32> = z.chunks(2).map(|p| (p[0] * p[0] + p[1] * p[1]).sqrt()).collect();
+        let mean = radii.iter().sum::<f32>() / radii.len() as f32;
+        assert!((mean - 4.0).abs() < 0.3, "mean radius {mean}");
     }
-    if !(weight.is_finite() && weight >= 0.0) {
-        return Err(ConfigError::new("weight", format!("must be a finite number >= 0, got {weight}")));
-    }
-    if let Some(lr) = learning_rate
-        && !(lr.is_finite() && lr > 0.0)
-    {
-        return Err(ConfigError::new("learning_rate", format!("must be a finite number > 0, got {lr}")));
-    }
-    Ok(())
 }

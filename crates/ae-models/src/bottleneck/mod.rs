@@ -1,220 +1,127 @@
 //! The bottleneck axis: what the code is and how it is made from the encoder's features.
+//!
+//! Each bottleneck lives in one file: its settings (`...Config`: fields, defaults, validation,
+//! `init`) implement [`BottleneckSettings`], its module implements [`BottleneckLayer`]. This file
+//! only lists them: adding a bottleneck is its file, a line in each enum, and a line in each of
+//! [`BottleneckConfig::settings`] and [`Bottleneck::layer`].
 
 pub mod adversarial;
 pub mod binary;
 pub mod deterministic;
 pub mod gaussian;
+pub mod identity;
 pub mod top_k;
 
 use burn::module::Module;
-use burn::tensor::{Device, Tensor};
+use burn::nn::Linear;
+use burn::tensor::{Device, Distribution, Tensor};
 use serde::{Deserialize, Serialize};
 
-pub use adversarial::{AdversarialBottleneck, Discriminator, Prior};
-pub use binary::{Binarization, BinaryBottleneck};
-pub use deterministic::DeterministicBottleneck;
-pub use gaussian::GaussianBottleneck;
-pub use top_k::TopKBottleneck;
+pub use adversarial::{AdversarialBottleneck, AdversarialConfig, Discriminator, Prior};
+pub use binary::{Binarization, BinaryBottleneck, BinaryConfig};
+pub use deterministic::{DeterministicBottleneck, DeterministicConfig};
+pub use gaussian::{GaussianBottleneck, GaussianConfig};
+pub use identity::{IdentityBottleneck, IdentityConfig};
+pub use top_k::{TopKBottleneck, TopKConfig};
 
 use crate::activation::Activation;
+use crate::error::ConfigError;
+use crate::objective::LossTerm;
 use crate::schedule::Schedule;
-use crate::{ConfigError, LossTerm};
 
-/// Which bottleneck to build.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum BottleneckConfig {
-    /// A plain code: one linear layer and the code activation.
-    #[default]
-    Deterministic,
-    /// The encoder's output itself is the code (a convolutional network's last feature map).
-    Identity,
-    /// A variational code: Gaussian posterior, reparameterised samples, KL to N(0, I).
-    Gaussian {
-        /// Weight of the KL term (1: the ELBO; > 1: beta-VAE).
-        #[serde(default = "one")]
-        beta: f64,
-        /// Fraction of training over which the KL weight rises linearly from 0 to `beta` (KL
-        /// warm-up, Bowman et al. 2016); 0 starts at `beta`.
-        #[serde(default)]
-        warmup: f64,
-    },
-    /// A k-sparse code: the k largest of a linear code's units are kept per item.
-    TopK {
-        /// Units kept at the end of training and when encoding.
-        k: usize,
-        /// Units kept at the start of training (default: all of them).
-        #[serde(default)]
-        k_start: Option<usize>,
-        /// Fraction of training over which k falls linearly from `k_start` to `k`.
-        #[serde(default = "half")]
-        anneal: f64,
-    },
-    /// A binary code for semantic hashing: sigmoid units pushed to 0/1.
-    Binary {
-        /// `noise` (Gaussian noise before the sigmoid) or `straight_through` (rounding).
-        #[serde(default)]
-        method: Binarization,
-        /// Standard deviation of the pre-sigmoid noise (`noise` method).
-        #[serde(default = "default_noise")]
-        noise: f64,
-    },
-    /// An adversarial code (AAE): a linear code matched to a prior by a discriminator that has
-    /// its own optimizer; updates alternate between the autoencoder and the discriminator.
-    Adversarial {
-        /// Hidden widths of the discriminator (ReLU).
-        #[serde(default = "default_discriminator")]
-        discriminator: Vec<usize>,
-        /// The distribution codes are matched to: `normal`, `uniform` or `mixture`.
-        #[serde(default)]
-        prior: Prior,
-        /// Scale of the prior (standard deviation, half-width or circle radius).
-        #[serde(default = "one")]
-        scale: f64,
-        /// Weight of the adversarial term in the autoencoder's objective.
-        #[serde(default = "one")]
-        weight: f64,
-        /// Learning rate of the discriminator's optimizer (default: `train.learning_rate`).
-        #[serde(default)]
-        learning_rate: Option<f64>,
-    },
-}
+/// What the settings of every bottleneck answer.
+pub trait BottleneckSettings {
+    /// Checks the settings for a code of `code` units; the key is relative to `bottleneck`.
+    fn validate(&self, code: usize) -> Result<(), ConfigError>;
 
-fn default_discriminator() -> Vec<usize> {
-    vec![256, 256]
-}
+    /// Builds the bottleneck from `features` encoder features to a `code`-wide code, with the
+    /// network's code activation.
+    fn init(&self, features: usize, code: usize, activation: Activation, device: &Device) -> Bottleneck;
 
-fn default_noise() -> f64 {
-    4.0
-}
-
-fn half() -> f64 {
-    0.5
-}
-
-fn one() -> f64 {
-    1.0
-}
-
-impl BottleneckConfig {
-    /// A variational code with KL weight `beta` (1: the ELBO) and no warm-up.
-    pub fn gaussian(beta: f64) -> Self {
-        BottleneckConfig::Gaussian { beta, warmup: 0.0 }
+    /// About how many weights it adds (what the model's size check counts).
+    fn weights(&self, features: usize, code: usize) -> u128 {
+        // One layer (a Gaussian code has two heads): counted twice to stay on the safe side.
+        (features as u128).saturating_mul(code as u128).saturating_mul(2)
     }
 
-    /// A k-sparse code keeping `k` units, annealed from all units over the first half of training
-    /// (the config file's defaults).
-    pub fn top_k(k: usize) -> Self {
-        BottleneckConfig::TopK { k, k_start: None, anneal: half() }
+    /// Whether the code is made by a layer of its own (else the encoder's output is the code).
+    fn has_code_layer(&self) -> bool {
+        true
     }
 
-    /// A binary code with the config file's defaults (pre-sigmoid noise of standard deviation 4).
-    pub fn binary() -> Self {
-        BottleneckConfig::Binary { method: Binarization::default(), noise: default_noise() }
+    /// Whether the code is a single linear layer, the one a tied decoder mirrors.
+    fn single_code_layer(&self) -> bool {
+        true
     }
 
-    /// An adversarial code matched to `prior` with the config file's defaults (a 256-256
-    /// discriminator, scale 1, weight 1, the model's learning rate).
-    pub fn adversarial(prior: Prior) -> Self {
-        BottleneckConfig::Adversarial {
-            discriminator: default_discriminator(),
-            prior,
-            scale: one(),
-            weight: one(),
-            learning_rate: None,
-        }
+    /// Whether `network.code_activation` applies (other bottlenecks define their own code).
+    fn takes_code_activation(&self) -> bool {
+        false
     }
 
-    /// The weight of the KL term at this point of training (a variational code's `beta`, ramped
-    /// up during warm-up); `None` for codes without one.
-    pub fn kl_weight(&self, schedule: Schedule) -> Option<f64> {
-        match self {
-            BottleneckConfig::Gaussian { beta, warmup } => Some(gaussian::kl_weight(*beta, *warmup, schedule)),
-            _ => None,
-        }
-    }
-
-    /// Checks the settings.
-    pub fn validate(&self, code: usize) -> Result<(), ConfigError> {
-        let fraction = |key: &str, v: f64| {
-            if (0.0..=1.0).contains(&v) {
-                Ok(())
-            } else {
-                Err(ConfigError::new(key, format!("must be a fraction of training in [0, 1], got {v}")))
-            }
-        };
-        match self {
-            BottleneckConfig::Deterministic | BottleneckConfig::Identity => Ok(()),
-            BottleneckConfig::Gaussian { beta, warmup } => {
-                if !(beta.is_finite() && *beta >= 0.0) {
-                    return Err(ConfigError::new("beta", format!("must be a finite number >= 0, got {beta}")));
-                }
-                fraction("warmup", *warmup)
-            }
-            BottleneckConfig::Binary { noise, .. } => {
-                if !(noise.is_finite() && *noise >= 0.0) {
-                    return Err(ConfigError::new("noise", format!("must be a finite number >= 0, got {noise}")));
-                }
-                Ok(())
-            }
-            BottleneckConfig::Adversarial { discriminator, scale, weight, learning_rate, .. } => {
-                adversarial::validate(discriminator, *scale, *weight, *learning_rate)
-            }
-            BottleneckConfig::TopK { k, k_start, anneal } => {
-                if *k == 0 || *k > code {
-                    return Err(ConfigError::new("k", format!("must be between 1 and the code width {code}, got {k}")));
-                }
-                if let Some(s) = k_start
-                    && (*s < *k || *s > code)
-                {
-                    return Err(ConfigError::new(
-                        "k_start",
-                        format!("must be between k = {k} and the code width {code}, got {s}"),
-                    ));
-                }
-                fraction("anneal", *anneal)
-            }
-        }
-    }
-
-    /// Builds the bottleneck from `features` encoder features to a `code`-wide code.
-    pub fn init(&self, features: usize, code: usize, activation: Activation, device: &Device) -> Bottleneck {
-        match self {
-            BottleneckConfig::Deterministic => {
-                Bottleneck::Deterministic(DeterministicBottleneck::new(features, code, activation, device))
-            }
-            BottleneckConfig::Identity => Bottleneck::Identity(IdentityBottleneck { width: features }),
-            BottleneckConfig::Gaussian { beta, warmup } => {
-                Bottleneck::Gaussian(GaussianBottleneck::new(features, code, *beta, *warmup, device))
-            }
-            BottleneckConfig::TopK { k, k_start, anneal } => {
-                Bottleneck::TopK(TopKBottleneck::new(features, code, *k, k_start.unwrap_or(code), *anneal, device))
-            }
-            BottleneckConfig::Binary { method, noise } => {
-                Bottleneck::Binary(BinaryBottleneck::new(features, code, *method, *noise, device))
-            }
-            BottleneckConfig::Adversarial { discriminator, prior, scale, weight, learning_rate } => {
-                Bottleneck::Adversarial(AdversarialBottleneck::new(
-                    features,
-                    code,
-                    discriminator,
-                    *prior,
-                    *scale,
-                    *weight,
-                    *learning_rate,
-                    device,
-                ))
-            }
-        }
+    /// The weight of a KL term at this point of training (`None` for codes without one).
+    fn kl_weight(&self, _schedule: Schedule) -> Option<f64> {
+        None
     }
 }
 
-/// The identity bottleneck: no parameters, the code is the encoder's output.
-#[derive(Module, Debug)]
-pub struct IdentityBottleneck {
+/// What every built bottleneck does.
+pub trait BottleneckLayer {
+    /// The code of `features` used in training at this point of the `schedule` (may be
+    /// stochastic), with the bottleneck's loss terms.
+    fn forward(&self, features: Tensor<2>, schedule: Schedule) -> CodeOutput;
+
+    /// The code used to represent an input once trained (deterministic: a posterior mean, say).
+    fn encode(&self, features: Tensor<2>) -> Tensor<2>;
+
+    /// The single linear layer that makes the code (what a tied decoder mirrors); `None` when
+    /// the code is not one linear layer.
+    fn code_linear(&self) -> Option<&Linear> {
+        None
+    }
+
+    /// Width of the code (by default, the code layer's output width).
+    fn code_width(&self) -> usize {
+        self.code_linear().map_or(0, |l| l.weight.dims()[1])
+    }
+
+    /// The weight `[features, code]` of the single linear code layer; see
+    /// [`code_linear`](BottleneckLayer::code_linear).
+    fn code_layer(&self) -> Option<Tensor<2>> {
+        self.code_linear().map(|l| l.weight.val())
+    }
+
+    /// Whether codes have a prior worth sampling from (a VAE's or an AAE's).
+    fn is_generative(&self) -> bool {
+        false
+    }
+
+    /// `n` codes drawn from the prior: N(0, I) unless the bottleneck has its own.
+    fn sample_prior(&self, n: usize, device: &Device) -> Tensor<2> {
+        Tensor::random([n, self.code_width()], Distribution::Normal(0.0, 1.0), device)
+    }
+
+    /// How the deterministic code is made, for exporters.
+    fn recipe(&self) -> CodeRecipe<'_>;
+}
+
+/// How a bottleneck makes its deterministic code from the features: for exporters, which
+/// write each layer out and describe the rest.
+#[derive(Debug, Clone)]
+pub struct CodeRecipe<'a> {
+    /// The config's `kind`.
+    pub kind: &'static str,
+    /// The linear layers by name (`linear`, or `mu` and `log_var`); the code is the first's
+    /// output after `activation`.
+    pub layers: Vec<(&'static str, &'a Linear)>,
+    /// The activation of the code, where the bottleneck applies one.
+    pub activation: Option<Activation>,
+    /// Settings an exporter records (the `k` of a k-sparse code).
+    pub settings: Vec<(&'static str, usize)>,
+    /// A note for readers of the export.
+    pub note: Option<&'static str>,
     /// Width of the code.
-    #[module(skip)]
-    pub width: usize,
+    pub code: usize,
 }
 
 /// What a bottleneck gives back for a batch.
@@ -224,6 +131,31 @@ pub struct CodeOutput {
     pub code: Tensor<2>,
     /// Loss terms the bottleneck adds (e.g. a KL divergence); empty for a plain code.
     pub terms: Vec<LossTerm>,
+}
+
+impl CodeOutput {
+    /// A code without loss terms.
+    pub fn plain(code: Tensor<2>) -> Self {
+        Self { code, terms: Vec::new() }
+    }
+}
+
+/// Which bottleneck to build (the `[model.bottleneck]` table, chosen by `kind`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BottleneckConfig {
+    /// A plain code: one linear layer and the code activation.
+    Deterministic(DeterministicConfig),
+    /// The encoder's output itself is the code (a convolutional network's last feature map).
+    Identity(IdentityConfig),
+    /// A variational code: Gaussian posterior, reparameterised samples, KL to N(0, I).
+    Gaussian(GaussianConfig),
+    /// A k-sparse code: the k largest of a linear code's units are kept per item.
+    TopK(TopKConfig),
+    /// A binary code for semantic hashing: sigmoid units pushed to 0/1.
+    Binary(BinaryConfig),
+    /// An adversarial code (AAE): a linear code matched to a prior by a discriminator.
+    Adversarial(AdversarialConfig),
 }
 
 /// A built bottleneck.
@@ -243,49 +175,97 @@ pub enum Bottleneck {
     Adversarial(AdversarialBottleneck),
 }
 
+impl Default for BottleneckConfig {
+    /// A deterministic code.
+    fn default() -> Self {
+        BottleneckConfig::Deterministic(DeterministicConfig {})
+    }
+}
+
+impl BottleneckConfig {
+    /// A variational code with KL weight `beta` (1: the ELBO) and no warm-up.
+    pub fn gaussian(beta: f64) -> Self {
+        BottleneckConfig::Gaussian(GaussianConfig::new(beta))
+    }
+
+    /// A k-sparse code keeping `k` units, annealed from all units over the first half of training
+    /// (the config file's defaults).
+    pub fn top_k(k: usize) -> Self {
+        BottleneckConfig::TopK(TopKConfig::new(k))
+    }
+
+    /// A binary code with the config file's defaults (pre-sigmoid noise of standard deviation 4).
+    pub fn binary() -> Self {
+        BottleneckConfig::Binary(BinaryConfig::default())
+    }
+
+    /// An adversarial code matched to `prior` with the config file's defaults (a 256-256
+    /// discriminator, scale 1, weight 1, the model's learning rate).
+    pub fn adversarial(prior: Prior) -> Self {
+        BottleneckConfig::Adversarial(AdversarialConfig::new(prior))
+    }
+
+    /// The code the encoder's output is, without a layer of its own.
+    pub fn identity() -> Self {
+        BottleneckConfig::Identity(IdentityConfig {})
+    }
+
+    /// The settings of whichever bottleneck this is.
+    pub fn settings(&self) -> &dyn BottleneckSettings {
+        match self {
+            BottleneckConfig::Deterministic(b) => b,
+            BottleneckConfig::Identity(b) => b,
+            BottleneckConfig::Gaussian(b) => b,
+            BottleneckConfig::TopK(b) => b,
+            BottleneckConfig::Binary(b) => b,
+            BottleneckConfig::Adversarial(b) => b,
+        }
+    }
+
+    /// The weight of the KL term at this point of training (a variational code's `beta`, ramped
+    /// up during warm-up); `None` for codes without one.
+    pub fn kl_weight(&self, schedule: Schedule) -> Option<f64> {
+        self.settings().kl_weight(schedule)
+    }
+
+    /// Checks the settings for a code of `code` units.
+    pub fn validate(&self, code: usize) -> Result<(), ConfigError> {
+        self.settings().validate(code)
+    }
+
+    /// Builds the bottleneck from `features` encoder features to a `code`-wide code.
+    pub fn init(&self, features: usize, code: usize, activation: Activation, device: &Device) -> Bottleneck {
+        self.settings().init(features, code, activation, device)
+    }
+}
+
 impl Bottleneck {
+    /// The layer of whichever bottleneck this is.
+    pub fn layer(&self) -> &dyn BottleneckLayer {
+        match self {
+            Bottleneck::Deterministic(b) => b,
+            Bottleneck::Identity(b) => b,
+            Bottleneck::Gaussian(b) => b,
+            Bottleneck::TopK(b) => b,
+            Bottleneck::Binary(b) => b,
+            Bottleneck::Adversarial(b) => b,
+        }
+    }
+
     /// The code of `features` used in training at this point of the `schedule` (may be
     /// stochastic), with the bottleneck's loss terms.
     pub fn forward(&self, features: Tensor<2>, schedule: Schedule) -> CodeOutput {
-        match self {
-            Bottleneck::Deterministic(b) => CodeOutput { code: b.forward(features), terms: Vec::new() },
-            Bottleneck::Gaussian(b) => {
-                let (code, kl) = b.sample(features);
-                CodeOutput { code, terms: vec![LossTerm::new("kl", kl.mul_scalar(b.kl_weight(schedule)))] }
-            }
-            Bottleneck::TopK(b) => CodeOutput { code: b.forward(features, schedule), terms: Vec::new() },
-            Bottleneck::Binary(b) => CodeOutput { code: b.forward(features), terms: Vec::new() },
-            Bottleneck::Identity(_) => CodeOutput { code: features, terms: Vec::new() },
-            Bottleneck::Adversarial(b) => {
-                let code = b.forward(features);
-                let g = b.generator_loss(code.clone());
-                CodeOutput { code, terms: vec![LossTerm::new("adversarial", g)] }
-            }
-        }
+        self.layer().forward(features, schedule)
     }
 
     /// The code used to represent an input once trained (deterministic: a posterior mean, say).
     pub fn encode(&self, features: Tensor<2>) -> Tensor<2> {
-        match self {
-            Bottleneck::Deterministic(b) => b.forward(features),
-            Bottleneck::Gaussian(b) => b.encode(features),
-            Bottleneck::TopK(b) => b.forward(features, Schedule::END),
-            Bottleneck::Binary(b) => b.encode(features),
-            Bottleneck::Identity(_) => features,
-            Bottleneck::Adversarial(b) => b.forward(features),
-        }
+        self.layer().encode(features)
     }
 
     /// Width of the code.
     pub fn code_width(&self) -> usize {
-        match self {
-            Bottleneck::Deterministic(b) => b.linear.weight.dims()[1],
-            Bottleneck::Gaussian(b) => b.mu.weight.dims()[1],
-            Bottleneck::TopK(b) => b.linear.weight.dims()[1],
-            Bottleneck::Binary(b) => b.linear.weight.dims()[1],
-            Bottleneck::Identity(b) => b.width,
-            Bottleneck::Adversarial(b) => b.linear.weight.dims()[1],
-        }
+        self.layer().code_width()
     }
 
     /// The adversary, if this bottleneck trains one (its own optimizer updates it).

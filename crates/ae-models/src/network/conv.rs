@@ -17,8 +17,9 @@ use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::ConfigError;
+use super::{Decoder, Encoder, NetworkSettings, code_text, dims};
 use crate::activation::Activation;
+use crate::error::ConfigError;
 
 /// How the decoder grows feature maps back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -391,5 +392,62 @@ impl ConvDecoder {
             }
         }
         m.flatten(1, 3)
+    }
+}
+
+impl NetworkSettings for ConvConfig {
+    fn validate_shape(&self, shape: &[usize]) -> Result<(), ConfigError> {
+        self.validate(shape)
+    }
+
+    fn build(&self, shape: &[usize], device: &Device) -> (Encoder, Decoder) {
+        let (e, d) = self.init(shape, device);
+        (Encoder::Conv(e), Decoder::Conv(d))
+    }
+
+    fn features(&self, shape: &[usize]) -> Result<usize, ConfigError> {
+        ConvConfig::features(self, shape)
+    }
+
+    fn code_size(&self, shape: &[usize]) -> Result<usize, ConfigError> {
+        match self.code {
+            Some(code) => Ok(code),
+            None => ConvConfig::features(self, shape),
+        }
+    }
+
+    fn size_estimate(&self, shape: &[usize]) -> (u128, u128) {
+        let w = |v: usize| v as u128;
+        let sizes = self.map_sizes(shape).unwrap_or_default();
+        let mut ins = vec![w(shape[0])];
+        ins.extend(self.channels.iter().map(|&ch| w(ch)));
+        let taps = w(self.kernel)
+            .saturating_pow(2)
+            .saturating_add(w(self.decoder_kernel.unwrap_or(self.kernel)).saturating_pow(2));
+        let convs = ins.windows(2).fold(0u128, |a, p| a.saturating_add(p[0].saturating_mul(p[1]).saturating_mul(taps)));
+        let features = w(ConvConfig::features(self, shape).unwrap_or(usize::MAX));
+        let code = self.code.map_or(0, |code| features.saturating_mul(w(code)).saturating_mul(2));
+        let maps = sizes.iter().zip(&ins).map(|(s, &ch)| ch.saturating_mul(w(s[0])).saturating_mul(w(s[1])));
+        (convs.saturating_add(code), maps.max().unwrap_or(0))
+    }
+
+    fn has_code_layer(&self) -> bool {
+        self.code.is_some()
+    }
+
+    fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    fn code_activation(&self) -> Activation {
+        self.code_activation
+    }
+
+    fn output_activation(&self) -> Activation {
+        self.output_activation
+    }
+
+    fn describe(&self, shape: &[usize]) -> String {
+        format!("{} conv {:?} -> code {}", dims(shape), self.channels, code_text(self, shape))
     }
 }

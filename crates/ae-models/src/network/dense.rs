@@ -7,8 +7,9 @@ use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, Linea
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::ConfigError;
+use super::{Decoder, Encoder, NetworkSettings, code_text, dense_weights};
 use crate::activation::Activation;
+use crate::error::ConfigError;
 
 /// Settings of a dense network: `input - hidden... - code - reversed hidden... - input`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -279,6 +280,52 @@ impl DenseDecoder {
             }
         }
         x
+    }
+}
+
+impl NetworkSettings for DenseConfig {
+    fn validate_shape(&self, shape: &[usize]) -> Result<(), ConfigError> {
+        self.validate(shape.iter().product())
+    }
+
+    fn build(&self, shape: &[usize], device: &Device) -> (Encoder, Decoder) {
+        let (e, d) = self.init(shape.iter().product(), device);
+        (Encoder::Dense(e), Decoder::Dense(d))
+    }
+
+    fn features(&self, shape: &[usize]) -> Result<usize, ConfigError> {
+        Ok(self.hidden.last().copied().unwrap_or(shape.iter().product()))
+    }
+
+    fn code_size(&self, _shape: &[usize]) -> Result<usize, ConfigError> {
+        Ok(self.code)
+    }
+
+    fn size_estimate(&self, shape: &[usize]) -> (u128, u128) {
+        let mut widths = vec![shape.iter().product::<usize>() as u128];
+        widths.extend(self.hidden.iter().map(|&h| h as u128));
+        widths.push(self.code as u128);
+        (dense_weights(&widths).saturating_mul(2), widths.iter().copied().max().unwrap_or(0))
+    }
+
+    fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    fn code_activation(&self) -> Activation {
+        self.code_activation
+    }
+
+    fn output_activation(&self) -> Activation {
+        self.output_activation
+    }
+
+    fn describe(&self, shape: &[usize]) -> String {
+        let input = shape.iter().product::<usize>().to_string();
+        let code = code_text(self, shape);
+        let widths: Vec<String> =
+            std::iter::once(input).chain(self.hidden.iter().map(|h| h.to_string())).chain([code]).collect();
+        format!("{} dense", widths.join("-"))
     }
 }
 

@@ -4,6 +4,9 @@
 //! shape (images, series) reshapes inside, so the rest of the model never depends on it. The
 //! encoder ends at its last hidden layer (or feature map): turning its features into the code is
 //! the [bottleneck](crate::bottleneck)'s job, so any network combines with any bottleneck.
+//!
+//! Each network lives in one file: its settings implement [`NetworkSettings`]; adding one is its
+//! file, a line in each of the three enums and their `match`es here.
 
 pub mod conv;
 pub mod dense;
@@ -17,8 +20,8 @@ pub use conv::{ConvConfig, ConvDecoder, ConvEncoder, Upsampling};
 pub use dense::{DenseConfig, DenseDecoder, DenseEncoder, DropoutRates};
 pub use sequence::{SequenceConfig, SequenceDecoder, SequenceEncoder};
 
-use crate::ConfigError;
 use crate::activation::Activation;
+use crate::error::ConfigError;
 
 /// Which network to build, with its settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,7 +35,71 @@ pub enum NetworkConfig {
     Sequence(SequenceConfig),
 }
 
+/// What the settings of every network answer, for items of `shape` (`[features]`,
+/// `[channels, height, width]` or `[channels, length]`).
+pub trait NetworkSettings {
+    /// Checks the settings for items of `shape`; keys relative to `network`.
+    fn validate_shape(&self, shape: &[usize]) -> Result<(), ConfigError>;
+
+    /// Builds the encoder and decoder.
+    fn build(&self, shape: &[usize], device: &Device) -> (Encoder, Decoder);
+
+    /// Width of the encoder's output (what the bottleneck receives).
+    fn features(&self, shape: &[usize]) -> Result<usize, ConfigError>;
+
+    /// Width of the code: the configured code, or the encoder's output when the network has no
+    /// code layer of its own.
+    fn code_size(&self, shape: &[usize]) -> Result<usize, ConfigError>;
+
+    /// Rough size (already validated): weights, and values per item in its widest layer output;
+    /// saturating, so that absurd widths are refused before anything is allocated.
+    fn size_estimate(&self, shape: &[usize]) -> (u128, u128);
+
+    /// Whether the network defines a code width of its own (false: the code is the encoder's
+    /// output).
+    fn has_code_layer(&self) -> bool {
+        true
+    }
+
+    /// Activation of the hidden layers.
+    fn activation(&self) -> Activation;
+
+    /// Activation of the code layer.
+    fn code_activation(&self) -> Activation;
+
+    /// Activation of the reconstruction.
+    fn output_activation(&self) -> Activation;
+
+    /// A one-line description for items of `shape`, e.g. `784-400-20 dense` or
+    /// `1x28x28 conv [16, 32] -> code 16`.
+    fn describe(&self, shape: &[usize]) -> String;
+}
+
+/// `shape` written as `1x28x28`.
+pub(crate) fn dims(shape: &[usize]) -> String {
+    shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x")
+}
+
+/// The code width as described: the number, or nothing when it cannot be computed.
+pub(crate) fn code_text(settings: &dyn NetworkSettings, shape: &[usize]) -> String {
+    settings.code_size(shape).map(|c| c.to_string()).unwrap_or_default()
+}
+
+/// `sum` of `a * b + b` (a layer's weights and biases) over consecutive widths, saturating.
+pub(crate) fn dense_weights(widths: &[u128]) -> u128 {
+    widths.windows(2).fold(0u128, |a, p| a.saturating_add(p[0].saturating_mul(p[1]).saturating_add(p[1])))
+}
+
 impl NetworkConfig {
+    /// The settings of whichever network this is.
+    pub fn settings(&self) -> &dyn NetworkSettings {
+        match self {
+            NetworkConfig::Dense(n) => n,
+            NetworkConfig::Conv(n) => n,
+            NetworkConfig::Sequence(n) => n,
+        }
+    }
+
     /// The dense settings. Panics for another network (for code that built a dense one).
     pub fn dense(&self) -> &DenseConfig {
         match self {
@@ -51,131 +118,54 @@ impl NetworkConfig {
 
     /// Width of the encoder's output for items of `shape` (what the bottleneck receives).
     pub fn features(&self, shape: &[usize]) -> Result<usize, ConfigError> {
-        match self {
-            NetworkConfig::Dense(d) => Ok(d.hidden.last().copied().unwrap_or(shape.iter().product())),
-            NetworkConfig::Conv(c) => c.features(shape),
-            NetworkConfig::Sequence(s) => Ok(s.hidden),
-        }
+        self.settings().features(shape)
     }
 
     /// Width of the code for items of `shape`: the configured code, or (a convolutional network
     /// without one) the flattened last feature map.
     pub fn code_size(&self, shape: &[usize]) -> Result<usize, ConfigError> {
-        match self {
-            NetworkConfig::Dense(d) => Ok(d.code),
-            NetworkConfig::Conv(c) => match c.code {
-                Some(code) => Ok(code),
-                None => c.features(shape),
-            },
-            NetworkConfig::Sequence(s) => Ok(s.code),
-        }
+        self.settings().code_size(shape)
     }
 
     /// Rough size of the network for items of `shape` (already validated): weights, and values
-    /// per item in its widest layer output; saturating, so that absurd widths are refused before
-    /// anything is allocated.
+    /// per item in its widest layer output.
     pub fn size_estimate(&self, shape: &[usize]) -> (u128, u128) {
-        let w = |v: usize| v as u128;
-        let sum = |it: &mut dyn Iterator<Item = u128>| it.fold(0u128, |a, b| a.saturating_add(b));
-        match self {
-            NetworkConfig::Dense(d) => {
-                let mut widths = vec![w(shape.iter().product())];
-                widths.extend(d.hidden.iter().map(|&h| w(h)));
-                widths.push(w(d.code));
-                let layers = sum(&mut widths.windows(2).map(|p| p[0].saturating_mul(p[1]).saturating_add(p[1])));
-                (layers.saturating_mul(2), widths.iter().copied().max().unwrap_or(0))
-            }
-            NetworkConfig::Conv(c) => {
-                let sizes = c.map_sizes(shape).unwrap_or_default();
-                let mut ins = vec![w(shape[0])];
-                ins.extend(c.channels.iter().map(|&ch| w(ch)));
-                let taps = w(c.kernel)
-                    .saturating_pow(2)
-                    .saturating_add(w(c.decoder_kernel.unwrap_or(c.kernel)).saturating_pow(2));
-                let convs = sum(&mut ins.windows(2).map(|p| p[0].saturating_mul(p[1]).saturating_mul(taps)));
-                let features = w(c.features(shape).unwrap_or(usize::MAX));
-                let code = c.code.map_or(0, |code| features.saturating_mul(w(code)).saturating_mul(2));
-                let maps = sizes.iter().zip(&ins).map(|(s, &ch)| ch.saturating_mul(w(s[0])).saturating_mul(w(s[1])));
-                (convs.saturating_add(code), maps.max().unwrap_or(0))
-            }
-            NetworkConfig::Sequence(s) => {
-                let (h, code) = (w(s.hidden), w(s.code));
-                let [channels, length] =
-                    SequenceConfig::series_shape(shape).map(|[c, l]| [w(c), w(l)]).unwrap_or([0, 0]);
-                let lstm = |input: u128| h.saturating_mul(4).saturating_mul(input.saturating_add(h).saturating_add(1));
-                let weights = sum(&mut [
-                    lstm(channels),
-                    lstm(code),
-                    code.saturating_mul(h).saturating_mul(2),
-                    h.saturating_mul(channels),
-                ]
-                .into_iter());
-                (weights, length.saturating_mul(h.max(channels)))
-            }
-        }
+        self.settings().size_estimate(shape)
     }
 
     /// Whether the network defines a code width of its own (false: the code is the encoder's output).
     pub fn has_code_layer(&self) -> bool {
-        match self {
-            NetworkConfig::Dense(_) => true,
-            NetworkConfig::Conv(c) => c.code.is_some(),
-            NetworkConfig::Sequence(_) => true,
-        }
+        self.settings().has_code_layer()
     }
 
     /// Activation of the hidden layers.
     pub fn activation(&self) -> Activation {
-        match self {
-            NetworkConfig::Dense(d) => d.activation,
-            NetworkConfig::Conv(c) => c.activation,
-            NetworkConfig::Sequence(_) => Activation::Tanh,
-        }
+        self.settings().activation()
     }
 
     /// Activation of the code layer.
     pub fn code_activation(&self) -> Activation {
-        match self {
-            NetworkConfig::Dense(d) => d.code_activation,
-            NetworkConfig::Conv(c) => c.code_activation,
-            NetworkConfig::Sequence(s) => s.code_activation,
-        }
+        self.settings().code_activation()
     }
 
     /// Activation of the reconstruction.
     pub fn output_activation(&self) -> Activation {
-        match self {
-            NetworkConfig::Dense(d) => d.output_activation,
-            NetworkConfig::Conv(c) => c.output_activation,
-            NetworkConfig::Sequence(s) => s.output_activation,
-        }
+        self.settings().output_activation()
     }
 
     /// Checks the settings for items of `shape`.
     pub fn validate(&self, shape: &[usize]) -> Result<(), ConfigError> {
-        match self {
-            NetworkConfig::Dense(d) => d.validate(shape.iter().product()),
-            NetworkConfig::Conv(c) => c.validate(shape),
-            NetworkConfig::Sequence(s) => s.validate(shape),
-        }
+        self.settings().validate_shape(shape)
+    }
+
+    /// A one-line description for items of `shape` (see [`NetworkSettings::describe`]).
+    pub fn describe(&self, shape: &[usize]) -> String {
+        self.settings().describe(shape)
     }
 
     /// Builds the encoder and decoder for items of `shape`.
     pub fn init(&self, shape: &[usize], device: &Device) -> (Encoder, Decoder) {
-        match self {
-            NetworkConfig::Dense(d) => {
-                let (e, dec) = d.init(shape.iter().product(), device);
-                (Encoder::Dense(e), Decoder::Dense(dec))
-            }
-            NetworkConfig::Conv(c) => {
-                let (e, dec) = c.init(shape, device);
-                (Encoder::Conv(e), Decoder::Conv(dec))
-            }
-            NetworkConfig::Sequence(s) => {
-                let (e, dec) = s.init(shape, device);
-                (Encoder::Sequence(e), Decoder::Sequence(dec))
-            }
-        }
+        self.settings().build(shape, device)
     }
 }
 

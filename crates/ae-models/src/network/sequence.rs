@@ -15,8 +15,9 @@ use burn::nn::{Linear, LinearConfig, Lstm, LstmConfig, LstmState};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::ConfigError;
+use super::{Decoder, Encoder, NetworkSettings, code_text, dims};
 use crate::activation::Activation;
+use crate::error::ConfigError;
 
 /// Settings of a sequence network.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,5 +149,53 @@ impl SequenceDecoder {
         let (hidden, _) = self.lstm.forward(repeated, Some(LstmState::new(c0, h0)));
         // Reverse order back to forward order, then [batch, length, channels] -> channel-first.
         self.output.forward(hidden).flip([1]).swap_dims(1, 2).reshape([n, self.channels * self.length])
+    }
+}
+
+impl NetworkSettings for SequenceConfig {
+    fn validate_shape(&self, shape: &[usize]) -> Result<(), ConfigError> {
+        self.validate(shape)
+    }
+
+    fn build(&self, shape: &[usize], device: &Device) -> (Encoder, Decoder) {
+        let (e, d) = self.init(shape, device);
+        (Encoder::Sequence(e), Decoder::Sequence(d))
+    }
+
+    fn features(&self, _shape: &[usize]) -> Result<usize, ConfigError> {
+        Ok(self.hidden)
+    }
+
+    fn code_size(&self, _shape: &[usize]) -> Result<usize, ConfigError> {
+        Ok(self.code)
+    }
+
+    fn size_estimate(&self, shape: &[usize]) -> (u128, u128) {
+        let w = |v: usize| v as u128;
+        let (h, code) = (w(self.hidden), w(self.code));
+        let [channels, length] = SequenceConfig::series_shape(shape).map(|[c, l]| [w(c), w(l)]).unwrap_or([0, 0]);
+        let lstm = |input: u128| h.saturating_mul(4).saturating_mul(input.saturating_add(h).saturating_add(1));
+        let weights =
+            [lstm(channels), lstm(code), code.saturating_mul(h).saturating_mul(2), h.saturating_mul(channels)]
+                .into_iter()
+                .fold(0u128, |a, b| a.saturating_add(b));
+        (weights, length.saturating_mul(h.max(channels)))
+    }
+
+    /// The LSTM's own activation.
+    fn activation(&self) -> Activation {
+        Activation::Tanh
+    }
+
+    fn code_activation(&self) -> Activation {
+        self.code_activation
+    }
+
+    fn output_activation(&self) -> Activation {
+        self.output_activation
+    }
+
+    fn describe(&self, shape: &[usize]) -> String {
+        format!("{} lstm {} -> code {}", dims(shape), self.hidden, code_text(self, shape))
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use burn::tensor::Tensor;
 
-use crate::LossTerm;
+use crate::objective::LossTerm;
 
 /// Item-weighted sums of the loss and of every named term, kept on the device so that nothing
 /// is read back per batch.

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use ae_data::{BatchStream, View};
-use ae_models::corruption::CorruptionConfig;
+use ae_models::corruption::{CorruptionConfig, GaussianNoise};
 use serde::Serialize;
 
 use crate::apps::quality::{psnr, ssim};
@@ -51,7 +51,9 @@ pub fn run(
 ) -> Result<DenoiseReport> {
     let t = trained::load(run, backend)?;
     let corruption = match sigma {
-        Some(s) if s > 0.0 && s.is_finite() => CorruptionConfig::Gaussian { sigma: s, clip: Some([0.0, 1.0]) },
+        Some(s) if s > 0.0 && s.is_finite() => {
+            CorruptionConfig::Gaussian(GaussianNoise { sigma: s, clip: Some([0.0, 1.0]) })
+        }
         Some(s) => return Err(AppError::usage(format!("--sigma {s}: must be a finite number > 0"))),
         None if t.model.corruption.is_none() => {
             return Err(AppError::usage(format!(

@@ -93,7 +93,10 @@ pub fn run(run: &Path, format: Format, out: Option<&Path>, backend: Option<Backe
             if d.is_tied() {
                 // Layer i computes x W_i^T + b_i with W_i the Burn weight [in, out] of the mirrored
                 // encoder-side layer, which is the torch layout [out, in] of the decoder layer.
-                let mut weights = vec![code_layer(&model.bottleneck)?];
+                let code_layer = model.bottleneck.layer().code_layer();
+                let code_layer =
+                    code_layer.ok_or_else(|| AppError::runtime("a tied decoder needs a single code layer"))?;
+                let mut weights = vec![code_layer];
                 weights.extend(e.layers.iter().rev().map(|l| l.weight.val()));
                 let last = d.biases.len().saturating_sub(1);
                 for (i, (w, bias)) in weights.into_iter().zip(&d.biases).enumerate() {
@@ -171,7 +174,7 @@ pub fn run(run: &Path, format: Format, out: Option<&Path>, backend: Option<Backe
             )));
         }
     };
-    let bottleneck = b.bottleneck(&model.bottleneck, t.config.model.network.code_activation())?;
+    let bottleneck = b.bottleneck(&model.bottleneck)?;
 
     // Reference inputs and outputs from the run's own data.
     let view = t.data.test.as_ref().or(t.data.val.as_ref()).unwrap_or(&t.data.train);
@@ -277,19 +280,6 @@ fn activation(a: Activation) -> Value {
     json!({ "op": "activation", "name": a.name() })
 }
 
-/// The Burn weight of the code layer (what a tied decoder's first layer uses).
-fn code_layer(b: &Bottleneck) -> Result<Tensor<2>> {
-    match b {
-        Bottleneck::Deterministic(b) => Ok(b.linear.weight.val()),
-        Bottleneck::TopK(b) => Ok(b.linear.weight.val()),
-        Bottleneck::Binary(b) => Ok(b.linear.weight.val()),
-        Bottleneck::Adversarial(b) => Ok(b.linear.weight.val()),
-        Bottleneck::Gaussian(_) | Bottleneck::Identity(_) => {
-            Err(AppError::runtime("a tied decoder needs a single code layer".to_string()))
-        }
-    }
-}
-
 impl Builder {
     fn add(&mut self, name: String, shape: Vec<usize>, values: Vec<f32>) {
         self.tensors.push(Named { name, shape, values });
@@ -389,34 +379,24 @@ impl Builder {
     }
 
     /// The bottleneck's layers and how its deterministic code is made.
-    fn bottleneck(&mut self, b: &Bottleneck, code_activation: Activation) -> Result<Value> {
-        Ok(match b {
-            Bottleneck::Deterministic(d) => {
-                let l = self.linear("bottleneck.linear", &d.linear)?;
-                json!({ "kind": "deterministic", "linear": l, "code_activation": d.activation.name(), "code": l["out_features"] })
-            }
-            Bottleneck::Identity(i) => json!({ "kind": "identity", "code": i.width }),
-            Bottleneck::Gaussian(g) => {
-                let mu = self.linear("bottleneck.mu", &g.mu)?;
-                let log_var = self.linear("bottleneck.log_var", &g.log_var)?;
-                json!({ "kind": "gaussian", "mu": mu, "log_var": log_var, "code": mu["out_features"],
-                        "note": "the code is the posterior mean mu; log_var gives the posterior variance exp(log_var)" })
-            }
-            Bottleneck::TopK(k) => {
-                let l = self.linear("bottleneck.linear", &k.linear)?;
-                json!({ "kind": "top_k", "linear": l, "k": k.k, "code": l["out_features"] })
-            }
-            Bottleneck::Binary(bin) => {
-                let l = self.linear("bottleneck.linear", &bin.linear)?;
-                json!({ "kind": "binary", "linear": l, "code_activation": "sigmoid", "code": l["out_features"],
-                        "note": "bits: code > 0.5" })
-            }
-            Bottleneck::Adversarial(a) => {
-                let l = self.linear("bottleneck.linear", &a.linear)?;
-                json!({ "kind": "adversarial", "linear": l, "code_activation": code_activation.name(), "code": l["out_features"],
-                        "note": "the discriminator is not exported: it plays no part in reconstruction" })
-            }
-        })
+    fn bottleneck(&mut self, b: &Bottleneck) -> Result<Value> {
+        let recipe = b.layer().recipe();
+        let mut out = serde_json::Map::new();
+        out.insert("kind".into(), json!(recipe.kind));
+        for (name, linear) in &recipe.layers {
+            out.insert((*name).into(), self.linear(&format!("bottleneck.{name}"), linear)?);
+        }
+        if let Some(a) = recipe.activation {
+            out.insert("code_activation".into(), json!(a.name()));
+        }
+        for (name, value) in &recipe.settings {
+            out.insert((*name).into(), json!(value));
+        }
+        if let Some(note) = recipe.note {
+            out.insert("note".into(), json!(note));
+        }
+        out.insert("code".into(), json!(recipe.code));
+        Ok(Value::Object(out))
     }
 
     /// The safetensors bytes: an 8-byte little-endian header length, the JSON header (names,

@@ -74,21 +74,5 @@ pub fn init_autoencoder(
 
 /// A one-line description of the network, e.g. `784-400-20 dense` or `1x28x28 conv [16, 32] -> 16`.
 pub fn describe_network(cfg: &ExperimentConfig, shape: &[usize]) -> String {
-    let code = cfg.model.network.code_size(shape).map(|c| c.to_string()).unwrap_or_default();
-    match &cfg.model.network {
-        ae_models::network::NetworkConfig::Dense(d) => {
-            let input = shape.iter().product::<usize>().to_string();
-            let widths: Vec<String> =
-                std::iter::once(input).chain(d.hidden.iter().map(|h| h.to_string())).chain([code]).collect();
-            format!("{} dense", widths.join("-"))
-        }
-        ae_models::network::NetworkConfig::Conv(c) => {
-            let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-            format!("{} conv {:?} -> code {code}", dims.join("x"), c.channels)
-        }
-        ae_models::network::NetworkConfig::Sequence(s) => {
-            let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-            format!("{} lstm {} -> code {code}", dims.join("x"), s.hidden)
-        }
-    }
+    cfg.model.network.describe(shape)
 }

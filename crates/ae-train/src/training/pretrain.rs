@@ -24,7 +24,7 @@ use crate::config::{ExperimentConfig, TrainConfig};
 use crate::error::{AppError, Result};
 use crate::report::progress::Progress;
 use crate::report::training_log::MetricsFile;
-use crate::run_folder::RunDir;
+use crate::run_folder::{self, RunDir};
 use crate::training::fit::{self, CheckpointPlan, TrainData};
 use crate::training::model::init_autoencoder;
 
@@ -44,8 +44,8 @@ pub fn pretrain(
     let widths: Vec<usize> =
         std::iter::once(train.item_len()).chain(dense.hidden.iter().copied()).chain([dense.code]).collect();
     let layers = widths.len() - 1;
-    std::fs::create_dir_all(run.file("pretrain"))
-        .map_err(|e| crate::error::io_error(&run.file("pretrain"), "create", e))?;
+    std::fs::create_dir_all(run.file(run_folder::PRETRAIN))
+        .map_err(|e| crate::error::io_error(&run.file(run_folder::PRETRAIN), "create", e))?;
     let settings = TrainConfig { epochs: cfg.train.pretrain_epochs, patience: 0, ..cfg.train.clone() };
     let mut input = train.clone();
     for i in 0..layers {
@@ -55,7 +55,7 @@ pub fn pretrain(
         net.output_activation = if i == 0 { dense.output_activation } else { dense.activation };
         let shallow_cfg = AutoencoderConfig {
             network: NetworkConfig::Dense(net),
-            bottleneck: BottleneckConfig::Deterministic,
+            bottleneck: BottleneckConfig::default(),
             penalty: PenaltyConfig::default(),
             corruption: cfg.model.corruption.clone(),
             loss: if i == 0 { cfg.model.loss.clone() } else { ReconstructionLoss::Mse },

@@ -1,5 +1,6 @@
-//! The encoder's Jacobian `dcode/dinput`, built explicitly (Burn's autodiff is first order, so the
-//! contractive penalty cannot differentiate a gradient).
+//! The contractive penalty (Rifai et al. 2011), `weight * mean_batch(||J_f(x)||_F^2)`, and the
+//! encoder's Jacobian `dcode/dinput` it needs, built explicitly (Burn's autodiff is first order, so
+//! the penalty cannot differentiate a gradient).
 //!
 //! For a dense encoder `h_l = f_l(W_l h_{l-1} + b_l)` the Jacobian of each item is
 //! `J = D_L W_L ... D_1 W_1`, with `D_l = diag(f_l'(pre_l))`. It is accumulated from the code side,
@@ -15,14 +16,47 @@
 
 use burn::tensor::Tensor;
 
-use crate::Autoencoder;
-use crate::bottleneck::Bottleneck;
-use crate::network::Encoder;
+use crate::bottleneck::{Bottleneck, BottleneckConfig};
+use crate::error::ConfigError;
+use crate::network::{Encoder, NetworkConfig};
+use crate::objective::LossTerm;
 
-/// The Jacobian of the code with respect to the input, `[batch, code, input]`, or `None` when the
-/// model is not a dense encoder with a deterministic code.
-pub fn encoder_jacobian(model: &Autoencoder, x: Tensor<2>) -> Option<Tensor<3>> {
-    let (layers, d_code, w_code) = factors(model, x)?;
+/// Checks that the model suits the penalty: a dense network without batch norm or dropout, and a
+/// deterministic bottleneck (what the Jacobian is built for).
+pub fn validate_model(network: &NetworkConfig, bottleneck: &BottleneckConfig) -> Result<(), ConfigError> {
+    let NetworkConfig::Dense(dense) = network else {
+        return Err(ConfigError::new(
+            "",
+            "the contractive penalty needs a dense network with a deterministic bottleneck",
+        ));
+    };
+    if !matches!(bottleneck, BottleneckConfig::Deterministic(_)) {
+        return Err(ConfigError::new(
+            "",
+            "the contractive penalty needs a dense network with a deterministic bottleneck",
+        ));
+    }
+    if dense.batch_norm || dense.dropout.any() {
+        return Err(ConfigError::new(
+            "",
+            "the contractive penalty's Jacobian is built for linear maps and activations: turn off network.batch_norm and network.dropout",
+        ));
+    }
+    Ok(())
+}
+
+/// The weighted contractive term of a batch at `x`, or `None` when the model has no Jacobian
+/// built for it (see [`validate_model`]).
+pub fn term(encoder: &Encoder, bottleneck: &Bottleneck, x: Tensor<2>, weight: f64) -> Option<LossTerm> {
+    let norms = encoder_jacobian_norm_squared(encoder, bottleneck, x)?;
+    Some(LossTerm::new("contractive", norms.mean().mul_scalar(weight)))
+}
+
+/// The Jacobian of the code with respect to the input, `[batch, code, input]`, or `None` unless
+/// `encoder` is dense and `bottleneck` deterministic. (`Autoencoder::encoder_jacobian` asks it of
+/// a whole model.)
+pub fn encoder_jacobian(encoder: &Encoder, bottleneck: &Bottleneck, x: Tensor<2>) -> Option<Tensor<3>> {
+    let (layers, d_code, w_code) = factors(encoder, bottleneck, x)?;
     let mut j = d_code.unsqueeze_dim::<3>(2) * w_code.transpose().unsqueeze_dim::<3>(0); // [n, c, f]
     for (w, d) in layers.into_iter().rev() {
         j = times_layer(j, w, d);
@@ -32,8 +66,8 @@ pub fn encoder_jacobian(model: &Autoencoder, x: Tensor<2>) -> Option<Tensor<3>> 
 
 /// `||J||_F^2` of each item, `[batch]`, computed without forming `J` (see the module docs);
 /// `None` when [`encoder_jacobian`] would be `None`.
-pub fn encoder_jacobian_norm_squared(model: &Autoencoder, x: Tensor<2>) -> Option<Tensor<1>> {
-    let (mut layers, d_code, w_code) = factors(model, x)?;
+pub fn encoder_jacobian_norm_squared(encoder: &Encoder, bottleneck: &Bottleneck, x: Tensor<2>) -> Option<Tensor<1>> {
+    let (mut layers, d_code, w_code) = factors(encoder, bottleneck, x)?;
     let n = d_code.dims()[0];
     let Some((w_first, d_first)) = (!layers.is_empty()).then(|| layers.remove(0)) else {
         // One layer: J = D W^T, so ||J||^2 = sum_j d_j^2 ||column j of W||^2.
@@ -54,11 +88,15 @@ pub fn encoder_jacobian_norm_squared(model: &Autoencoder, x: Tensor<2>) -> Optio
 /// The factors of the Jacobian: each hidden layer's weight `[in, out]` and activation derivative
 /// `[n, out]` (input side first), the code layer's derivative `[n, c]` and weight `[f, c]`.
 #[allow(clippy::type_complexity)]
-fn factors(model: &Autoencoder, x: Tensor<2>) -> Option<(Vec<(Tensor<2>, Tensor<2>)>, Tensor<2>, Tensor<2>)> {
-    let Encoder::Dense(enc) = &model.encoder else {
+fn factors(
+    encoder: &Encoder,
+    bottleneck: &Bottleneck,
+    x: Tensor<2>,
+) -> Option<(Vec<(Tensor<2>, Tensor<2>)>, Tensor<2>, Tensor<2>)> {
+    let Encoder::Dense(enc) = encoder else {
         return None;
     };
-    let Bottleneck::Deterministic(code_layer) = &model.bottleneck else {
+    let Bottleneck::Deterministic(code_layer) = bottleneck else {
         return None;
     };
     let mut layers = Vec::with_capacity(enc.layers.len());
