@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::error::{AppError, Result};
 use crate::fsio::write_atomic;
 use crate::report::loss_curve;
-use crate::run_folder::{read_json, read_metrics, run_config};
+use crate::run_folder::{self, read_json, read_metrics, run_config};
 
 /// One run as compared: its folder, its config flattened to `key = value`, its epochs.
 struct Compared {
@@ -51,8 +51,8 @@ pub fn run(runs: &[PathBuf], out: Option<&Path>) -> Result<Comparison> {
         compared.push(Compared {
             path: path.clone(),
             config,
-            summary: read_json(&path.join("summary.json"))?,
-            metrics: read_metrics(&path.join("metrics.jsonl")),
+            summary: read_json(&path.join(run_folder::SUMMARY))?,
+            metrics: read_metrics(&path.join(run_folder::METRICS)),
         });
     }
     let keys: BTreeSet<&String> = compared.iter().flat_map(|c| c.config.keys()).collect();

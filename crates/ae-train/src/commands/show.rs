@@ -8,19 +8,19 @@ use serde_json::Value;
 
 use crate::config;
 use crate::error::Result;
-use crate::run_folder::{read_json, read_metrics, run_config};
+use crate::run_folder::{self, read_json, read_metrics, run_config};
 use crate::training::model::describe_network;
 
 /// The lines `show` prints for the run folder `run` (or the sweep folder: its table). Fails (runtime error, exit 1) when `run` is
 /// not a folder holding a run's `config.toml`.
 pub fn lines(run: &Path) -> Result<Vec<String>> {
-    if run.join(crate::commands::sweep::PLAN_FILE).is_file() && !run.join("config.toml").exists() {
+    if run.join(crate::commands::sweep::PLAN_FILE).is_file() && !run.join(run_folder::CONFIG).exists() {
         return crate::commands::sweep::show_lines(run);
     }
     let config_path = run_config(run)?;
     let cfg = config::load(&config_path, &[])?.config;
-    let summary = read_json(&run.join("summary.json"))?;
-    let metrics = read_metrics(&run.join("metrics.jsonl"));
+    let summary = read_json(&run.join(run_folder::SUMMARY))?;
+    let metrics = read_metrics(&run.join(run_folder::METRICS));
     let shape = item_shape(&summary, &cfg);
 
     let mut out = vec![format!("run: {}", run.display())];
@@ -176,15 +176,15 @@ fn listed_files(run: &Path) -> Result<Vec<String>> {
 /// One line on what a file of a run folder holds.
 pub fn describe_file(name: &str) -> String {
     let known = match name {
-        "loss.png" => "training and validation loss per epoch",
-        "reconstructions.png" => "held-out items (top row) above their reconstructions",
-        "summary.json" => "final and test metrics, backend, seed, times, versions",
+        run_folder::LOSS_CURVE => "training and validation loss per epoch",
+        run_folder::RECONSTRUCTIONS => "held-out items (top row) above their reconstructions",
+        run_folder::SUMMARY => "final and test metrics, backend, seed, times, versions",
         "checkpoints/" => "last and best checkpoints: weights, optimizer state, progress (--resume)",
         "export/" => "`export`: model.safetensors and model.json for PyTorch, check inputs and outputs",
         "pretrain/" => "checkpoints and metrics of greedy layer-wise pretraining",
         "tensorboard/" => "TensorBoard event files: losses, terms, speed, pictures per epoch (tensorboard --logdir)",
-        "metrics.jsonl" => "one JSON object of losses and timings per epoch",
-        "normalizer.json" => "normalisation statistics of the training split",
+        run_folder::METRICS => "one JSON object of losses and timings per epoch",
+        run_folder::NORMALIZER => "normalisation statistics of the training split",
         "reconstruct.csv" => "`reconstruct`: reconstruction error of each item",
         "reconstruct.json" => "`reconstruct`: mean, median and largest reconstruction error",
         "reconstruct.png" => "`reconstruct`: best and worst reconstructed items",

@@ -22,9 +22,6 @@ use prost::Message;
 use crate::error::{AppError, Result, io_error};
 use crate::fsio::write_atomic;
 
-/// The folder of a run folder that holds the event files.
-pub const FOLDER: &str = "tensorboard";
-
 /// `file_version` of the first event of every file (what TensorFlow 2 writes).
 pub const FILE_VERSION: &str = "brain.Event:2";
 

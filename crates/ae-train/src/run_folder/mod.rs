@@ -21,19 +21,34 @@ use serde_json::Value;
 
 use crate::error::{AppError, Result, io_error};
 
+/// The resolved config.
+pub const CONFIG: &str = "config.toml";
+/// Normalisation statistics of the training split.
+pub const NORMALIZER: &str = "normalizer.json";
+/// One JSON object per epoch.
+pub const METRICS: &str = "metrics.jsonl";
+/// Final and test metrics.
+pub const SUMMARY: &str = "summary.json";
+/// The final weights.
+pub const MODEL: &str = "model.bpk";
+/// Inputs above their reconstructions.
+pub const RECONSTRUCTIONS: &str = "reconstructions.png";
+/// Training and validation loss per epoch.
+pub const LOSS_CURVE: &str = "loss.png";
+/// The checkpoints' folder.
+pub const CHECKPOINTS: &str = "checkpoints";
+/// The latest checkpoint, in [`CHECKPOINTS`].
+pub const LAST_CHECKPOINT: &str = "last.ckpt";
+/// The checkpoint with the best validation loss, in [`CHECKPOINTS`].
+pub const BEST_CHECKPOINT: &str = "best.ckpt";
+/// Layer-wise pretraining's runs.
+pub const PRETRAIN: &str = "pretrain";
+/// TensorBoard event files.
+pub const TENSORBOARD: &str = "tensorboard";
+
 /// Files a run writes, removed by `--force`.
-const OWNED: [&str; 10] = [
-    "config.toml",
-    "normalizer.json",
-    "metrics.jsonl",
-    "summary.json",
-    "model.bpk",
-    "reconstructions.png",
-    "loss.png",
-    "checkpoints",
-    "pretrain",
-    "tensorboard",
-];
+const OWNED: [&str; 10] =
+    [CONFIG, NORMALIZER, METRICS, SUMMARY, MODEL, RECONSTRUCTIONS, LOSS_CURVE, CHECKPOINTS, PRETRAIN, TENSORBOARD];
 
 /// A run folder.
 #[derive(Debug, Clone)]
@@ -45,6 +60,11 @@ pub struct RunDir {
 }
 
 impl RunDir {
+    /// The run folder at `path`, to read (nothing is checked or created).
+    pub fn at(path: &Path) -> Self {
+        RunDir { path: path.to_path_buf(), replace: false }
+    }
+
     /// Checks that the folder may take a run of the experiment `name`, changing nothing on disk
     /// (a run that fails before [`RunDir::create`] leaves no trace).
     ///
@@ -59,7 +79,7 @@ impl RunDir {
             )));
         }
         let dir = RunDir { path: path.to_path_buf(), replace: false };
-        let has_run = dir.last_checkpoint().exists() || dir.file("summary.json").exists();
+        let has_run = dir.last_checkpoint().exists() || dir.file(SUMMARY).exists();
         if resume {
             if !dir.last_checkpoint().is_file() {
                 return Err(AppError::usage(format!(
@@ -101,11 +121,11 @@ impl RunDir {
                 r.map_err(|e| io_error(&p, "remove", e))?;
             }
         }
-        let checkpoints = self.path.join("checkpoints");
+        let checkpoints = self.path.join(CHECKPOINTS);
         std::fs::create_dir_all(&checkpoints).map_err(|e| io_error(&self.path, "create the run folder", e))?;
         for dir in [&self.path, &checkpoints] {
             for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, "list", e))?.flatten() {
-                if crate::fsio::is_temp_name(&entry.file_name().to_string_lossy()) {
+                if ae_core::atomic::is_temp_name(&entry.file_name().to_string_lossy()) {
                     let _ = std::fs::remove_file(entry.path());
                 }
             }
@@ -115,7 +135,7 @@ impl RunDir {
 
     /// The experiment name in the folder's `config.toml`, if it holds a readable one.
     fn experiment(&self) -> Option<String> {
-        let text = std::fs::read_to_string(self.file("config.toml")).ok()?;
+        let text = std::fs::read_to_string(self.file(CONFIG)).ok()?;
         let table: toml::Table = toml::from_str(&text).ok()?;
         table.get("name")?.as_str().map(str::to_string)
     }
@@ -127,12 +147,12 @@ impl RunDir {
 
     /// The latest checkpoint.
     pub fn last_checkpoint(&self) -> PathBuf {
-        self.path.join("checkpoints").join("last.ckpt")
+        self.path.join(CHECKPOINTS).join(LAST_CHECKPOINT)
     }
 
     /// The checkpoint with the best validation loss.
     pub fn best_checkpoint(&self) -> PathBuf {
-        self.path.join("checkpoints").join("best.ckpt")
+        self.path.join(CHECKPOINTS).join(BEST_CHECKPOINT)
     }
 }
 
@@ -142,7 +162,7 @@ pub fn run_config(run: &Path) -> Result<PathBuf> {
     if !run.is_dir() {
         return Err(AppError::runtime(format!("{}: not a run folder (no such folder)", run.display())));
     }
-    let config_path = run.join("config.toml");
+    let config_path = run.join(CONFIG);
     if !config_path.is_file() {
         return Err(AppError::runtime(format!(
             "{}: not a run folder (no config.toml; a run folder is what `ae-train --config FILE --out DIR` writes)",

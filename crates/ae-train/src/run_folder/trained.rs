@@ -34,18 +34,19 @@ pub fn load(run: &Path, backend: Option<BackendChoice>) -> Result<Trained> {
     if !run.is_dir() {
         return Err(AppError::usage(format!("{}: not a run folder", run.display())));
     }
-    let config_path = run.join("config.toml");
+    let dir = super::RunDir::at(run);
+    let config_path = dir.file(super::CONFIG);
     if !config_path.is_file() {
         return Err(AppError::usage(format!("{}: not a run folder (no config.toml)", run.display())));
     }
     let cfg = config::load(&config_path, &[])?.config;
-    let norm_path = run.join("normalizer.json");
+    let norm_path = dir.file(super::NORMALIZER);
     let normalizer: Normalizer = std::fs::read(&norm_path)
         .map_err(|e| AppError::runtime(format!("{}: cannot read: {e}", norm_path.display())))
         .and_then(|b| {
             serde_json::from_slice(&b).map_err(|e| AppError::runtime(format!("{}: corrupt: {e}", norm_path.display())))
         })?;
-    let weights = run.join("model.bpk");
+    let weights = dir.file(super::MODEL);
     let bytes = std::fs::read(&weights).map_err(|e| {
         AppError::runtime(format!("{}: cannot read the final weights ({e}); did the run finish?", weights.display()))
     })?;

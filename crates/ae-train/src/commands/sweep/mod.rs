@@ -26,7 +26,7 @@ use crate::config;
 use crate::error::{AppError, Result, io_error};
 use crate::fsio::{write_atomic, write_json};
 use crate::report::progress::SweepBar;
-use crate::run_folder::read_json;
+use crate::run_folder::{self, read_json};
 use plan::PlannedRun;
 
 /// The plan's file in a sweep folder.
@@ -123,7 +123,7 @@ pub fn run(req: &SweepRequest) -> Result<SweepOutcome> {
             .map_err(|e| AppError::usage(format!("sweep run {}: {}", r.name, e.message)))?;
         epochs.push(cfg.config.train.epochs);
     }
-    let finished = |i: usize| dir.join(&plan.runs[i].name).join("summary.json").is_file();
+    let finished = |i: usize| dir.join(&plan.runs[i].name).join(run_folder::SUMMARY).is_file();
     let mut queue: VecDeque<usize> = (0..plan.runs.len()).filter(|&i| !finished(i)).collect();
 
     let choice = match plan.backend {
@@ -151,7 +151,7 @@ pub fn run(req: &SweepRequest) -> Result<SweepOutcome> {
                 if finished(i) && !running.iter().any(|r| r.0 == i) {
                     epochs[i]
                 } else {
-                    crate::run_folder::read_metrics(&dir.join(&plan.runs[i].name).join("metrics.jsonl"))
+                    crate::run_folder::read_metrics(&dir.join(&plan.runs[i].name).join(run_folder::METRICS))
                         .len()
                         .min(epochs[i])
                 }
@@ -171,7 +171,7 @@ pub fn run(req: &SweepRequest) -> Result<SweepOutcome> {
         while running.len() < parallel {
             let Some(i) = queue.pop_front() else { break };
             let r = &plan.runs[i];
-            let resume = dir.join(&r.name).join("checkpoints").join("last.ckpt").is_file();
+            let resume = dir.join(&r.name).join(run_folder::CHECKPOINTS).join(run_folder::LAST_CHECKPOINT).is_file();
             let child = spawn(&exe, &base, &plan, r, &dir.join(&r.name), &logs, resume, threads)?;
             bar.line(&format!("  {} {} ({}/{total})", if resume { "resuming" } else { "starting" }, r.name, i + 1));
             running.push((i, child, Instant::now()));
@@ -344,7 +344,7 @@ fn started(req: &SweepRequest) -> Result<(PathBuf, SweepPlan)> {
             dir.display()
         )));
     }
-    if dir.join("config.toml").exists() {
+    if dir.join(run_folder::CONFIG).exists() {
         return Err(AppError::usage(format!("--out {}: holds a training run, not a sweep", dir.display())));
     }
     std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, "create", e))?;

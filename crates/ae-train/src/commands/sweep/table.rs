@@ -10,7 +10,7 @@ use super::plan::PlannedRun;
 use crate::error::{AppError, Result};
 use crate::fsio::write_atomic;
 use crate::report::loss_curve;
-use crate::run_folder::{read_json, read_metrics};
+use crate::run_folder::{self, read_json, read_metrics};
 
 /// One run's row.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,8 +44,8 @@ pub fn rows(dir: &Path, runs: &[PlannedRun], running: &[&str]) -> Result<Vec<Row
     let mut out = Vec::new();
     for run in runs {
         let folder = dir.join(&run.name);
-        let summary = read_json(&folder.join("summary.json"))?;
-        let metrics = read_metrics(&folder.join("metrics.jsonl"));
+        let summary = read_json(&folder.join(run_folder::SUMMARY))?;
+        let metrics = read_metrics(&folder.join(run_folder::METRICS));
         let num = |v: Option<&Value>| v.and_then(Value::as_f64);
         let last = metrics.last();
         let status = match &summary {
@@ -192,7 +192,7 @@ pub fn write(dir: &Path, title: &str, keys: &[String], labels: &[String], rows: 
     write_atomic(&dir.join("sweep.md"), md.as_bytes())?;
     let curves: Vec<(String, Vec<Value>)> = rows
         .iter()
-        .map(|r| (r.name.clone(), read_metrics(&dir.join(&r.name).join("metrics.jsonl"))))
+        .map(|r| (r.name.clone(), read_metrics(&dir.join(&r.name).join(run_folder::METRICS))))
         .filter(|(_, m)| !m.is_empty())
         .collect();
     if !curves.is_empty() {
