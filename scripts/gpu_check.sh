@@ -2,13 +2,13 @@
 # GPU checks, for a machine with an NVIDIA GPU and PyTorch with CUDA (the lent H100/H200), in one
 # command that ends within about 8 minutes:
 #   1. the GPU, the CUDA libraries and the wgpu adapters (`ae-train backends`);
-#   2. correctness: mnist_2d (2000 images, 2 epochs) and the conv DAE (configs/mnist_conv.toml,
+#   2. correctness: mnist_2d (2000 images, 2 epochs) and the conv DAE (configs/experiments/mnist_conv.toml,
 #      2000 images, 2 epochs) trained from the same seed on cuda, wgpu and flex; every epoch's
 #      train and validation loss compared with flex's (tolerances below);
 #   3. speed: `ae-train bench --backend cuda` beside PyTorch eager on the same GPU, at each case's
 #      batch and at batch 256, with the conv cases' TF32 and HBM fractions and denoising_cifar.toml's
 #      seconds per epoch (bench_report.py); one profiled conv step at batch 256 (cubecl's profiler);
-#   4. configs/mnist_vae.toml trained end to end on cuda, timed, held to its acceptance figure.
+#   4. configs/experiments/mnist_vae.toml trained end to end on cuda, timed, held to its acceptance figure.
 #
 # Usage, in two halves:
 #   here (the build machine):  scripts/gpu_check.sh --pack gpu-pack
@@ -87,9 +87,9 @@ sys.exit(0 if ok else 1)
 EOF
 }
 step "cuda, wgpu and flex agree: mnist_2d"
-agree mnist_2d configs/mnist_2d.toml
+agree mnist_2d configs/experiments/mnist_2d.toml
 step "cuda, wgpu and flex agree: the conv DAE (mnist_conv)"
-agree mnist_conv configs/mnist_conv.toml
+agree mnist_conv configs/experiments/mnist_conv.toml
 
 step "bench: $gpu beside PyTorch CUDA, each case's own batch"
 "$bin" bench --backend "$gpu" --seconds "$secs" --torch "$py" --torch-device cuda --json "$out/bench.jsonl" || fail=1
@@ -104,7 +104,7 @@ CUBECL_DEBUG_LOG="$out/cubecl_profile.log" CUBECL_DEBUG_OPTION=profile-medium \
 "$py" scripts/bench_report.py --profile "$out/cubecl_profile.log" || true
 
 step "mnist_vae on $gpu, 10 epochs"
-time { "$bin" --config configs/mnist_vae.toml --backend "$gpu" --out "$out/mnist_vae" 2>"$out/mnist_vae.err" | tail -3 || fail=1; }
+time { "$bin" --config configs/experiments/mnist_vae.toml --backend "$gpu" --out "$out/mnist_vae" 2>"$out/mnist_vae.err" | tail -3 || fail=1; }
 "$py" - "$out/mnist_vae/summary.json" <<'EOF' || fail=1
 import json, sys
 s = json.load(open(sys.argv[1]))["test"]

@@ -22,7 +22,7 @@ print(v)" "$1" "$2"
 }
 train() { # name config [--set ...]
   local name="$1" config="$2"; shift 2
-  "$bin" --config "configs/$config" --out "$out/$name" --force --quiet "$@" > /dev/null
+  "$bin" --config "$config" --out "$out/$name" --force --quiet "$@" > /dev/null
 }
 
 train mnist_vae mnist_vae.toml

@@ -4,7 +4,7 @@
 # dependencies = ["pyod>=2", "torch", "numpy", "scikit-learn", "tqdm"]
 # ///
 """Outlier detection on tables: PyOD's AutoEncoder and VAE (their defaults) against ae-train's
-`anomaly` preset (configs/tabular_anomaly.toml), on the same rows, over several seeds.
+`anomaly` preset (configs/presets/tabular_anomaly.toml), on the same rows, over several seeds.
 
     scripts/pyod_compare.py [--sets satimage-2,satellite,...] [--seeds 0,1,2] [--out DIR]
 
@@ -133,7 +133,7 @@ def write_csv(path, x, y):
 
 
 def ours(binary, work, name, seed, fit_x, score_x, score_y, overrides=()):
-    """ae-train with configs/tabular_anomaly.toml's model and training on the same rows."""
+    """ae-train with configs/presets/tabular_anomaly.toml's model and training on the same rows."""
     folder = work / f"{name}-seed{seed}"
     folder.mkdir(parents=True, exist_ok=True)
     one_class = fit_x is not score_x

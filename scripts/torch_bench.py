@@ -30,7 +30,7 @@ def dense(sizes):
 
 
 def conv_full():
-    """configs/denoising_cifar.toml: full-resolution 3x3 convolutions, stride 1, 3-32-32 and back
+    """configs/experiments/denoising_cifar.toml: full-resolution 3x3 convolutions, stride 1, 3-32-32 and back
     through transposed convolutions, relu, sigmoid output."""
     return nn.Sequential(
         nn.Conv2d(3, 32, 3, 1, 1), nn.ReLU(), nn.Conv2d(32, 32, 3, 1, 1), nn.ReLU(),

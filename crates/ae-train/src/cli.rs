@@ -15,7 +15,8 @@ use crate::error::Result;
 #[derive(Debug, Parser)]
 #[command(name = "ae-train", version, about, args_conflicts_with_subcommands = true, arg_required_else_help = true)]
 pub struct Cli {
-    /// Experiment config to train (a path, or a name in configs/: `--config mnist_2d.toml`).
+    /// Experiment config to train (a path, or a name in configs/experiments/ or configs/presets/:
+    /// `--config mnist_2d.toml`).
     #[arg(long, short)]
     pub config: Option<PathBuf>,
     /// Backend to run on (default: the config's train.backend, else auto = GPU if present).
@@ -172,7 +173,7 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
-    /// Write a commented starter config that trains as written: a variant's preset (configs/) on
+    /// Write a commented starter config that trains as written: a variant's preset (configs/presets/) on
     /// a dataset. Never overwrites a file.
     Init {
         /// basic, deep, linear, convolutional, denoising, sparse, k_sparse, contractive, robust,

@@ -166,8 +166,8 @@ pub struct LoadedConfig {
     pub path: PathBuf,
 }
 
-/// Finds a config: `path` as given, else `configs/<path>` (so `--config mnist_2d.toml` works from
-/// the project root), else `configs/<path>.toml`.
+/// Finds a config: `path` as given, else `<dir>/<path>` then `<dir>/<path>.toml` for each folder
+/// of [`config_dirs`] (so `--config mnist_2d.toml` works from the project root).
 pub fn find(path: &Path) -> Result<PathBuf> {
     if path.is_file() {
         return Ok(path.to_path_buf());
@@ -196,16 +196,24 @@ pub fn find(path: &Path) -> Result<PathBuf> {
     )))
 }
 
-/// Folders searched for configs named without a path: `configs/` here, and the project's own
-/// `configs/` (where the binary was built from).
-fn config_dirs() -> Vec<PathBuf> {
-    let mut dirs = vec![PathBuf::from("configs")];
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+/// Folders searched for configs named without a path: `configs/`, `configs/experiments/` and
+/// `configs/presets/` here, then the project's own experiments and presets (where the binary was
+/// built from).
+pub fn config_dirs() -> Vec<PathBuf> {
+    let here = Path::new("configs");
+    let mut dirs = vec![here.to_path_buf(), here.join(EXPERIMENTS), here.join(PRESETS)];
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
     if built.is_dir() {
-        dirs.push(built);
+        dirs.extend([built.join(EXPERIMENTS), built.join(PRESETS)]);
     }
     dirs
 }
+
+/// The folder of `configs/` holding the experiments: the seed configs and studies.
+pub const EXPERIMENTS: &str = "experiments";
+
+/// The folder of `configs/` holding the presets: one per variant, built into the binary.
+pub const PRESETS: &str = "presets";
 
 /// Reads, overrides, parses and validates a config file.
 pub fn load(path: &Path, overrides: &[String]) -> Result<LoadedConfig> {
@@ -433,7 +441,7 @@ pub fn validate(c: &ExperimentConfig) -> std::result::Result<(), (String, String
     }
     if t.pretrain_epochs > 0 {
         let dense_untied = matches!(&c.model.network, ae_models::network::NetworkConfig::Dense(d) if !d.tied);
-        let deterministic = matches!(c.model.bottleneck, ae_models::bottleneck::BottleneckConfig::Deterministic);
+        let deterministic = matches!(c.model.bottleneck, ae_models::bottleneck::BottleneckConfig::Deterministic(_));
         if !(dense_untied && deterministic) {
             return err(
                 "train.pretrain_epochs",

@@ -147,7 +147,7 @@ fn encode_writes_codes_as_csv_npy_and_a_scatter() {
 
 #[test]
 fn icecore_study_draws_the_unlabelled_core_images_among_the_training_particles() {
-    // configs/icecore.toml on the real sample images: 7 labelled training particles (one per
+    // configs/experiments/icecore.toml on the real sample images: 7 labelled training particles (one per
     // class) and 2 unlabelled GRIP ice-core images as the test split.
     static RUN: OnceLock<PathBuf> = OnceLock::new();
     let run = trained(&RUN, "icecore", "icecore.toml", &["train.epochs=5"]);

@@ -70,12 +70,12 @@ fn missing_dataset_exits_1_with_paths_and_fetch_command() {
 
 #[test]
 fn config_names_resolve_in_the_configs_folder() {
-    // `--config quickstart.toml` from any folder finds configs/quickstart.toml; a failing
+    // `--config quickstart.toml` from any folder finds configs/experiments/quickstart.toml; a failing
     // override shows that it was found and parsed.
     let tmp = tempfile::tempdir().unwrap();
     let o = ae_train(tmp.path(), &["--config", "quickstart.toml", "--set", "train.epochs=0"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("configs/quickstart.toml: key `train.epochs`"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("configs/experiments/quickstart.toml: key `train.epochs`"), "{}", stderr(&o));
 }
 
 #[test]

@@ -16,8 +16,11 @@ use proptest::prelude::*;
 fn shipped() -> &'static [String] {
     static TEXTS: OnceLock<Vec<String>> = OnceLock::new();
     TEXTS.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../configs");
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("configs");
+        let mut paths: Vec<PathBuf> = ["experiments", "presets"]
+            .iter()
+            .flat_map(|d| std::fs::read_dir(dir.join(d)).unwrap().map(|e| e.unwrap().path()))
+            .collect();
         paths.sort();
         paths
             .iter()

@@ -7,14 +7,8 @@ use common::*;
 
 #[test]
 fn every_config_trains_two_epochs_with_falling_loss() {
-    let configs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
-    let mut names: Vec<String> = std::fs::read_dir(&configs)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".toml"))
-        .collect();
-    names.sort();
+    let names: Vec<String> =
+        shipped_configs().iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
     assert!(names.len() >= 12, "{names:?}");
     let tmp = tempfile::tempdir().unwrap();
     for name in &names {

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use ae_core::rng::epoch_order;
 use ae_data::BatchStream;
-use ae_data::batch::epoch_order;
 use ae_models::schedule::Schedule;
 use ae_models::step::{Optimizers, train_step};
 use burn::tensor::{Device, Distribution, Tensor};
@@ -40,53 +40,53 @@ pub struct Case {
     pub description: &'static str,
     /// Shape of one item.
     pub shape: &'static [usize],
-    /// The preset's file name in `configs/` (built into the binary).
-    pub preset: &'static str,
+    /// The experiment config it measures, a path below `configs/` (built into the binary).
+    pub config: &'static str,
     text: &'static str,
     overrides: &'static [&'static str],
 }
 
 /// The cases of the performance issue, each matching a `scripts/torch_bench.py` case. They are
-/// the shipped presets, so the bench measures what the configs train.
+/// the shipped experiment configs, so the bench measures what the configs train.
 pub const CASES: &[Case] = &[
     Case {
         name: "dense",
         description: "dense 784-256-32, MSE (mnist_2d.toml, narrowed)",
         shape: &[784],
-        preset: "mnist_2d.toml",
-        text: include_str!("../../../../configs/mnist_2d.toml"),
+        config: "experiments/mnist_2d.toml",
+        text: include_str!("../../configs/experiments/mnist_2d.toml"),
         overrides: &["model.network.hidden=[256]", "model.network.code=32"],
     },
     Case {
         name: "deep",
         description: "dense 784-400-200-100-50-2, MSE (mnist_2d.toml)",
         shape: &[784],
-        preset: "mnist_2d.toml",
-        text: include_str!("../../../../configs/mnist_2d.toml"),
+        config: "experiments/mnist_2d.toml",
+        text: include_str!("../../configs/experiments/mnist_2d.toml"),
         overrides: &[],
     },
     Case {
         name: "vae",
         description: "VAE 784-400-20, Bernoulli (mnist_vae.toml)",
         shape: &[784],
-        preset: "mnist_vae.toml",
-        text: include_str!("../../../../configs/mnist_vae.toml"),
+        config: "experiments/mnist_vae.toml",
+        text: include_str!("../../configs/experiments/mnist_vae.toml"),
         overrides: &[],
     },
     Case {
         name: "conv",
         description: "conv denoising AE 3x32x32, MSE (denoising_cifar_reference.toml)",
         shape: &[3, 32, 32],
-        preset: "denoising_cifar_reference.toml",
-        text: include_str!("../../../../configs/denoising_cifar_reference.toml"),
+        config: "experiments/denoising_cifar_reference.toml",
+        text: include_str!("../../configs/experiments/denoising_cifar_reference.toml"),
         overrides: &[],
     },
     Case {
         name: "conv_full",
         description: "full-resolution conv denoising AE 3x32x32, MSE (denoising_cifar.toml)",
         shape: &[3, 32, 32],
-        preset: "denoising_cifar.toml",
-        text: include_str!("../../../../configs/denoising_cifar.toml"),
+        config: "experiments/denoising_cifar.toml",
+        text: include_str!("../../configs/experiments/denoising_cifar.toml"),
         overrides: &[],
     },
 ];
@@ -213,7 +213,7 @@ pub fn bench(req: &BenchRequest) -> Result<Vec<Measurement>> {
 
 fn case_config(case: &Case) -> Result<ExperimentConfig> {
     let overrides: Vec<String> = case.overrides.iter().map(|o| o.to_string()).collect();
-    config::parse(case.text, Path::new(&format!("configs/{}", case.preset)), &overrides)
+    config::parse(case.text, Path::new(&format!("configs/{}", case.config)), &overrides)
 }
 
 /// Trains `case` on one random batch for `req.seconds` and measures it.
@@ -364,7 +364,7 @@ fn pipeline(backend: &str, device: &Device, req: &BenchRequest) -> Result<()> {
         npy_cfg.data.source = Some(summary.source());
         let mapped = crate::training::data::prepare(&npy_cfg, Path::new("<bench pipeline>"), None)?;
         pipeline_steps(backend, device, req, &npy_cfg, &mapped, "MNIST as .npy, memory-mapped, warm page cache");
-        cold_read(&dir.join(ae_data::pack::TRAIN), &mapped.train);
+        cold_read(&dir.join(ae_data::npy::TRAIN), &mapped.train);
         Ok(())
     });
     let _ = std::fs::remove_dir_all(&dir);

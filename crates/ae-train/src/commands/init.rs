@@ -1,5 +1,5 @@
 //! `ae-train init VARIANT DATASET [--out FILE]`: a commented starter config that trains as
-//! written. The model and training settings are those of the variant's preset in `configs/`
+//! written. The model and training settings are those of the variant's preset in `configs/presets/`
 //! (built into the binary, so the presets stay the one source of truth); the data table is made
 //! for the dataset; every key carries a comment saying what it does.
 
@@ -20,7 +20,7 @@ struct Variant {
 
 macro_rules! variant {
     ($name:literal, $file:literal) => {
-        Variant { name: $name, preset: $file, text: include_str!(concat!("../../../../configs/", $file)) }
+        Variant { name: $name, preset: $file, text: include_str!(concat!("../../configs/presets/", $file)) }
     };
 }
 
@@ -87,7 +87,7 @@ pub fn starter(variant: &str, dataset: &str) -> Result<String> {
     let shape = catalog::item_shape(dataset)
         .filter(|_| catalog::is_known(dataset))
         .ok_or_else(|| AppError::usage(format!("unknown dataset `{dataset}`; known: {}", catalog::NAMES.join(", "))))?;
-    let preset_path = format!("configs/{}", v.preset);
+    let preset_path = format!("configs/presets/{}", v.preset);
     let preset: ExperimentConfig = config::parse(v.text, Path::new(&preset_path), &[])?;
     let mismatch = |why: String| {
         AppError::usage(format!(
@@ -133,7 +133,7 @@ fn entry(key: &str, value: &str, comment: &str) -> String {
 fn render(v: &Variant, dataset: &str, preset: &ExperimentConfig, table: &toml::Table) -> String {
     let mut s = String::new();
     s.push_str(&format!("# Starter config: `ae-train init {} {dataset}`.\n", v.name));
-    s.push_str(&format!("# Model and training settings from the preset configs/{}:\n", v.preset));
+    s.push_str(&format!("# Model and training settings from the preset configs/presets/{}:\n", v.preset));
     for line in v.text.lines().take_while(|l| l.starts_with('#')) {
         s.push_str(&format!("#   {}\n", line.trim_start_matches('#').trim()));
     }

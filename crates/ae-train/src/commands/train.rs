@@ -16,9 +16,8 @@ use crate::error::{AppError, Result};
 use crate::fsio::{write_atomic, write_json};
 use crate::report::loss_curve;
 use crate::report::progress::Progress;
-use crate::report::tensorboard;
 use crate::report::training_log::{self, RunLog, Shown};
-use crate::run_folder::RunDir;
+use crate::run_folder::{self, RunDir};
 use crate::training::checkpoint;
 use crate::training::data;
 use crate::training::distributed;
@@ -30,7 +29,7 @@ use crate::training::pretrain;
 /// What the command line asks of a training run.
 #[derive(Debug, Clone, Default)]
 pub struct TrainRequest {
-    /// Config file (or a name in `configs/`).
+    /// Config file (or a name in `configs/experiments/` or `configs/presets/`).
     pub config: PathBuf,
     /// Overrides the config's `train.backend`.
     pub backend: Option<BackendChoice>,
@@ -218,8 +217,8 @@ fn train_in(
     let parameters = model.num_params();
     run.create()?;
     let config_text = toml::to_string(&cfg).expect("config serialises");
-    write_atomic(&run.file("config.toml"), config_text.as_bytes())?;
-    write_json(&run.file("normalizer.json"), normalizer.as_ref())?;
+    write_atomic(&run.file(run_folder::CONFIG), config_text.as_bytes())?;
+    write_json(&run.file(run_folder::NORMALIZER), normalizer.as_ref())?;
     progress.line(&format!(
         "{}: {} on {} ({} train / {} val / {} test items of {input} values), {parameters} parameters, backend {} [{}]",
         cfg.name,
@@ -246,9 +245,9 @@ fn train_in(
     let shown_view = test.as_ref().or(data.val.as_ref()).unwrap_or(&data.train);
     let shown =
         Shown { view: shown_view, seed: cfg.train.seed, shape: &item_shape, normalizer: &normalizer, device: &device };
-    let events = cfg.train.tensorboard.then(|| run.file(tensorboard::FOLDER));
+    let events = cfg.train.tensorboard.then(|| run.file(run_folder::TENSORBOARD));
     let mut log = RunLog::open(
-        run.file("metrics.jsonl"),
+        run.file(run_folder::METRICS),
         events.as_deref(),
         start.as_ref().map(|m| m.step),
         &config_text,
@@ -265,7 +264,7 @@ fn train_in(
         .into_record()
         .into_bytes()
         .map_err(|e| AppError::runtime(format!("cannot serialise weights: {e:?}")))?;
-    write_atomic(&run.file("model.bpk"), &weights)?;
+    write_atomic(&run.file(run_folder::MODEL), &weights)?;
     let test_eval = test.as_ref().map(|t| {
         let mut e = fit::evaluate(&model, t, cfg.train.batch_size, cfg.train.workers, &device);
         if let Some(ll) = fit::mean_log_likelihood(&model, t, cfg.train.workers, &device) {
@@ -273,8 +272,8 @@ fn train_in(
         }
         e
     });
-    write_atomic(&run.file("reconstructions.png"), &training_log::reconstructions(&model, shown)?.bytes)?;
-    loss_curve::write(&run.file(loss_curve::FILE), &cfg.name, cfg.model.loss.name(), &outcome.history)?;
+    write_atomic(&run.file(run_folder::RECONSTRUCTIONS), &training_log::reconstructions(&model, shown)?.bytes)?;
+    loss_curve::write(&run.file(run_folder::LOSS_CURVE), &cfg.name, cfg.model.loss.name(), &outcome.history)?;
     let summary = Summary {
         name: cfg.name.clone(),
         dataset: cfg.data.dataset.clone(),
@@ -299,6 +298,6 @@ fn train_in(
         versions: versions(),
         run_dir: run.path.clone(),
     };
-    write_json(&run.file("summary.json"), &summary)?;
+    write_json(&run.file(run_folder::SUMMARY), &summary)?;
     Ok(summary)
 }

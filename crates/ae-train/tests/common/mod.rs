@@ -83,13 +83,27 @@ learning_rate = 2e-3
 seed = 3
 "#;
 
-/// A config of the project's `configs/` folder, by file name.
+/// A config of the project's `configs/` folder (experiments, then presets), by file name.
 pub fn shipped_config(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../configs").join(name)
+    let configs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let experiment = configs.join("experiments").join(name);
+    if experiment.exists() { experiment } else { configs.join("presets").join(name) }
 }
 
-/// Trains `config` (a path, or a file name in `configs/`) on the CPU backend, quietly, with
-/// `KEY=VALUE` overrides and extra flags.
+/// Every shipped config (experiments and presets), sorted by path.
+pub fn shipped_configs() -> Vec<PathBuf> {
+    let configs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let mut paths: Vec<PathBuf> = ["experiments", "presets"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(configs.join(d)).unwrap().map(|e| e.unwrap().path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Trains `config` (a path, or a file name in `configs/experiments/` or `configs/presets/`) on
+/// the CPU backend, quietly, with `KEY=VALUE` overrides and extra flags.
 pub fn train(cwd: &Path, config: &str, sets: &[&str], extra: &[&str]) -> Output {
     let path = if config.contains('/') { PathBuf::from(config) } else { shipped_config(config) };
     let path = path.to_string_lossy().into_owned();
