@@ -27,7 +27,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::csv::Table;
-use crate::{DataError, Dataset, Features};
+use crate::dataset::{Dataset, Features};
+use crate::error::DataError;
 
 /// How to read an ARFF file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

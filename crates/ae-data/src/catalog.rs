@@ -2,8 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::dataset::Dataset;
+use crate::error::DataError;
 use crate::normalize::Normalization;
-use crate::{DataError, Dataset, cifar, icelearning, idx, image_folder, satellite, shapes, ucr};
+use crate::{cifar, icelearning, idx, image_folder, satellite, shapes, ucr};
 
 /// Every dataset name a config can use.
 pub const NAMES: [&str; 8] =
@@ -112,7 +114,7 @@ pub fn fetch_command(name: &str) -> String {
 /// Loads a dataset by name.
 pub fn load(name: &str, opts: &LoadOptions) -> Result<Splits, DataError> {
     if !is_known(name) {
-        return Err(DataError::Unknown(name.to_string()));
+        return Err(DataError::Unknown { name: name.to_string(), known: &NAMES });
     }
     let files = expected_files(name, &opts.root);
     let missing = missing_files(name, &opts.root);

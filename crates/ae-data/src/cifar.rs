@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
-use crate::{DataError, Dataset, Features};
+use crate::dataset::{Dataset, Features};
+
+use crate::error::DataError;
 
 /// Bytes of one image (3 channels x 32 x 32).
 pub const IMAGE_BYTES: usize = 3 * 32 * 32;

@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DataError, Dataset, Features};
+use crate::dataset::{Dataset, Features};
+
+use crate::error::DataError;
 
 /// Which column holds the labels.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 //! A dataset: items of one shape, optional labels, held in memory, mapped from a file, or
 //! decoded from image files per item.
 
-use crate::DataError;
+use crate::error::DataError;
 use crate::image_folder::ImageFiles;
 use crate::npy::Mapped;
 

@@ -35,8 +35,13 @@ pub enum DataError {
         fetch: String,
     },
     /// No dataset has this name.
-    #[error("unknown dataset `{0}`; known: {known}", known = crate::catalog::NAMES.join(", "))]
-    Unknown(String),
+    #[error("unknown dataset `{name}`; known: {}", known.join(", "))]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The names there are.
+        known: &'static [&'static str],
+    },
     /// The options cannot be applied to this dataset.
     #[error("{0}")]
     Invalid(String),

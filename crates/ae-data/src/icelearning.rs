@@ -38,7 +38,9 @@ use image::imageops::FilterType;
 use serde::{Deserialize, Serialize};
 
 use crate::csv::{self, CsvOptions};
-use crate::{DataError, Dataset, Features, par};
+use crate::dataset::{Dataset, Features};
+use crate::error::DataError;
+use crate::par;
 
 /// The seven classes, in label order (the original `CFG.target_cols`).
 pub const CLASSES: [&str; 7] = ["camp", "corylus", "dust", "grim", "qrob", "qsub", "cont"];

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 
-use crate::DataError;
+use crate::error::DataError;
 
 /// The content of an IDX file of unsigned bytes.
 #[derive(Debug, Clone, PartialEq)]

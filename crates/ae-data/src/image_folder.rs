@@ -31,7 +31,9 @@ use image::imageops::FilterType;
 use image::{ImageDecoder, ImageReader, Limits};
 use serde::{Deserialize, Serialize};
 
-use crate::{DataError, Dataset, Features};
+use crate::dataset::{Dataset, Features};
+
+use crate::error::DataError;
 
 /// How to read an image folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,7 +14,7 @@
 //! - `DIR/classes.txt`: the class names in label order, one a line, when labelled. Loading a
 //!   `.npy` source names its classes from this file ([`crate::npy::read_dataset`]).
 //!
-//! [`Source::guess`] of such a folder is its `Npy` source ([`packed_source`]), and
+//! [`Source::guess`] of such a folder is its `Npy` source ([`Source::packed`]), and
 //! [`PackSummary::config_line`] renders the config line that names it.
 //!
 //! **Atomic.** Everything is written into a temporary folder beside `DIR`
@@ -61,42 +61,16 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::catalog::{self, LoadOptions, Splits};
+use crate::cifar;
 use crate::csv::{self, CsvOptions};
+use crate::dataset::{Dataset, Features};
+use crate::error::DataError;
 use crate::fetch::Cleanup;
 use crate::icelearning::{self, IceListing, IceOptions, Items};
 use crate::idx::{self, IdxStream};
 use crate::image_folder::{self, ImageFolderOptions};
-use crate::npy::{self, Dtype, NpyWriter};
+use crate::npy::{self, CLASSES_FILE, Dtype, NpyWriter, TEST, TEST_LABELS, TRAIN, TRAIN_LABELS};
 use crate::source::{Source, load_source};
-use crate::{DataError, Dataset, Features, cifar};
-
-/// The training items' file name in a packed folder.
-pub const TRAIN: &str = "train.npy";
-
-/// The training labels' file name.
-pub const TRAIN_LABELS: &str = "train_labels.npy";
-
-/// The test items' file name.
-pub const TEST: &str = "test.npy";
-
-/// The test labels' file name.
-pub const TEST_LABELS: &str = "test_labels.npy";
-
-/// The class names' file name (one a line, in label order).
-pub const CLASSES: &str = npy::CLASSES_FILE;
-
-/// The `Npy` source of a packed folder `dir`: `train.npy`, and the labels, test items and test
-/// labels whose files exist.
-pub fn packed_source(dir: &Path) -> Source {
-    let file = |name: &str| Some(dir.join(name)).filter(|p| p.is_file());
-    let test = file(TEST);
-    Source::Npy {
-        path: dir.join(TRAIN),
-        labels: file(TRAIN_LABELS),
-        test_labels: test.as_ref().and_then(|_| file(TEST_LABELS)),
-        test,
-    }
-}
 
 /// A split of a dataset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,8 +253,8 @@ pub fn pack(
         }
     }
     if packed.train.labelled || packed.test.as_ref().is_some_and(|t| t.labelled) {
-        write_classes(&tmp.join(CLASSES), &packed.classes)?;
-        names.push(CLASSES);
+        write_classes(&tmp.join(CLASSES_FILE), &packed.classes)?;
+        names.push(CLASSES_FILE);
     }
     let mut bytes = 0;
     for n in &names {
@@ -332,7 +306,7 @@ fn write_classes(path: &Path, classes: &[String]) -> Result<(), DataError> {
     for c in classes {
         if c.contains(['\n', '\r']) {
             return Err(DataError::Invalid(format!(
-                "class name {c:?} holds a line break, which {CLASSES} (one name a line) cannot hold"
+                "class name {c:?} holds a line break, which {CLASSES_FILE} (one name a line) cannot hold"
             )));
         }
         text.push_str(c);

@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use crate::{DataError, Dataset, Features};
+use crate::dataset::{Dataset, Features};
+
+use crate::error::DataError;
 
 /// Class names, in label order (labels 0..5 stand for UCI classes 1, 2, 3, 4, 5, 7).
 pub const CLASSES: [&str; 6] =

@@ -29,10 +29,12 @@ use serde::{Deserialize, Serialize};
 use crate::arff::{self, ArffOptions};
 use crate::catalog::{self, LoadOptions, Splits};
 use crate::csv::{self, CsvOptions};
+use crate::dataset::Dataset;
+use crate::error::DataError;
 use crate::icelearning::{self, IceOptions, Items};
 use crate::image_folder::{self, ImageFolderOptions};
 use crate::normalize::Normalization;
-use crate::{DataError, Dataset, cifar, npy, pack};
+use crate::{cifar, npy};
 
 /// Where a dataset comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,17 +110,30 @@ pub enum Source {
 }
 
 impl Source {
+    /// The `Npy` source of a packed folder `dir` (what `pack` writes): `train.npy`, and the
+    /// labels, test items and test labels whose files exist.
+    pub fn packed(dir: &Path) -> Source {
+        let file = |name: &str| Some(dir.join(name)).filter(|p| p.is_file());
+        let test = file(npy::TEST);
+        Source::Npy {
+            path: dir.join(npy::TRAIN),
+            labels: file(npy::TRAIN_LABELS),
+            test_labels: test.as_ref().and_then(|_| file(npy::TEST_LABELS)),
+            test,
+        }
+    }
+
     /// A source guessed from a path: `.csv`/`.tsv` (comma or tab, header row, no label), `.arff`,
     /// `.tar.gz`/`.tgz` (CIFAR-10 archive), `.npy` (no labels), a folder holding `train.npy` (a
-    /// folder [`crate::pack`] wrote: [`pack::packed_source`]), a folder holding
+    /// folder [`crate::pack`] wrote: [`Source::packed`]), a folder holding
     /// `data_batch_1.bin` (CIFAR-10), any other folder (RGB image tree, images of one size).
     /// `None` for anything else.
     pub fn guess(path: &Path) -> Option<Source> {
         let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
         let path = path.to_path_buf();
         if path.is_dir() {
-            if path.join(pack::TRAIN).is_file() {
-                return Some(pack::packed_source(&path));
+            if path.join(npy::TRAIN).is_file() {
+                return Some(Source::packed(&path));
             }
             return Some(if path.join(cifar::TRAIN_FILES[0]).is_file() {
                 Source::Cifar { path }
@@ -344,7 +359,7 @@ mod tests {
 
     #[test]
     fn npy_source_maps_files_with_labels_test_split_and_limit() {
-        use crate::Features;
+        use crate::dataset::Features;
         use crate::npy::{Dtype, NpyWriter, write_labels};
         let dir = tempfile::tempdir().unwrap();
         let p = |n: &str| dir.path().join(n);

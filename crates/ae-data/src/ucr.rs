@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use crate::{DataError, Dataset, Features};
+use crate::dataset::{Dataset, Features};
+
+use crate::error::DataError;
 
 /// Reads a UCR text file.
 pub fn read(path: &Path) -> Result<Dataset, DataError> {

@@ -52,7 +52,7 @@ impl From<ae_data::DataError> for AppError {
     fn from(e: ae_data::DataError) -> Self {
         match e {
             // Naming a dataset that does not exist is a usage error; everything else is data.
-            ae_data::DataError::Unknown(_) => AppError::usage(e.to_string()),
+            ae_data::DataError::Unknown { .. } => AppError::usage(e.to_string()),
             _ => AppError::runtime(e.to_string()),
         }
     }
