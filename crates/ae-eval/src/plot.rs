@@ -364,14 +364,7 @@ pub fn histogram(frame: &Frame, plot: &Histogram) -> Result<Png> {
                 .label(format!("{name} ({})", tick(t, 0.0)))
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], rgb(NEUTRAL).stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FAMILY, 15))
-            .draw()?;
-        Ok(())
+        legend(&mut chart)
     })
 }
 
@@ -466,6 +459,13 @@ where
             chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
         }
     }
+    legend(&mut chart)
+}
+
+/// The legend of the labelled series, in the upper right corner.
+fn legend<'a, 'b: 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, BitMapBackend<'b>, CT>,
+) -> DrawResult {
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
