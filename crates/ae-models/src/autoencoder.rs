@@ -307,11 +307,7 @@ impl Autoencoder {
     /// layers from the last to the first.
     fn tied_weights(&self) -> Vec<Tensor<2>> {
         let code_layer = self.bottleneck.layer().code_layer();
-        let encoder: Vec<Tensor<2>> = match &self.encoder {
-            Encoder::Dense(e) => e.layers.iter().rev().map(|l| l.weight.val()).collect(),
-            Encoder::Conv(_) | Encoder::Sequence(_) => Vec::new(),
-        };
-        code_layer.into_iter().chain(encoder).collect()
+        code_layer.into_iter().chain(self.encoder.mirrored_weights()).collect()
     }
 
     /// Decodes `n` codes drawn from the prior: the adversarial bottleneck's own prior, else

@@ -192,6 +192,15 @@ impl Encoder {
         }
     }
 
+    /// The weights of its layers from the last to the first, what a tied decoder mirrors (dense
+    /// encoders; empty for the others, which cannot be tied).
+    pub fn mirrored_weights(&self) -> Vec<Tensor<2>> {
+        match self {
+            Encoder::Dense(e) => e.layers.iter().rev().map(|l| l.weight.val()).collect(),
+            Encoder::Conv(_) | Encoder::Sequence(_) => Vec::new(),
+        }
+    }
+
     /// Width of the features handed to the bottleneck.
     pub fn features(&self) -> usize {
         match self {
