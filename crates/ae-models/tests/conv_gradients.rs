@@ -148,6 +148,16 @@ fn normal<const D: usize>(shape: [usize; D], d: &Device) -> Tensor<D> {
     Tensor::random(shape, Distribution::Normal(0.0, 1.0), d)
 }
 
+/// The bias gradient by hand: the output gradient `r` (`[n, c, h, w]`) summed per channel.
+fn bias_gradient(r: &[f64], dims: [usize; 4]) -> Vec<f64> {
+    let plane = dims[2] * dims[3];
+    let mut db = vec![0.0; dims[1]];
+    for (i, v) in r.iter().enumerate() {
+        db[(i / plane) % dims[1]] += v;
+    }
+    db
+}
+
 #[test]
 fn conv2d_outputs_and_weight_gradients_match_the_sums_by_hand() {
     for (name, d) in devices() {
@@ -156,14 +166,14 @@ fn conv2d_outputs_and_weight_gradients_match_the_sums_by_hand() {
             let x_dims = [c.n, c.c_in, c.size[0], c.size[1]];
             let x = normal(x_dims, &d);
             let w = normal([c.c_out, c.c_in / c.groups, c.kernel[0], c.kernel[1]], &d).require_grad();
-            let bias = normal([c.c_out], &d);
+            let bias = normal([c.c_out], &d).require_grad();
             let options = ConvOptions::new(c.stride, c.padding, c.dilation, c.groups);
             let y = conv2d(x.clone(), w.clone(), Some(bias.clone()), options);
             let y_dims = y.dims();
             let r = normal(y_dims, &d);
             let grads = (y.clone() * r.clone()).sum().backward();
             let (xv, wv, bv, rv) =
-                (values(x.inner()), values(w.clone().inner()), values(bias.inner()), values(r.inner()));
+                (values(x.inner()), values(w.clone().inner()), values(bias.clone().inner()), values(r.inner()));
 
             let mut out = vec![0.0; y_dims.iter().product()];
             let mut dw = vec![0.0; wv.len()];
@@ -177,6 +187,8 @@ fn conv2d_outputs_and_weight_gradients_match_the_sums_by_hand() {
             }
             assert_close(&values(y.inner()), &out, &format!("{name}: conv2d output, case {k}"));
             assert_close(&values(w.grad(&grads).unwrap()), &dw, &format!("{name}: conv2d weight gradient, case {k}"));
+            let db = bias_gradient(&rv, y_dims);
+            assert_close(&values(bias.grad(&grads).unwrap()), &db, &format!("{name}: conv2d bias gradient, case {k}"));
         }
     }
 }
@@ -211,13 +223,13 @@ fn conv_transpose2d_outputs_and_gradients_match_the_sums_by_hand_and_burns_stock
             // Output padding where the stride allows it (< stride or < dilation).
             let op = |a: usize| (c.stride[a] > 1 || c.dilation[a] > 1) as usize;
             let options = ConvTransposeOptions::new(c.stride, c.padding, [op(0), 0], c.dilation, c.groups);
-            let bias = normal([c.c_out], &d);
+            let bias = normal([c.c_out], &d).require_grad();
             let y = conv_transpose2d(x.clone(), w.clone(), Some(bias.clone()), options);
             let y_dims = y.dims();
             let r = normal(y_dims, &d);
             let grads = (y.clone() * r.clone()).sum().backward();
             let (xv, wv, rv) = (values(x.clone().inner()), values(w.clone().inner()), values(r.clone().inner()));
-            let bv = values(bias.inner());
+            let bv = values(bias.clone().inner());
 
             let mut out = vec![0.0; y_dims.iter().product()];
             let mut dw = vec![0.0; wv.len()];
@@ -239,6 +251,9 @@ fn conv_transpose2d_outputs_and_gradients_match_the_sums_by_hand_and_burns_stock
             assert_close(&got, &stock, &format!("{what}, against Burn's stock formula"));
             let what = format!("{name}: conv_transpose2d input gradient, case {k}");
             assert_close(&values(x.grad(&grads).unwrap()), &dx, &what);
+            let db = bias_gradient(&rv, y_dims);
+            let what = format!("{name}: conv_transpose2d bias gradient, case {k}");
+            assert_close(&values(bias.grad(&grads).unwrap()), &db, &what);
         }
     }
 }

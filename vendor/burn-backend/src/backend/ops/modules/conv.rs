@@ -522,23 +522,28 @@ fn conv2d_weight_backward_symmetric<B: Backend>(
     }
 }
 
+/// The bias gradient of a 2-D (transposed) convolution: `output_grad` `[n, c, h, w]` summed over
+/// everything but its channels, in the shape of `bias`. Patched (see `PATCHED.md`): Burn's
+/// default swaps the batch and channel axes first, which copies the whole gradient into a
+/// transposed layout on backends without strided reductions; summing the contiguous trailing
+/// positions, then the batch, reads it in place.
+fn sum_per_channel<B: Backend>(output_grad: FloatTensor<B>, bias: FloatTensor<B>) -> FloatTensor<B> {
+    let [batch_size, channels, height, width] = output_grad.shape().dims();
+    let grad = B::float_reshape(output_grad, Shape::new([batch_size, channels, height * width]));
+    let grad = B::float_sum_dim(grad, 2);
+    let grad = B::float_sum_dim(grad, 0);
+    B::float_reshape(grad, bias.shape())
+}
+
+
 /// Calculate the [2D convolution](crate::ops::ModuleOps::conv2d) backward pass, returning the gradient for `bias`.
 pub(crate) fn conv2d_bias_backward<B: Backend>(
     x: FloatTensor<B>,
     bias: FloatTensor<B>,
     output_grad: FloatTensor<B>,
 ) -> FloatTensor<B> {
-    let [batch_size, _, _, _] = x.shape().dims();
-    let [_, channels_out, height_out, width_out] = output_grad.shape().dims();
-
-    let grad = B::float_swap_dims(output_grad, 0, 1);
-    let grad = B::float_reshape(
-        grad,
-        Shape::new([channels_out, batch_size * height_out * width_out]),
-    );
-    let grad = B::float_sum_dim(grad, 1);
-
-    B::float_reshape(grad, bias.shape())
+    let _ = x;
+    sum_per_channel::<B>(output_grad, bias)
 }
 
 /// Calculate the [3D convolution](crate::ops::ModuleOps::conv3d) backward pass, returning the gradient for `x`.
@@ -806,17 +811,8 @@ pub(crate) fn conv_transpose2d_bias_backward<B: Backend>(
     bias: FloatTensor<B>,
     output_grad: FloatTensor<B>,
 ) -> FloatTensor<B> {
-    let [batch_size, _channels_in, _, _] = x.shape().dims();
-    let [_, channels_out, height_out, width_out] = output_grad.shape().dims();
-
-    let grad = B::float_swap_dims(output_grad, 0, 1);
-    let grad = B::float_reshape(
-        grad,
-        Shape::new([channels_out, batch_size * height_out * width_out]),
-    );
-    let grad = B::float_sum_dim(grad, 1);
-
-    B::float_reshape(grad, bias.shape())
+    let _ = x;
+    sum_per_channel::<B>(output_grad, bias)
 }
 
 /// Calculate the [3D convolution transpose](crate::ops::ModuleOps::conv_transpose3d) backward pass, returning the gradient for `x`.
