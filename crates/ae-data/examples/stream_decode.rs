@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ae_data::image_folder::{self, ImageFolderOptions};
+use ae_data::Dataset;
+use ae_data::image_folder::ImageFolderOptions;
 use ae_data::{BatchStream, Normalization, Normalizer, View};
 
 fn main() {
@@ -19,7 +20,7 @@ fn main() {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/cifar10/test"));
     let opts = ImageFolderOptions { channels: 3, size: None, stream: Some(true) };
     let t = Instant::now();
-    let data = image_folder::read(&folder, opts).expect("an image folder");
+    let data = Dataset::read_image_folder(&folder, opts).expect("an image folder");
     let n = data.len();
     println!(
         "{}: {n} items {:?}, listed and headers checked in {:.3} s",
@@ -39,7 +40,7 @@ fn main() {
     }
 
     let t = Instant::now();
-    let upfront = image_folder::read(&folder, ImageFolderOptions { stream: Some(false), ..opts }).unwrap();
+    let upfront = Dataset::read_image_folder(&folder, ImageFolderOptions { stream: Some(false), ..opts }).unwrap();
     println!("decoded up front: {:.3} s ({} items)", t.elapsed().as_secs_f64(), upfront.len());
 
     let data = Arc::new(data);

@@ -147,7 +147,7 @@ pub fn load(name: &str, opts: &LoadOptions) -> Result<Splits, DataError> {
         "ecg5000" => (ucr::read(&files[0])?, None, Normalization::Zscore),
         "cifar10-test" => {
             let opts = image_folder::ImageFolderOptions { channels: 3, size: None, stream: None };
-            (image_folder::read(&files[0], opts)?, None, Normalization::Unit)
+            (Dataset::read_image_folder(&files[0], opts)?, None, Normalization::Unit)
         }
         // The canonical binary batches: the extracted folder if there, else the archive itself.
         "cifar10" => {

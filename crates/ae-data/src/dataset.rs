@@ -1,9 +1,11 @@
 //! A dataset: items of one shape, optional labels, held in memory, mapped from a file, or
 //! decoded from image files per item.
 
+use std::path::Path;
+
 use crate::error::DataError;
-use crate::image_folder::ImageFiles;
-use crate::npy::Mapped;
+use crate::image_folder::{self, ImageFiles, ImageFolder, ImageFolderOptions, Pixels};
+use crate::npy::{self, Mapped, MappedFile};
 
 /// The raw feature storage, kept in the source's own type (uint8 images stay uint8 in memory and
 /// are converted per batch), a file mapped into memory and read per item, or image files decoded
@@ -78,7 +80,50 @@ pub struct Dataset {
     pub classes: Vec<String>,
 }
 
+impl From<ImageFolder> for Dataset {
+    /// Decoded pixels as [`Features::U8`], streamed files as [`Features::Files`].
+    fn from(folder: ImageFolder) -> Self {
+        let features = match folder.pixels {
+            Pixels::Decoded(bytes) => Features::U8(bytes),
+            Pixels::Streamed(files) => Features::Files(files),
+        };
+        Dataset { features, item_shape: folder.item_shape, labels: Some(folder.labels), classes: folder.classes }
+    }
+}
+
+impl From<MappedFile> for Dataset {
+    /// The mapped rows as [`Features::Mapped`].
+    fn from(file: MappedFile) -> Self {
+        Dataset {
+            features: Features::Mapped(file.mapped),
+            item_shape: file.item_shape,
+            labels: file.labels,
+            classes: file.classes,
+        }
+    }
+}
+
 impl Dataset {
+    /// A class-per-folder image tree ([`image_folder::read`]), decoded up front or streamed.
+    pub fn read_image_folder(root: &Path, opts: ImageFolderOptions) -> Result<Dataset, DataError> {
+        image_folder::read(root, opts).map(Dataset::from)
+    }
+
+    /// [`Dataset::read_image_folder`] with another size above which the folder is streamed
+    /// ([`image_folder::read_with_threshold`]).
+    pub fn read_image_folder_with_threshold(
+        root: &Path,
+        opts: ImageFolderOptions,
+        auto_stream_bytes: u64,
+    ) -> Result<Dataset, DataError> {
+        image_folder::read_with_threshold(root, opts, auto_stream_bytes).map(Dataset::from)
+    }
+
+    /// A memory-mapped `.npy` feature file and, if given, its label file ([`npy::read_mapped`]).
+    pub fn read_npy(path: &Path, labels: Option<&Path>) -> Result<Dataset, DataError> {
+        npy::read_mapped(path, labels).map(Dataset::from)
+    }
+
     /// Number of items.
     pub fn len(&self) -> usize {
         let n = self.item_len();

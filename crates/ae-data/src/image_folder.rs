@@ -5,7 +5,7 @@
 //! of the first one (or is resized to `size` when given). Pixels are bytes, channel-first.
 //!
 //! **Decoded up front or streamed.** [`read`] either decodes every image once into memory
-//! ([`Features::U8`]), or keeps only the list of files ([`Features::Files`], an [`ImageFiles`])
+//! ([`Pixels::Decoded`]), or keeps only the list of files ([`Pixels::Streamed`], an [`ImageFiles`])
 //! and decodes each image when a batch asks for it, on the batch workers
 //! ([`crate::BatchStream`]). [`ImageFolderOptions::stream`] chooses: `Some(true)` streams,
 //! `Some(false)` decodes up front, `None` (the default) streams only when the decoded pixels
@@ -31,8 +31,6 @@ use image::imageops::FilterType;
 use image::{ImageDecoder, ImageReader, Limits};
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::{Dataset, Features};
-
 use crate::error::DataError;
 
 /// How to read an image folder.
@@ -42,8 +40,8 @@ pub struct ImageFolderOptions {
     pub channels: usize,
     /// Resize every image to `[height, width]`; `None` requires all images to share one size.
     pub size: Option<[usize; 2]>,
-    /// `Some(true)`: decode images per batch from disk ([`Features::Files`]); `Some(false)`:
-    /// decode all of them at load time ([`Features::U8`]); `None`: stream only when the decoded
+    /// `Some(true)`: decode images per batch from disk ([`Pixels::Streamed`]); `Some(false)`:
+    /// decode all of them at load time ([`Pixels::Decoded`]); `None`: stream only when the decoded
     /// pixels would exceed [`AUTO_STREAM_BYTES`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
@@ -159,9 +157,31 @@ pub fn decoded_bytes(items: usize, channels: usize, [h, w]: [usize; 2]) -> u64 {
     [items, channels, h, w].iter().fold(1u64, |acc, &x| acc.saturating_mul(x as u64))
 }
 
+/// What [`read`] finds in an image folder (`Dataset::from` makes it a dataset).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageFolder {
+    /// The images' pixels.
+    pub pixels: Pixels,
+    /// Shape of one image, `[channels, height, width]`.
+    pub item_shape: Vec<usize>,
+    /// Class of each image: the index of its folder.
+    pub labels: Vec<u16>,
+    /// The class folders' names, in label order.
+    pub classes: Vec<String>,
+}
+
+/// The pixels of an [`ImageFolder`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pixels {
+    /// Decoded up front: bytes, channel-first, one image after the other.
+    Decoded(Vec<u8>),
+    /// The files, decoded when an item is asked for.
+    Streamed(ImageFiles),
+}
+
 /// Reads a class-per-folder image tree: decoded up front or streamed as
 /// [`ImageFolderOptions::stream`] says (the module documentation tells how it decides).
-pub fn read(root: &Path, opts: ImageFolderOptions) -> Result<Dataset, DataError> {
+pub fn read(root: &Path, opts: ImageFolderOptions) -> Result<ImageFolder, DataError> {
     read_with_threshold(root, opts, AUTO_STREAM_BYTES)
 }
 
@@ -172,7 +192,7 @@ pub fn read_with_threshold(
     root: &Path,
     opts: ImageFolderOptions,
     auto_stream_bytes: u64,
-) -> Result<Dataset, DataError> {
+) -> Result<ImageFolder, DataError> {
     check_options(opts)?;
     let classes = list(root)?;
     let stream = match opts.stream {
@@ -191,7 +211,7 @@ pub fn read_with_threshold(
 }
 
 /// Decodes every listed image into memory.
-fn decode_listed(classes: Vec<(String, Vec<PathBuf>)>, opts: ImageFolderOptions) -> Result<Dataset, DataError> {
+fn decode_listed(classes: Vec<(String, Vec<PathBuf>)>, opts: ImageFolderOptions) -> Result<ImageFolder, DataError> {
     let mut pixels = Vec::new();
     let mut labels = Vec::new();
     let mut size: Option<[usize; 2]> = opts.size;
@@ -202,17 +222,17 @@ fn decode_listed(classes: Vec<(String, Vec<PathBuf>)>, opts: ImageFolderOptions)
         }
     }
     let [h, w] = size.expect("at least one image");
-    Ok(Dataset {
-        features: Features::U8(pixels),
+    Ok(ImageFolder {
+        pixels: Pixels::Decoded(pixels),
         item_shape: vec![opts.channels, h, w],
-        labels: Some(labels),
+        labels,
         classes: classes.into_iter().map(|(n, _)| n).collect(),
     })
 }
 
 /// Keeps the listed files, decoded per item later, after checking every header (in parallel):
 /// readable, decodable within the limits, and (without `size`) of the first image's size.
-fn stream_listed(classes: Vec<(String, Vec<PathBuf>)>, opts: ImageFolderOptions) -> Result<Dataset, DataError> {
+fn stream_listed(classes: Vec<(String, Vec<PathBuf>)>, opts: ImageFolderOptions) -> Result<ImageFolder, DataError> {
     let labels: Vec<u16> =
         classes.iter().enumerate().flat_map(|(l, (_, files))| std::iter::repeat_n(l as u16, files.len())).collect();
     let mut names = Vec::with_capacity(classes.len());
@@ -229,15 +249,15 @@ fn stream_listed(classes: Vec<(String, Vec<PathBuf>)>, opts: ImageFolderOptions)
         let [th, tw] = size;
         return Err(DataError::format(file, format!("image is {w}x{h}, the others are {tw}x{th}")));
     }
-    Ok(Dataset {
-        features: Features::Files(ImageFiles::new(files, opts, size)),
+    Ok(ImageFolder {
+        pixels: Pixels::Streamed(ImageFiles::new(files, opts, size)),
         item_shape: vec![opts.channels, size[0], size[1]],
-        labels: Some(labels),
+        labels,
         classes: names,
     })
 }
 
-/// Image files as a dataset sees them, decoded when an item is asked for ([`Features::Files`]):
+/// Image files as a dataset sees them, decoded when an item is asked for ([`Pixels::Streamed`]):
 /// one file per item, in folder order, or the items a subset picked (4 bytes per item, no pixels
 /// held), cut to a length. Every item decodes to `channels x height x width` bytes, pixel for
 /// pixel what [`read`] decodes up front ([`decode_into`]).
@@ -321,7 +341,7 @@ impl ImageFiles {
     }
 
     /// Decodes item `i` into `out` (`item_len` values, bytes as f32 0..=255, as
-    /// [`Features::U8`] serves them); an error names the file.
+    /// [`Pixels::Decoded`] serves them); an error names the file.
     pub fn write_item(&self, i: usize, out: &mut [f32]) -> Result<(), DataError> {
         let mut bytes = Vec::with_capacity(self.item_len());
         self.decode(i, &mut bytes)?;
@@ -370,6 +390,7 @@ impl PartialEq for ImageFiles {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::Dataset;
 
     fn write_png(path: &Path, w: u32, h: u32, rgb: [u8; 3]) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -383,7 +404,7 @@ mod tests {
         write_png(&dir.path().join("a/1.png"), 2, 3, [1, 2, 3]);
         write_png(&dir.path().join("a/2.png"), 2, 3, [4, 5, 6]);
         std::fs::write(dir.path().join("a/notes.txt"), "not an image").unwrap();
-        let d = read(dir.path(), ImageFolderOptions { channels: 3, size: None, stream: None }).unwrap();
+        let d = Dataset::from(read(dir.path(), ImageFolderOptions { channels: 3, size: None, stream: None }).unwrap());
         assert_eq!(d.classes, vec!["a", "b"]);
         assert_eq!(d.labels, Some(vec![0, 0, 1]));
         assert_eq!(d.item_shape, vec![3, 3, 2]);

@@ -37,8 +37,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use ae_core::AtomicFile;
 use memmap2::Mmap;
 
-use crate::dataset::{Dataset, Features};
-
 use crate::error::DataError;
 
 /// The first six bytes of every `.npy` file.
@@ -699,11 +697,25 @@ pub const CLASSES_FILE: &str = "classes.txt";
 /// Largest class-name file read.
 const MAX_CLASSES_BYTES: u64 = 16 << 20;
 
-/// A dataset of a mapped feature file and, if given, its label file. Classes are named by the
-/// lines of [`CLASSES_FILE`] in the label file's folder when there is one (it must name at least
-/// the largest label plus one classes: an error naming it otherwise), else `"0"` to `"k-1"`, `k`
+/// A mapped feature file with its labels and class names, as [`read_mapped`] returns it
+/// (`Dataset::from` makes it a dataset).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MappedFile {
+    /// The rows of the file, read when asked for.
+    pub mapped: Mapped,
+    /// Shape of one item.
+    pub item_shape: Vec<usize>,
+    /// Class of each item, if a label file was given.
+    pub labels: Option<Vec<u16>>,
+    /// Class names, indexed by label.
+    pub classes: Vec<String>,
+}
+
+/// A mapped feature file and, if given, its label file. Classes are named by the lines of
+/// [`CLASSES_FILE`] in the label file's folder when there is one (it must name at least the
+/// largest label plus one classes: an error naming it otherwise), else `"0"` to `"k-1"`, `k`
 /// the largest label plus one.
-pub fn read_dataset(path: &Path, labels: Option<&Path>) -> Result<Dataset, DataError> {
+pub fn read_mapped(path: &Path, labels: Option<&Path>) -> Result<MappedFile, DataError> {
     let array = MappedArray::open(path)?;
     let labels = labels
         .map(|l| {
@@ -724,12 +736,7 @@ pub fn read_dataset(path: &Path, labels: Option<&Path>) -> Result<Dataset, DataE
         })
         .transpose()?;
     let (labels, classes) = labels.map_or((None, Vec::new()), |(l, c)| (Some(l), c));
-    Ok(Dataset {
-        item_shape: array.item_shape().to_vec(),
-        features: Features::Mapped(Mapped::new(Arc::new(array))),
-        labels,
-        classes,
-    })
+    Ok(MappedFile { item_shape: array.item_shape().to_vec(), mapped: Mapped::new(Arc::new(array)), labels, classes })
 }
 
 /// Class names from a [`CLASSES_FILE`]: its lines (a final newline ends the last one), at least
@@ -913,6 +920,7 @@ pub fn write_labels(path: &Path, labels: &[u16]) -> Result<(), DataError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::{Dataset, Features};
     use crate::normalize::{Normalization, Normalizer};
 
     /// A file exactly as `np.save` writes it (version 1.0, or 2.0 with a u32 length), by hand.
@@ -1150,7 +1158,7 @@ mod tests {
         // Label count.
         let x = write(dir.path(), "x.npy", &numpy_bytes(1, &u8_dict("(3, 1)"), &[1, 2, 3]));
         let y = write(dir.path(), "y.npy", &lab("|u1", "(2,)", &[0, 1]));
-        let e = read_dataset(&x, Some(&y)).unwrap_err().to_string();
+        let e = read_mapped(&x, Some(&y)).unwrap_err().to_string();
         assert!(e.contains("y.npy") && e.contains("2 labels for 3 items in"), "{e}");
     }
 
@@ -1175,7 +1183,7 @@ mod tests {
         let labels: Vec<u16> = (0..rows as u16).map(|r| r % 4).collect();
         let y = dir.join(format!("{dtype:?}-labels.npy"));
         write_labels(&y, &labels).unwrap();
-        let mapped = read_dataset(&p, Some(&y)).unwrap();
+        let mapped = Dataset::from(read_mapped(&p, Some(&y)).unwrap());
         let features = if dtype == Dtype::U8 { Features::U8(bytes) } else { Features::F32(floats) };
         let memory =
             Dataset { features, item_shape: shape.to_vec(), labels: Some(labels), classes: mapped.classes.clone() };

@@ -12,7 +12,7 @@
 //! - `DIR/test.npy` and `DIR/test_labels.npy`: the same for the test split, when the source has
 //!   one (test labels numbered by the training split's classes, as [`load_source`] numbers them).
 //! - `DIR/classes.txt`: the class names in label order, one a line, when labelled. Loading a
-//!   `.npy` source names its classes from this file ([`crate::npy::read_dataset`]).
+//!   `.npy` source names its classes from this file ([`crate::Dataset::read_npy`]).
 //!
 //! [`Source::guess`] of such a folder is its `Npy` source ([`Source::packed`]), and
 //! [`PackSummary::config_line`] renders the config line that names it.

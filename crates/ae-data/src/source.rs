@@ -32,7 +32,7 @@ use crate::csv::{self, CsvOptions};
 use crate::dataset::Dataset;
 use crate::error::DataError;
 use crate::icelearning::{self, IceOptions, Items};
-use crate::image_folder::{self, ImageFolderOptions};
+use crate::image_folder::ImageFolderOptions;
 use crate::normalize::Normalization;
 use crate::{cifar, npy};
 
@@ -96,7 +96,7 @@ pub enum Source {
         /// The training items (the first axis counts them).
         path: PathBuf,
         /// Their labels (1-D integers), if any. Classes are named by the lines of `classes.txt`
-        /// in the labels' folder when it exists ([`npy::read_dataset`]), else `0` to the largest
+        /// in the labels' folder when it exists ([`Dataset::read_npy`]), else `0` to the largest
         /// label.
         #[serde(default)]
         labels: Option<PathBuf>,
@@ -208,10 +208,10 @@ pub fn load_source(source: &Source, opts: &LoadOptions) -> Result<Splits, DataEr
             (read(path)?, test.as_ref().map(read).transpose()?, Normalization::Zscore)
         }
         Source::ImageFolder { path, test, options } => {
-            let train = image_folder::read(path, *options)?;
+            let train = Dataset::read_image_folder(path, *options)?;
             // Without a fixed size, the test images must match the training ones.
             let test_opts = ImageFolderOptions { size: Some([train.item_shape[1], train.item_shape[2]]), ..*options };
-            let test = test.as_ref().map(|p| image_folder::read(p, test_opts)).transpose()?;
+            let test = test.as_ref().map(|p| Dataset::read_image_folder(p, test_opts)).transpose()?;
             (train, test, Normalization::Unit)
         }
         Source::Cifar { path } => {
@@ -231,8 +231,8 @@ pub fn load_source(source: &Source, opts: &LoadOptions) -> Result<Splits, DataEr
                     l.display()
                 )));
             }
-            let train = npy::read_dataset(path, labels.as_deref())?;
-            let test = test.as_ref().map(|t| npy::read_dataset(t, test_labels.as_deref())).transpose()?;
+            let train = Dataset::read_npy(path, labels.as_deref())?;
+            let test = test.as_ref().map(|t| Dataset::read_npy(t, test_labels.as_deref())).transpose()?;
             let norm = if train.features.bits_per_value() == 8 { Normalization::Unit } else { Normalization::Zscore };
             (train, test, norm)
         }

@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ae_data::image_folder::{self, AUTO_STREAM_BYTES, ImageFolderOptions, decoded_bytes};
+use ae_data::image_folder::{AUTO_STREAM_BYTES, ImageFolderOptions, decoded_bytes};
 use ae_data::{BatchStream, Dataset, Features, LoadOptions, Normalization, Normalizer, Source, View, load_source};
 
 /// A deterministic `w` x `h` RGB image with varied pixels (so that resizing and JPEG matter).
@@ -85,8 +85,8 @@ fn streamed_folders_serve_the_items_decoding_up_front_serves() {
     folder(dir.path(), 6, 5);
     for channels in [1, 3] {
         for size in [None, Some([4, 7]), Some([5, 6])] {
-            let memory = image_folder::read(dir.path(), opts(channels, size, Some(false))).unwrap();
-            let streamed = image_folder::read(dir.path(), opts(channels, size, Some(true))).unwrap();
+            let memory = Dataset::read_image_folder(dir.path(), opts(channels, size, Some(false))).unwrap();
+            let streamed = Dataset::read_image_folder(dir.path(), opts(channels, size, Some(true))).unwrap();
             let [h, w] = size.unwrap_or([5, 6]);
             assert_eq!(streamed.item_shape, vec![channels, h, w]);
             assert_eq!(streamed.classes, ["cat", "dog", "owl"]);
@@ -156,9 +156,13 @@ fn streamed_sources_with_a_test_tree_and_a_limit_match_up_front() {
 fn stream_none_streams_only_above_the_threshold() {
     let dir = tempfile::tempdir().unwrap();
     folder(dir.path(), 6, 5);
-    let kind = |o: ImageFolderOptions, threshold: u64| match image_folder::read_with_threshold(dir.path(), o, threshold)
-        .unwrap()
-        .features
+    let kind = |o: ImageFolderOptions, threshold: u64| match Dataset::read_image_folder_with_threshold(
+        dir.path(),
+        o,
+        threshold,
+    )
+    .unwrap()
+    .features
     {
         Features::U8(_) => "up front",
         Features::Files(_) => "streamed",
@@ -178,7 +182,7 @@ fn stream_none_streams_only_above_the_threshold() {
     assert_eq!(kind(opts(3, None, Some(true)), u64::MAX), "streamed");
     // `read` uses AUTO_STREAM_BYTES, far above this folder.
     assert!(decoded_bytes(9, 3, [5, 6]) < AUTO_STREAM_BYTES);
-    assert!(matches!(image_folder::read(dir.path(), opts(3, None, None)).unwrap().features, Features::U8(_)));
+    assert!(matches!(Dataset::read_image_folder(dir.path(), opts(3, None, None)).unwrap().features, Features::U8(_)));
 }
 
 /// CRC-32 (PNG chunks).
@@ -219,7 +223,7 @@ fn png_header(w: u32, h: u32, idat: usize) -> Vec<u8> {
 fn bad_files_are_reported_at_load_time_when_streamed() {
     let dir = tempfile::tempdir().unwrap();
     folder(dir.path(), 6, 5);
-    let read = |o| image_folder::read_with_threshold(dir.path(), o, 0).map(|d| d.len());
+    let read = |o| Dataset::read_image_folder_with_threshold(dir.path(), o, 0).map(|d| d.len());
     let err = |o| read(o).unwrap_err().to_string();
     for stream in [Some(true), None] {
         assert_eq!(read(opts(3, None, stream)).unwrap(), 9);
@@ -274,10 +278,10 @@ fn a_file_damaged_past_its_header_fails_at_batch_time_naming_it() {
     std::fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
 
     // Decoding up front reports it at load time.
-    let e = image_folder::read(dir.path(), opts(3, None, Some(false))).unwrap_err().to_string();
+    let e = Dataset::read_image_folder(dir.path(), opts(3, None, Some(false))).unwrap_err().to_string();
     assert!(e.contains("a/4.png: unreadable or corrupt image"), "{e}");
     // Streamed, the header check passes; decoding the item fails, naming the file.
-    let data = Arc::new(image_folder::read(dir.path(), opts(3, None, Some(true))).unwrap());
+    let data = Arc::new(Dataset::read_image_folder(dir.path(), opts(3, None, Some(true))).unwrap());
     let mut row = vec![0f32; data.item_len()];
     data.try_write_raw(3, &mut row).unwrap();
     let e = data.try_write_raw(4, &mut row).unwrap_err().to_string();
@@ -320,8 +324,8 @@ fn a_zscore_fit_on_a_sample_decodes_only_the_sampled_images() {
     for k in 0..6 {
         save(&dir.path().join(format!("a/{k}.png")), 8, 8, k, false);
     }
-    let data = image_folder::read(dir.path(), opts(1, None, Some(true))).unwrap();
-    let memory = image_folder::read(dir.path(), opts(1, None, Some(false))).unwrap();
+    let data = Dataset::read_image_folder(dir.path(), opts(1, None, Some(true))).unwrap();
+    let memory = Dataset::read_image_folder(dir.path(), opts(1, None, Some(false))).unwrap();
     // A seed whose 3 sampled items are {0, 2, 5}: found by trying seeds on in-memory copies
     // whose items differ, so each fit tells which items it used.
     let good = [0usize, 2, 5];

@@ -9,7 +9,8 @@ mod common;
 
 use std::sync::Arc;
 
-use ae_data::image_folder::{self, ImageFolderOptions, decoded_bytes};
+use ae_data::Dataset;
+use ae_data::image_folder::{ImageFolderOptions, decoded_bytes};
 use ae_data::{BatchStream, Features, Normalization, Normalizer, View};
 use common::rss;
 
@@ -42,7 +43,7 @@ fn streaming_a_folder_holds_the_batches_in_flight_not_the_decoded_images() {
     let decoded = decoded_bytes(ITEMS, 3, [SIDE as usize; 2]) as usize;
 
     let before = rss();
-    let data = Arc::new(image_folder::read(dir.path(), opts).unwrap());
+    let data = Arc::new(Dataset::read_image_folder(dir.path(), opts).unwrap());
     assert!(matches!(data.features, Features::Files(_)));
     assert_eq!((data.len(), data.item_shape.clone()), (ITEMS, vec![3, SIDE as usize, SIDE as usize]));
     let norm = Arc::new(Normalizer::fit(Normalization::None, &data));
@@ -59,7 +60,7 @@ fn streaming_a_folder_holds_the_batches_in_flight_not_the_decoded_images() {
 
     // The same folder decoded up front: the measurement does see the decoded pixels.
     let before = rss();
-    let memory = image_folder::read(dir.path(), ImageFolderOptions { stream: Some(false), ..opts }).unwrap();
+    let memory = Dataset::read_image_folder(dir.path(), ImageFolderOptions { stream: Some(false), ..opts }).unwrap();
     let memory_rise = rss().saturating_sub(before);
     let Features::U8(pixels) = &memory.features else { panic!("decoded up front") };
     assert_eq!(pixels.iter().map(|&b| b as f64).sum::<f64>(), sum, "the streamed items are the decoded ones");
