@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, Features};
 use crate::error::DataError;
 use crate::normalize::Normalization;
 use crate::{cifar, icelearning, idx, image_folder, satellite, shapes, ucr};
@@ -181,7 +181,7 @@ fn idx_dataset(images: &Path, labels_file: &Path, classes: &[String]) -> Result<
     }
     Ok(Dataset {
         item_shape: vec![1, img.dims[1], img.dims[2]],
-        features: crate::Features::U8(img.data),
+        features: Features::U8(img.data),
         labels: Some(labels),
         classes: classes.to_vec(),
     })
