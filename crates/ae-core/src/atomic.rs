@@ -44,13 +44,15 @@ impl AtomicFile {
     }
 
     /// Flushes and syncs the temporary file, renames it over the target and syncs the folder
-    /// (best effort: not every platform opens folders).
+    /// (best effort: not every platform opens folders). On an error the temporary file is
+    /// deleted and the target left as it was.
     pub fn commit(mut self) -> io::Result<()> {
         let out = self.out.take().expect("an AtomicFile is only consumed by commit");
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&self.temp, &self.target)?;
+        let written = out.into_inner().map_err(|e| e.into_error()).and_then(|file| file.sync_all());
+        if let Err(e) = written.and_then(|()| std::fs::rename(&self.temp, &self.target)) {
+            let _ = std::fs::remove_file(&self.temp);
+            return Err(e);
+        }
         if let Some(dir) = self.target.parent().filter(|d| !d.as_os_str().is_empty())
             && let Ok(d) = File::open(dir)
         {
@@ -153,6 +155,24 @@ mod tests {
         f.commit().unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"HEAD-body");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_failed_commit_leaves_the_target_and_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder in the target's place: the rename fails.
+        let target = dir.path().join("out.bin");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("kept"), b"x").unwrap();
+        let mut f = AtomicFile::create(&target).unwrap();
+        f.write_all(b"bytes").unwrap();
+        assert!(f.commit().is_err());
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["out.bin"]);
+        assert!(target.join("kept").is_file());
     }
 
     #[test]
