@@ -30,7 +30,7 @@ struct Case {
 /// (n, c_in, c_out, size, kernel, stride, padding, dilation, groups)
 type Row = (usize, usize, usize, [usize; 2], [usize; 2], [usize; 2], [usize; 2], [usize; 2], usize);
 
-const ROWS: [Row; 10] = [
+const ROWS: [Row; 13] = [
     (4, 3, 8, [9, 7], [3, 3], [2, 2], [1, 1], [1, 1], 1),
     (2, 4, 6, [8, 8], [4, 4], [2, 2], [1, 1], [1, 1], 2),
     (3, 5, 2, [6, 10], [3, 2], [1, 3], [0, 2], [2, 1], 1),
@@ -44,6 +44,11 @@ const ROWS: [Row; 10] = [
     (2, 4, 4, [6, 6], [3, 3], [1, 1], [1, 1], [1, 1], 1),
     // Depthwise with stride 2 and kernel 4.
     (2, 4, 4, [5, 5], [4, 4], [2, 2], [1, 1], [1, 1], 4),
+    // Wide maps with 16 channels, which burn-flex computes as one product per tap over shifted
+    // views of the input (no column matrix): stride 1, stride 2 with odd sizes, dilation 2.
+    (2, 16, 16, [16, 18], [3, 3], [1, 1], [1, 1], [1, 1], 1),
+    (2, 16, 16, [33, 34], [3, 3], [2, 2], [1, 1], [1, 1], 1),
+    (1, 16, 16, [9, 40], [3, 3], [1, 1], [2, 2], [2, 2], 1),
 ];
 
 /// The rows run on wgpu as well: every kernel, stride, output padding and group count above, but
@@ -164,7 +169,7 @@ fn conv2d_outputs_and_weight_gradients_match_the_sums_by_hand() {
         d.seed(11);
         for (k, c) in cases(name) {
             let x_dims = [c.n, c.c_in, c.size[0], c.size[1]];
-            let x = normal(x_dims, &d);
+            let x = normal(x_dims, &d).require_grad();
             let w = normal([c.c_out, c.c_in / c.groups, c.kernel[0], c.kernel[1]], &d).require_grad();
             let bias = normal([c.c_out], &d).require_grad();
             let options = ConvOptions::new(c.stride, c.padding, c.dilation, c.groups);
@@ -173,13 +178,15 @@ fn conv2d_outputs_and_weight_gradients_match_the_sums_by_hand() {
             let r = normal(y_dims, &d);
             let grads = (y.clone() * r.clone()).sum().backward();
             let (xv, wv, bv, rv) =
-                (values(x.inner()), values(w.clone().inner()), values(bias.clone().inner()), values(r.inner()));
+                (values(x.clone().inner()), values(w.clone().inner()), values(bias.clone().inner()), values(r.inner()));
 
             let mut out = vec![0.0; y_dims.iter().product()];
             let mut dw = vec![0.0; wv.len()];
+            let mut dx = vec![0.0; xv.len()];
             each_term(&c, y_dims, x_dims, |yi, xi, wi| {
                 out[yi] += wv[wi] * xv[xi];
                 dw[wi] += rv[yi] * xv[xi];
+                dx[xi] += rv[yi] * wv[wi];
             });
             let plane = y_dims[2] * y_dims[3];
             for (i, o) in out.iter_mut().enumerate() {
@@ -187,6 +194,7 @@ fn conv2d_outputs_and_weight_gradients_match_the_sums_by_hand() {
             }
             assert_close(&values(y.inner()), &out, &format!("{name}: conv2d output, case {k}"));
             assert_close(&values(w.grad(&grads).unwrap()), &dw, &format!("{name}: conv2d weight gradient, case {k}"));
+            assert_close(&values(x.grad(&grads).unwrap()), &dx, &format!("{name}: conv2d input gradient, case {k}"));
             let db = bias_gradient(&rv, y_dims);
             assert_close(&values(bias.grad(&grads).unwrap()), &db, &format!("{name}: conv2d bias gradient, case {k}"));
         }

@@ -20,6 +20,7 @@
 
 use alloc::vec;
 use alloc::vec::Vec;
+use core::mem::MaybeUninit;
 use burn_backend::DType;
 use burn_std::{Bytes, Shape, bf16, f16};
 
@@ -92,6 +93,12 @@ impl Taps {
 
     fn count(&self) -> usize {
         self.positions[0] * self.positions[1]
+    }
+
+    /// Positions `q = y * phase_w + x` a tap's shifted view spans, from the first position to the
+    /// last (the `phase_w - wb` positions past each row's end included).
+    fn span(&self) -> usize {
+        (self.positions[0] - 1) * self.phase[1] + self.positions[1]
     }
 
     /// Values in the phases of one plane.
@@ -274,6 +281,10 @@ where
         return tensor(out, [cb, ca_g, kh, kw], dtype);
     }
     let taps = Taps::new([ha, wa], [hb, wb], &g);
+    if g.groups == 1 && shifted_pays(&taps, usize::MAX) {
+        weight_grad_shifted(a_data, b_data, [ca, cb], &taps, &mut out);
+        return tensor(out, [cb, ca_g, kh, kw], dtype);
+    }
     let chunk = chunk_items(n, k_g * positions);
     for group in 0..g.groups {
         let partial = |n0: usize| {
@@ -312,6 +323,104 @@ where
     tensor(out, [cb, ca_g, kh, kw], dtype)
 }
 
+/// The weight gradient (one group) as one product per item and tap over shifted views, with no
+/// column matrix: `dW_t[cb, ca] += b[cb, q] * phases(a)[ca, base_t + q]` over the positions
+/// `q = y * phase_w + x` of [`Taps::span`], where `b` is held position-major with zeros at the
+/// positions past each row's end, so the values the shifted views read there add nothing. Each
+/// thread sums its items' products into its own gradient; `out` is `[cb, ca, kh, kw]`.
+fn weight_grad_shifted<T>(a: &[T], b: &[T], [ca, cb]: [usize; 2], taps: &Taps, out: &mut [T])
+where
+    T: bytemuck::Pod + Send + Sync + num_traits::Zero + num_traits::One + core::ops::Add<Output = T> + 'static,
+{
+    let n_taps = taps.tap.len();
+    let (positions, span, phases_len) = (taps.count(), taps.span(), taps.phases_len());
+    let plane_len = taps.plane[0] * taps.plane[1];
+    let n = b.len() / (cb * positions);
+    let [hb, wb] = taps.positions;
+    let pw = taps.phase[1];
+    let grad_len = n_taps * ca * cb;
+    struct Scratch<T> {
+        grad: Vec<T>,
+        phases: Vec<T>,
+        bt: Vec<T>,
+        first: bool,
+    }
+    let scratch = || Scratch {
+        grad: vec![T::zero(); grad_len],
+        phases: vec![T::zero(); ca * phases_len],
+        // Zero once: the positions past each row's end are never written.
+        bt: vec![T::zero(); span * cb],
+        first: true,
+    };
+    let item = |mut s: Scratch<T>, k: usize| {
+        for (c, ph) in s.phases.chunks_exact_mut(phases_len).enumerate() {
+            taps.split(&a[(k * ca + c) * plane_len..][..plane_len], ph);
+        }
+        transpose_positions(&b[k * cb * positions..][..cb * positions], cb, [hb, wb], pw, &mut s.bt);
+        for (t, &base) in taps.tap.iter().enumerate() {
+            // grad_t[cb, ca] (+)= bt^T[cb, q] * phases[q + base, ca], the gradient column-major.
+            // SAFETY: every view lies inside its buffer (the span ends at a real position).
+            unsafe {
+                product_at(
+                    [cb, ca, span],
+                    s.grad.as_mut_ptr().add(t * ca * cb),
+                    [1, cb],
+                    !s.first,
+                    s.bt.as_ptr(),
+                    [1, cb],
+                    s.phases.as_ptr().add(base),
+                    [1, phases_len],
+                )
+            }
+        }
+        s.first = false;
+        s
+    };
+    let add = |mut x: Scratch<T>, y: Scratch<T>| {
+        if x.first {
+            return y;
+        }
+        if !y.first {
+            x.grad.iter_mut().zip(&y.grad).for_each(|(a, b)| *a = *a + *b);
+        }
+        x
+    };
+    #[cfg(feature = "rayon")]
+    let sum = {
+        use rayon::prelude::*;
+        (0..n).into_par_iter().fold(scratch, item).reduce(scratch, add)
+    };
+    #[cfg(not(feature = "rayon"))]
+    let sum = (0..n).fold(scratch(), item);
+    // grad[t][ca][cb] -> out[cb][ca][t].
+    for t in 0..n_taps {
+        for c in 0..ca {
+            for o in 0..cb {
+                out[(o * ca + c) * n_taps + t] = sum.grad[(t * ca + c) * cb + o];
+            }
+        }
+    }
+}
+
+/// `dst[(y * pw + x) * c + ch] = src[ch][y][x]` for the `[c, hb, wb]` values of `src`: the
+/// channels of each position together, rows `pw` positions apart (what lies past a row's end is
+/// left as it is). Blocks of 16 positions keep the writes of a block within a few cache lines.
+fn transpose_positions<T: Copy>(src: &[T], c: usize, [hb, wb]: [usize; 2], pw: usize, dst: &mut [T]) {
+    const BLOCK: usize = 16;
+    for y in 0..hb {
+        for x0 in (0..wb).step_by(BLOCK) {
+            let len = BLOCK.min(wb - x0);
+            let dst = &mut dst[(y * pw + x0) * c..][..len * c];
+            for ch in 0..c {
+                let src = &src[(ch * hb + y) * wb + x0..][..len];
+                for (x, v) in src.iter().enumerate() {
+                    dst[x * c + ch] = *v;
+                }
+            }
+        }
+    }
+}
+
 /// Items per chunk of a column matrix of `per_item` values per item: about [`CHUNK_VALUES`]
 /// values, and at least one chunk per thread.
 fn chunk_items(n: usize, per_item: usize) -> usize {
@@ -344,22 +453,46 @@ unsafe fn product<T: 'static>(
     T: num_traits::Zero + num_traits::One,
 {
     // SAFETY: the caller's promise.
+    unsafe { product_at([m, n, k], dst, [dst_rs, 1], false, lhs, [lhs_rs, lhs_cs], rhs, [rhs_rs, rhs_cs]) }
+}
+
+/// `dst = lhs * rhs` (`accumulate`: `dst += lhs * rhs`) for `[m, n, k]` = `size`, each matrix's
+/// element `(r, c)` at `r * strides[0] + c * strides[1]`, on this thread.
+///
+/// # Safety
+/// The pointers must address matrices of these sizes and strides.
+#[allow(clippy::too_many_arguments)]
+unsafe fn product_at<T: 'static>(
+    size: [usize; 3],
+    dst: *mut T,
+    dst_strides: [usize; 2],
+    accumulate: bool,
+    lhs: *const T,
+    lhs_strides: [usize; 2],
+    rhs: *const T,
+    rhs_strides: [usize; 2],
+) where
+    T: num_traits::Zero + num_traits::One,
+{
+    let [m, n, k] = size;
+    let s = |v: usize| v as isize;
+    // SAFETY: the caller's promise.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
             dst,
-            1,
-            dst_rs as isize,
-            false,
+            s(dst_strides[1]),
+            s(dst_strides[0]),
+            accumulate,
             lhs,
-            lhs_cs as isize,
-            lhs_rs as isize,
+            s(lhs_strides[1]),
+            s(lhs_strides[0]),
             rhs,
-            rhs_cs as isize,
-            rhs_rs as isize,
-            T::zero(),
+            s(rhs_strides[1]),
+            s(rhs_strides[0]),
+            if accumulate { T::one() } else { T::zero() },
             T::one(),
             false,
             false,
@@ -487,7 +620,7 @@ fn add_columns(col: &[f32], c: usize, taps: &Taps, items: usize, out: &mut [f32]
 
 /// Runs `f(first_item, block)` for consecutive chunks of `chunk` items of `out`, whose items
 /// are `per_item` values each, across threads.
-fn for_item_chunks(out: &mut [f32], per_item: usize, chunk: usize, f: impl Fn(usize, &mut [f32]) + Send + Sync) {
+fn for_item_chunks<T: Send>(out: &mut [T], per_item: usize, chunk: usize, f: impl Fn(usize, &mut [T]) + Send + Sync) {
     #[cfg(feature = "rayon")]
     {
         use rayon::prelude::*;
@@ -517,30 +650,147 @@ pub(crate) fn conv2d_f32(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTen
     let (positions, k) = (ho * wo, c_in * kh * kw);
     let x_data: &[f32] = x.storage();
     let w_data: &[f32] = weight.storage();
-    let mut out = vec![0f32; n * c_out * positions];
-    if out.is_empty() {
-        return tensor(out, [n, c_out, ho, wo], DType::F32);
+    if n * c_out * positions == 0 {
+        return tensor(Vec::<f32>::new(), [n, c_out, ho, wo], DType::F32);
     }
     let taps = Taps::new([h, w], [ho, wo], &g);
+    if shifted_pays(&taps, c_in) {
+        let bias = bias.map(|b| b.to_contiguous());
+        let out = conv2d_shifted(x_data, w_data, bias.as_ref().map(|b| b.storage()), [n, c_in, c_out], &taps);
+        return tensor(out, [n, c_out, ho, wo], DType::F32);
+    }
+    let bias = bias.map(|b| b.to_contiguous());
+    let bias: Option<&[f32]> = bias.as_ref().map(|b| b.storage());
+    let mut out = uninit_vec::<f32>(n * c_out * positions);
     let chunk = chunk_items(n, k * positions);
     for_item_chunks(&mut out, c_out * positions, chunk, |n0, block| {
         let items = n0..n0 + block.len() / (c_out * positions);
         let cols = items.len() * positions;
         let col = columns(x_data, c_in, &taps, g, 0, items.clone());
-        // y[c_out, cols] = weight[c_out, k] * col[k, cols], all row-major.
-        // SAFETY: the product writes every element of its output (read_dst false).
-        let y = unsafe {
-            written_by(c_out * cols, |y| product(c_out, cols, k, y, cols, w_data.as_ptr(), k, 1, col.as_ptr(), cols, 1))
-        };
-        for m in 0..items.len() {
-            for c in 0..c_out {
-                block[(m * c_out + c) * positions..][..positions]
-                    .copy_from_slice(&y[c * cols + m * positions..][..positions]);
+        if positions >= DIRECT_POSITIONS {
+            // Each item's y[c_out, positions] = weight[c_out, k] * col[k, item's positions],
+            // straight into the output.
+            for m in 0..items.len() {
+                let dst = block[m * c_out * positions..].as_mut_ptr().cast::<f32>();
+                // SAFETY: the product writes all `c_out * positions` values of the item's block.
+                unsafe { product(c_out, positions, k, dst, positions, w_data.as_ptr(), k, 1, col.as_ptr().add(m * positions), cols, 1) };
+            }
+        } else {
+            // y[c_out, cols] = weight[c_out, k] * col[k, cols], all row-major.
+            // SAFETY: the product writes every element of its output (read_dst false).
+            let y = unsafe {
+                written_by(c_out * cols, |y| product(c_out, cols, k, y, cols, w_data.as_ptr(), k, 1, col.as_ptr(), cols, 1))
+            };
+            for m in 0..items.len() {
+                for c in 0..c_out {
+                    write_slice(&mut block[(m * c_out + c) * positions..][..positions], &y[c * cols + m * positions..][..positions]);
+                }
+            }
+        }
+        // SAFETY: every value of the block was written above.
+        let block = unsafe { &mut *(block as *mut [MaybeUninit<f32>] as *mut [f32]) };
+        if let Some(b) = bias {
+            for (i, plane) in block.chunks_mut(positions).enumerate() {
+                plane.iter_mut().for_each(|v| *v += b[i % c_out]);
             }
         }
     });
-    add_bias(&mut out, bias, c_out, positions);
-    tensor(out, [n, c_out, ho, wo], DType::F32)
+    // SAFETY: every item's block was written.
+    tensor(unsafe { assume_init(out) }, [n, c_out, ho, wo], DType::F32)
+}
+
+/// Positions per item from which a convolution's product is made per item, straight into the
+/// output (below, one product per chunk of items, copied into place).
+const DIRECT_POSITIONS: usize = 256;
+
+/// `len` values to be written.
+fn uninit_vec<T>(len: usize) -> Vec<MaybeUninit<T>> {
+    let mut v = Vec::with_capacity(len);
+    // SAFETY: `MaybeUninit` needs no initialisation.
+    unsafe { v.set_len(len) };
+    v
+}
+
+/// Whether a convolution over `taps` with `c_in` input channels is faster as one product per tap
+/// over shifted views ([`conv2d_shifted`]) than through a column matrix: enough input channels
+/// for each product's inner dimension, and few positions computed only to be dropped.
+fn shifted_pays(taps: &Taps, c_in: usize) -> bool {
+    c_in >= 16 && taps.count() >= DIRECT_POSITIONS && taps.span() * 8 <= taps.count() * 9
+}
+
+/// The convolution of each item as one product per tap, each over the item's phases (see
+/// [`Taps`]) shifted by the tap's offset, with no column matrix:
+/// `y[co, q] += w_t[co, ci] * phases[ci, base_t + q]` over the positions `q = y * phase_w + x`
+/// (the products also compute the `phase_w - wb` positions between two rows, dropped when
+/// copied into `out`, `[n, c_out, hb, wb]`).
+fn conv2d_shifted(x: &[f32], w: &[f32], bias: Option<&[f32]>, [n, c_in, c_out]: [usize; 3], taps: &Taps) -> Vec<f32> {
+    let n_taps = taps.tap.len();
+    let (positions, span, phases_len) = (taps.count(), taps.span(), taps.phases_len());
+    let plane_len = taps.plane[0] * taps.plane[1];
+    let per_item = c_out * positions;
+    let [hb, wb] = taps.positions;
+    let pw = taps.phase[1];
+    let item = |k: usize, block: &mut [MaybeUninit<f32>], phases: &mut Vec<f32>, y: &mut Vec<f32>| {
+        phases.resize(c_in * phases_len, 0.0);
+        for (ci, ph) in phases.chunks_exact_mut(phases_len).enumerate() {
+            taps.split(&x[(k * c_in + ci) * plane_len..][..plane_len], ph);
+        }
+        y.resize(c_out * span, 0.0);
+        for (t, &base) in taps.tap.iter().enumerate() {
+            // y[q, co] (+)= phases[q + base, ci] * w[ci, co, t]: y column-major, the phases'
+            // view column-major (each channel's shifted plane a column), the weights strided.
+            // SAFETY: the views lie inside their buffers: the last position of every tap's view
+            // is inside its phases (the span ends at a real position).
+            unsafe {
+                product_at(
+                    [span, c_out, c_in],
+                    y.as_mut_ptr(),
+                    [1, span],
+                    t > 0,
+                    phases.as_ptr().add(base),
+                    [1, phases_len],
+                    w.as_ptr().add(t),
+                    [n_taps, c_in * n_taps],
+                )
+            }
+        }
+        for co in 0..c_out {
+            let b = bias.map_or(0.0, |b| b[co]);
+            for r in 0..hb {
+                let src = &y[co * span + r * pw..][..wb];
+                for (d, v) in block[(co * hb + r) * wb..][..wb].iter_mut().zip(src) {
+                    d.write(v + b);
+                }
+            }
+        }
+    };
+    let mut out = uninit_vec::<f32>(n * per_item);
+    #[cfg(feature = "rayon")]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(per_item)
+            .enumerate()
+            .for_each_init(|| (Vec::new(), Vec::new()), |(phases, y), (k, block)| item(k, block, phases, y));
+    }
+    #[cfg(not(feature = "rayon"))]
+    {
+        let (mut phases, mut y) = (Vec::new(), Vec::new());
+        for (k, block) in out.chunks_mut(per_item).enumerate() {
+            item(k, block, &mut phases, &mut y);
+        }
+    }
+    // SAFETY: every item's block was written, each of its values once.
+    unsafe { assume_init(out) }
+}
+
+/// The vector's values, all written.
+///
+/// # Safety
+/// Every element must have been written.
+unsafe fn assume_init<T>(v: Vec<MaybeUninit<T>>) -> Vec<T> {
+    let mut v = core::mem::ManuallyDrop::new(v);
+    // SAFETY: `MaybeUninit<T>` has `T`'s layout; the caller's promise that all are written.
+    unsafe { Vec::from_raw_parts(v.as_mut_ptr().cast::<T>(), v.len(), v.capacity()) }
 }
 
 /// A 2-D transposed convolution of f32 `x` `[n, c_in, h, w]` with `weight` `[c_in, c_out, kh,
@@ -561,6 +811,22 @@ pub(crate) fn conv_transpose2d_f32(
         ((len - 1) * g.stride[d] + g.dilation[d] * (g.kernel[d] - 1) + padding_out[d] + 1).saturating_sub(2 * g.padding[d])
     };
     let (ho, wo) = (size(h, 0), size(w, 1));
+    if n * c_out * ho * wo > 0
+        && let Some(flipped) = as_convolution(g, padding_out, [h, w], [ho, wo], c_in)
+    {
+        let w_data: &[f32] = weight.storage();
+        let mut wf = vec![0f32; w_data.len()];
+        for ci in 0..c_in {
+            for co in 0..c_out {
+                for i in 0..kh {
+                    for j in 0..kw {
+                        wf[((co * c_in + ci) * kh + kh - 1 - i) * kw + kw - 1 - j] = w_data[((ci * c_out + co) * kh + i) * kw + j];
+                    }
+                }
+            }
+        }
+        return conv2d_f32(x, tensor(wf, [c_out, c_in, kh, kw], DType::F32), bias, flipped);
+    }
     let mut out = vec![0f32; n * c_out * ho * wo];
     if out.is_empty() || c_in == 0 {
         add_bias(&mut out, bias, c_out, ho * wo);
@@ -588,6 +854,21 @@ pub(crate) fn conv_transpose2d_f32(
     });
     add_bias(&mut out, bias, c_out, ho * wo);
     tensor(out, [n, c_out, ho, wo], DType::F32)
+}
+
+/// A stride-1 transposed convolution is a convolution of its input with the weights flipped
+/// and transposed, padded by `dilation * (kernel - 1) - padding`: that convolution's geometry,
+/// where it exists and is computed over shifted views ([`shifted_pays`]); else `None`.
+fn as_convolution(g: Geometry, padding_out: [usize; 2], input: [usize; 2], output: [usize; 2], c_in: usize) -> Option<Geometry> {
+    if g.stride != [1, 1] || padding_out != [0, 0] || g.groups != 1 {
+        return None;
+    }
+    let reach = |d: usize| g.dilation[d] * (g.kernel[d] - 1);
+    if g.padding[0] > reach(0) || g.padding[1] > reach(1) {
+        return None;
+    }
+    let flipped = Geometry { padding: [reach(0) - g.padding[0], reach(1) - g.padding[1]], ..g };
+    shifted_pays(&Taps::new(input, output, &flipped), c_in).then_some(flipped)
 }
 
 fn add_bias(out: &mut [f32], bias: Option<FlexTensor>, c_out: usize, positions: usize) {
