@@ -111,6 +111,7 @@ pub mod grid_sample;
 mod int;
 pub mod interpolate;
 pub mod mask;
+mod normal;
 pub mod matmul;
 mod module;
 pub mod pool;
