@@ -19,30 +19,119 @@ use crate::ops::binary::binary_op;
 use crate::ops::unary::unary_op;
 use crate::{Flex, FlexTensor, Layout};
 
+/// Patch of the autoencoder framework (see `PATCHED.md`): relu, sigmoid and their gradients over
+/// large contiguous f32 tensors in parallel chunks (burn-flex runs them on one thread; on the
+/// feature maps of a conv autoencoder, 2M values, each took about a millisecond a step).
+mod parallel {
+    #[cfg(feature = "rayon")]
+    use alloc::vec;
+    use burn_backend::DType;
+    #[cfg(feature = "rayon")]
+    use burn_std::Bytes;
+
+    #[cfg(feature = "rayon")]
+    use crate::Layout;
+    use crate::FlexTensor;
+
+    /// Values from which an operation is split across threads.
+    const MIN_VALUES: usize = 1 << 16;
+    /// Values per task.
+    const CHUNK: usize = 1 << 14;
+
+    /// The contiguous values of an f32 tensor of [`MIN_VALUES`] or more, as `(start, end)`.
+    fn large_f32(t: &FlexTensor) -> Option<(usize, usize)> {
+        (t.dtype() == DType::F32 && t.layout().num_elements() >= MIN_VALUES)
+            .then(|| t.layout().contiguous_offsets())
+            .flatten()
+    }
+
+    /// `op` of every value, in place when the tensor is not shared; `Err(tensor)` when the
+    /// tensor is not large, contiguous f32 (the caller's own path then runs).
+    pub(super) fn map_f32(mut t: FlexTensor, op: impl Fn(f32) -> f32 + Send + Sync) -> Result<FlexTensor, FlexTensor> {
+        let Some((start, end)) = large_f32(&t) else { return Err(t) };
+        #[cfg(feature = "rayon")]
+        {
+            use rayon::prelude::*;
+            if t.is_unique() && start == 0 {
+                let values: &mut [f32] = &mut t.storage_mut()[..end];
+                values.par_chunks_mut(CHUNK).for_each(|c| c.iter_mut().for_each(|x| *x = op(*x)));
+                return Ok(t);
+            }
+            let src: &[f32] = &t.storage()[start..end];
+            let mut out = vec![0f32; end - start];
+            out.par_chunks_mut(CHUNK)
+                .zip(src.par_chunks(CHUNK))
+                .for_each(|(oc, sc)| oc.iter_mut().zip(sc).for_each(|(y, x)| *y = op(*x)));
+            Ok(FlexTensor::new(Bytes::from_elems(out), Layout::contiguous(t.layout().shape().clone()), DType::F32))
+        }
+        #[cfg(not(feature = "rayon"))]
+        {
+            let _ = (start, end, &op);
+            Err(t)
+        }
+    }
+
+    /// `op(a, b)` of every pair of values of two tensors of one shape, into `b` when it is not
+    /// shared; `Err((a, b))` when either is not large, contiguous f32 or the shapes differ.
+    pub(super) fn zip_f32(
+        a: FlexTensor,
+        mut b: FlexTensor,
+        op: impl Fn(f32, f32) -> f32 + Send + Sync,
+    ) -> Result<FlexTensor, (FlexTensor, FlexTensor)> {
+        let (Some((a0, a1)), Some((b0, b1))) = (large_f32(&a), large_f32(&b)) else { return Err((a, b)) };
+        if a.layout().shape() != b.layout().shape() {
+            return Err((a, b));
+        }
+        #[cfg(feature = "rayon")]
+        {
+            use rayon::prelude::*;
+            let av: &[f32] = &a.storage()[a0..a1];
+            if b.is_unique() && b0 == 0 {
+                let bv: &mut [f32] = &mut b.storage_mut()[..b1];
+                bv.par_chunks_mut(CHUNK)
+                    .zip(av.par_chunks(CHUNK))
+                    .for_each(|(bc, ac)| bc.iter_mut().zip(ac).for_each(|(y, x)| *y = op(*x, *y)));
+                return Ok(b);
+            }
+            let bv: &[f32] = &b.storage()[b0..b1];
+            let mut out = vec![0f32; av.len()];
+            out.par_chunks_mut(CHUNK).zip(av.par_chunks(CHUNK).zip(bv.par_chunks(CHUNK))).for_each(|(oc, (ac, bc))| {
+                oc.iter_mut().zip(ac.iter().zip(bc)).for_each(|(y, (x, g))| *y = op(*x, *g))
+            });
+            Ok(FlexTensor::new(Bytes::from_elems(out), Layout::contiguous(a.layout().shape().clone()), DType::F32))
+        }
+        #[cfg(not(feature = "rayon"))]
+        {
+            let _ = (a0, a1, b0, b1, &op);
+            Err((a, b))
+        }
+    }
+}
+
 impl ActivationOps<Flex> for Flex {
     fn relu(tensor: FloatTensor<Flex>) -> FloatTensor<Flex> {
         // `max` returns the non-NaN operand, which would map NaN to the bound.
         // Testing `is_nan` first lets NaN propagate, as PyTorch does. `!(x <= 0.0)` is
         // equivalent and compiles to the same code, but trips
         // `clippy::neg_cmp_op_on_partial_ord`.
-        unary_op(
-            tensor,
-            |x: f32| if x.is_nan() || x > 0.0 { x } else { 0.0 },
-            |x: f64| if x.is_nan() || x > 0.0 { x } else { 0.0 },
-        )
+        let relu = |x: f32| if x.is_nan() || x > 0.0 { x } else { 0.0 };
+        let tensor = match parallel::map_f32(tensor, relu) {
+            Ok(done) => return done,
+            Err(tensor) => tensor,
+        };
+        unary_op(tensor, relu, |x: f64| if x.is_nan() || x > 0.0 { x } else { 0.0 })
     }
 
     fn relu_backward(output: FloatTensor<Flex>, grad: FloatTensor<Flex>) -> FloatTensor<Flex> {
         // Zero the gradient where the output was zero, but keep it for a NaN output:
         // the trait default masks with `float_lower_equal_elem(output, 0)`, which is
         // false for NaN.
-        binary_op(
-            output,
-            grad,
-            |out: f32, g| if out.is_nan() || out > 0.0 { g } else { 0.0 },
-            |out: f64, g| if out.is_nan() || out > 0.0 { g } else { 0.0 },
-            None,
-        )
+        let backward = |out: f32, g| if out.is_nan() || out > 0.0 { g } else { 0.0 };
+        let (output, grad) = match parallel::zip_f32(output, grad, backward) {
+            Ok(done) => return done,
+            Err(operands) => operands,
+        };
+        binary_op(output, grad, backward, |out: f64, g| if out.is_nan() || out > 0.0 { g } else { 0.0 }, None)
     }
 
     fn leaky_relu(tensor: FloatTensor<Flex>, negative_slope: Scalar) -> FloatTensor<Flex> {
@@ -103,18 +192,21 @@ impl ActivationOps<Flex> for Flex {
     }
 
     fn sigmoid(tensor: FloatTensor<Flex>) -> FloatTensor<Flex> {
+        let tensor = match parallel::map_f32(tensor, sigmoid_f32) {
+            Ok(done) => return done,
+            Err(tensor) => tensor,
+        };
         unary_op(tensor, sigmoid_f32, sigmoid_f64)
     }
 
     fn sigmoid_backward(output: FloatTensor<Flex>, grad: FloatTensor<Flex>) -> FloatTensor<Flex> {
         // grad * output * (1 - output)
-        binary_op(
-            output,
-            grad,
-            |s: f32, g| g * s * (1.0 - s),
-            |s: f64, g| g * s * (1.0 - s),
-            None,
-        )
+        let backward = |s: f32, g| g * s * (1.0 - s);
+        let (output, grad) = match parallel::zip_f32(output, grad, backward) {
+            Ok(done) => return done,
+            Err(operands) => operands,
+        };
+        binary_op(output, grad, backward, |s: f64, g| g * s * (1.0 - s), None)
     }
 
     fn hard_sigmoid(tensor: FloatTensor<Flex>, alpha: Scalar, beta: Scalar) -> FloatTensor<Flex> {
