@@ -1,22 +1,30 @@
-//! 2-D convolutions (f32), transposed convolutions (f32) and the weight gradients of both as one
-//! matrix product per chunk of items, with `items * positions` as the product's long side.
+//! 2-D convolutions (f32), transposed convolutions (f32) and the weight gradients of both as
+//! long matrix products.
 //!
 //! Patch of the autoencoder framework (see `PATCHED.md`). burn-flex's own convolutions make one
 //! product per item and tile of positions, short for the 4x4 and 8x8 maps of a convolutional
 //! autoencoder, and Burn's generic weight gradient is a convolution with batch and channels
-//! swapped. Here every operation is a column matrix and one product per chunk of items:
+//! swapped. Here each operation takes one of two routes.
 //!
+//! On maps of [`DIRECT_POSITIONS`] positions and more ([`shifted_pays`]), no column matrix: one
+//! product per kernel tap over the planes of `a` shifted by the tap's offset,
+//! `y[co, q] += w_t[co, ci] * phases(x)[ci, base_t + q]` ([`conv2d_shifted`]; a stride-1
+//! transposed convolution is this convolution with flipped weights, [`as_convolution`]) and
+//! `dW_t[cb, ca] += b[cb, q] * phases(a)[ca, base_t + q]` ([`weight_grad_shifted`]).
+//!
+//! Else a column matrix and one product per chunk of items, `items * positions` as the long
+//! side:
 //! - convolution: `y[c_out, (n, p)] = w[c_out, (c, i, j)] * columns(x)[(c, i, j), (n, p)]`;
 //! - transposed convolution: `columns[(c_out, i, j), (n, p)] = w^T[(c_out, i, j), c_in] *
 //!   x[c_in, (n, p)]`, then the columns are added into the output (col2im);
-//! - weight gradient: `dW[cb, (ca, i, j)] = b[cb, (n, p)] * columns(a)[(ca, i, j), (n, p)]^T`,
-//!   where for a convolution `a` is the input and `b` the output gradient, and for a transposed
-//!   convolution (through the patched burn-backend) `a` is the output gradient and `b` the input.
+//! - weight gradient: `dW[cb, (ca, i, j)] = b[cb, (n, p)] * columns(a)[(ca, i, j), (n, p)]^T`.
 //!
-//! In the convolution view, output position `(y, x)` of a map `b` reads row `y * stride + i *
-//! dilation - padding` of `a`. Columns are gathered (and col2im scattered) through a copy of each
-//! plane of `a` with its padding made explicit and split into its stride phases (see [`Taps`]),
-//! so that every tap reads consecutive values.
+//! For a convolution's weight gradient `a` is the input and `b` the output gradient; for a
+//! transposed convolution's (through the patched burn-backend) `a` is the output gradient and `b`
+//! the input. In the convolution view, output position `(y, x)` of a map `b` reads row
+//! `y * stride + i * dilation - padding` of `a`. Both routes read `a` through a copy of each plane
+//! with its padding made explicit and split into its stride phases (see [`Taps`]), so that every
+//! tap reads consecutive values: a tap's view of a phase is a matrix with constant strides.
 
 use alloc::vec;
 use alloc::vec::Vec;
