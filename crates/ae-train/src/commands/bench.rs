@@ -4,7 +4,8 @@
 //! Each case trains on one fixed batch of uniform random inputs (as PyTorch's reference does), so
 //! the numbers measure the model's step alone: a few warm-up steps, then as many steps as fit in
 //! `--seconds`. The loss is read back every [`READ_EVERY`] steps only, so a GPU is never made to
-//! wait for the host within that window. The `pipeline` line trains the dense case on real MNIST
+//! wait for the host within that window. Each case runs on every backend and then in PyTorch
+//! before the next case starts, so the two sides of a ratio are measured minutes apart at most. The `pipeline` line trains the dense case on real MNIST
 //! batches prepared by the worker threads and splits each step into the time spent waiting for
 //! the batch (data) and the time in the step (compute).
 
@@ -165,27 +166,31 @@ pub fn bench(req: &BenchRequest) -> Result<Vec<Measurement>> {
     // memory is its own (not what an earlier backend or case left mapped) and no case inherits
     // another's allocator or autotune state.
     let isolate = backends.len() * cases.len() > 1;
-    let mut results = Vec::new();
+    let mut resolved = Vec::new();
     for choice in &backends {
-        let resolved = backend::resolve(*choice)?;
-        print_line(&format!("backend {}: {}", resolved.name, resolved.description));
-        for case in &cases {
-            let m = if isolate {
-                in_child(*choice, case, req)?
-            } else {
-                measure(case, &resolved.name.to_string(), &resolved.device, req)?
-            };
-            print_line(&row(&m));
-            results.push(m);
-        }
+        let r = backend::resolve(*choice)?;
+        print_line(&format!("backend {}: {}", r.name, r.description));
+        resolved.push((*choice, r));
     }
     if let Some(python) = &req.torch_python {
         print_line(&format!("torch ({}, {} threads): {}", req.torch_device, req.torch_threads, python.display()));
-        for case in &cases {
+    }
+    // Case by case, every side of a ratio one after the other: a slow minute of a shared
+    // machine then falls on both sides of the ratios of one case, not on one side of all.
+    let mut results = Vec::new();
+    for case in &cases {
+        for (choice, r) in &resolved {
+            let m = if isolate { in_child(*choice, case, req)? } else { measure(case, &r.name.to_string(), &r.device, req)? };
+            print_line(&row(&m));
+            results.push(m);
+        }
+        if let Some(python) = &req.torch_python {
             let m = torch(python, case, req)?;
             print_line(&row(&m));
             results.push(m);
         }
+    }
+    if req.torch_python.is_some() {
         print_line("");
         print_line(&format!("ratios (steps/s against PyTorch on {}):", req.torch_device));
         for m in results.iter().filter(|m| m.backend != "torch") {
