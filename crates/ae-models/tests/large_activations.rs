@@ -26,7 +26,10 @@ fn relu_and_sigmoid_and_their_gradients_match_the_values_by_hand() {
     let got = values(relu(shared.clone()));
     let got_unique = values(relu(Tensor::<4>::from_data(TensorData::new(x.clone(), shape), &d)));
     let kept = values(shared);
-    assert!(kept.iter().zip(&x).all(|(a, b)| a == b || (a.is_nan() && b.is_nan())), "the shared input is left as it was");
+    assert!(
+        kept.iter().zip(&x).all(|(a, b)| a == b || (a.is_nan() && b.is_nan())),
+        "the shared input is left as it was"
+    );
     for (k, v) in x.iter().enumerate() {
         let want = if v.is_nan() { f32::NAN } else { v.max(0.0) };
         for (what, g) in [("copy", got[k]), ("in place", got_unique[k])] {
@@ -36,7 +39,11 @@ fn relu_and_sigmoid_and_their_gradients_match_the_values_by_hand() {
     let s = values(sigmoid(xt.clone()));
     for (k, v) in x.iter().enumerate() {
         let want = 1.0 / (1.0 + (-(*v as f64)).exp());
-        assert!((s[k] as f64 - want).abs() < 1e-6 || (s[k].is_nan() && v.is_nan()), "sigmoid at {k}: {} vs {want}", s[k]);
+        assert!(
+            (s[k] as f64 - want).abs() < 1e-6 || (s[k].is_nan() && v.is_nan()),
+            "sigmoid at {k}: {} vs {want}",
+            s[k]
+        );
     }
 
     // Gradients: d/dx sum(relu(x) * r) = r where x > 0 (and where x is NaN), else 0;

@@ -32,7 +32,8 @@ fn normal_samples_are_normal_and_repeat_with_the_seed() {
     let kurtosis = v.iter().map(|a| ((*a as f64 - mean) / std).powi(4)).sum::<f64>() / n;
     assert!((kurtosis - 3.0).abs() < 0.06, "kurtosis {kurtosis}");
     // Neighbours (within a block and across the pairs of one draw) are uncorrelated.
-    let lag = |k: usize| v.iter().zip(&v[k..]).map(|(a, b)| (*a as f64) * (*b as f64)).sum::<f64>() / (n - k as f64) / 0.25;
+    let lag =
+        |k: usize| v.iter().zip(&v[k..]).map(|(a, b)| (*a as f64) * (*b as f64)).sum::<f64>() / (n - k as f64) / 0.25;
     assert!(lag(1).abs() < 0.01 && lag(2).abs() < 0.01, "correlation {} {}", lag(1), lag(2));
     assert!(noise(3) == v, "the same seed gives the same values");
     assert!(noise(4) != v, "another seed gives other values");

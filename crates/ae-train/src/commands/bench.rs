@@ -180,7 +180,11 @@ pub fn bench(req: &BenchRequest) -> Result<Vec<Measurement>> {
     let mut results = Vec::new();
     for case in &cases {
         for (choice, r) in &resolved {
-            let m = if isolate { in_child(*choice, case, req)? } else { measure(case, &r.name.to_string(), &r.device, req)? };
+            let m = if isolate {
+                in_child(*choice, case, req)?
+            } else {
+                measure(case, &r.name.to_string(), &r.device, req)?
+            };
             print_line(&row(&m));
             results.push(m);
         }

@@ -29,9 +29,9 @@ mod parallel {
     #[cfg(feature = "rayon")]
     use burn_std::Bytes;
 
+    use crate::FlexTensor;
     #[cfg(feature = "rayon")]
     use crate::Layout;
-    use crate::FlexTensor;
 
     /// Values from which an operation is split across threads.
     const MIN_VALUES: usize = 1 << 16;
@@ -47,14 +47,21 @@ mod parallel {
 
     /// `op` of every value, in place when the tensor is not shared; `Err(tensor)` when the
     /// tensor is not large, contiguous f32 (the caller's own path then runs).
-    pub(super) fn map_f32(mut t: FlexTensor, op: impl Fn(f32) -> f32 + Send + Sync) -> Result<FlexTensor, FlexTensor> {
-        let Some((start, end)) = large_f32(&t) else { return Err(t) };
+    pub(super) fn map_f32(
+        mut t: FlexTensor,
+        op: impl Fn(f32) -> f32 + Send + Sync,
+    ) -> Result<FlexTensor, FlexTensor> {
+        let Some((start, end)) = large_f32(&t) else {
+            return Err(t);
+        };
         #[cfg(feature = "rayon")]
         {
             use rayon::prelude::*;
             if t.is_unique() && start == 0 {
                 let values: &mut [f32] = &mut t.storage_mut()[..end];
-                values.par_chunks_mut(CHUNK).for_each(|c| c.iter_mut().for_each(|x| *x = op(*x)));
+                values
+                    .par_chunks_mut(CHUNK)
+                    .for_each(|c| c.iter_mut().for_each(|x| *x = op(*x)));
                 return Ok(t);
             }
             let src: &[f32] = &t.storage()[start..end];
@@ -62,7 +69,11 @@ mod parallel {
             out.par_chunks_mut(CHUNK)
                 .zip(src.par_chunks(CHUNK))
                 .for_each(|(oc, sc)| oc.iter_mut().zip(sc).for_each(|(y, x)| *y = op(*x)));
-            Ok(FlexTensor::new(Bytes::from_elems(out), Layout::contiguous(t.layout().shape().clone()), DType::F32))
+            Ok(FlexTensor::new(
+                Bytes::from_elems(out),
+                Layout::contiguous(t.layout().shape().clone()),
+                DType::F32,
+            ))
         }
         #[cfg(not(feature = "rayon"))]
         {
@@ -78,7 +89,9 @@ mod parallel {
         mut b: FlexTensor,
         op: impl Fn(f32, f32) -> f32 + Send + Sync,
     ) -> Result<FlexTensor, (FlexTensor, FlexTensor)> {
-        let (Some((a0, a1)), Some((b0, b1))) = (large_f32(&a), large_f32(&b)) else { return Err((a, b)) };
+        let (Some((a0, a1)), Some((b0, b1))) = (large_f32(&a), large_f32(&b)) else {
+            return Err((a, b));
+        };
         if a.layout().shape() != b.layout().shape() {
             return Err((a, b));
         }
@@ -95,10 +108,18 @@ mod parallel {
             }
             let bv: &[f32] = &b.storage()[b0..b1];
             let mut out = vec![0f32; av.len()];
-            out.par_chunks_mut(CHUNK).zip(av.par_chunks(CHUNK).zip(bv.par_chunks(CHUNK))).for_each(|(oc, (ac, bc))| {
-                oc.iter_mut().zip(ac.iter().zip(bc)).for_each(|(y, (x, g))| *y = op(*x, *g))
-            });
-            Ok(FlexTensor::new(Bytes::from_elems(out), Layout::contiguous(a.layout().shape().clone()), DType::F32))
+            out.par_chunks_mut(CHUNK)
+                .zip(av.par_chunks(CHUNK).zip(bv.par_chunks(CHUNK)))
+                .for_each(|(oc, (ac, bc))| {
+                    oc.iter_mut()
+                        .zip(ac.iter().zip(bc))
+                        .for_each(|(y, (x, g))| *y = op(*x, *g))
+                });
+            Ok(FlexTensor::new(
+                Bytes::from_elems(out),
+                Layout::contiguous(a.layout().shape().clone()),
+                DType::F32,
+            ))
         }
         #[cfg(not(feature = "rayon"))]
         {
@@ -119,7 +140,11 @@ impl ActivationOps<Flex> for Flex {
             Ok(done) => return done,
             Err(tensor) => tensor,
         };
-        unary_op(tensor, relu, |x: f64| if x.is_nan() || x > 0.0 { x } else { 0.0 })
+        unary_op(
+            tensor,
+            relu,
+            |x: f64| if x.is_nan() || x > 0.0 { x } else { 0.0 },
+        )
     }
 
     fn relu_backward(output: FloatTensor<Flex>, grad: FloatTensor<Flex>) -> FloatTensor<Flex> {
@@ -131,7 +156,13 @@ impl ActivationOps<Flex> for Flex {
             Ok(done) => return done,
             Err(operands) => operands,
         };
-        binary_op(output, grad, backward, |out: f64, g| if out.is_nan() || out > 0.0 { g } else { 0.0 }, None)
+        binary_op(
+            output,
+            grad,
+            backward,
+            |out: f64, g| if out.is_nan() || out > 0.0 { g } else { 0.0 },
+            None,
+        )
     }
 
     fn leaky_relu(tensor: FloatTensor<Flex>, negative_slope: Scalar) -> FloatTensor<Flex> {

@@ -28,9 +28,9 @@
 
 use alloc::vec;
 use alloc::vec::Vec;
-use core::mem::MaybeUninit;
 use burn_backend::DType;
 use burn_std::{Bytes, Shape, bf16, f16};
+use core::mem::MaybeUninit;
 
 use crate::ops::module::{cast_from_f32, cast_to_f32};
 use crate::{FlexTensor, Layout};
@@ -93,7 +93,8 @@ impl Taps {
                 tap.push(which * phase_len + (r / g.stride[0]) * phase[1] + c / g.stride[1]);
             }
         }
-        let mut taps = Self { plane, positions, padding: g.padding, stride: g.stride, phase, padded, tap, column: Vec::new() };
+        let mut taps =
+            Self { plane, positions, padding: g.padding, stride: g.stride, phase, padded, tap, column: Vec::new() };
         let (left, cols) = taps.overlap(1);
         taps.column = (0..cols).map(|c| taps.at(0, c + left)).collect();
         taps
@@ -183,7 +184,13 @@ impl Taps {
         let ([hb, wb], pw) = (self.positions, self.phase[1]);
         // Rows of the usual widths as fixed-size copies (a call to memcpy per row of 4 to 32
         // values costs more than the copy).
-        fn rows<T: Copy, const W: usize>(phases: &[T], base: usize, pw: usize, hb: usize, dst: &mut [core::mem::MaybeUninit<T>]) {
+        fn rows<T: Copy, const W: usize>(
+            phases: &[T],
+            base: usize,
+            pw: usize,
+            hb: usize,
+            dst: &mut [core::mem::MaybeUninit<T>],
+        ) {
             for (y, row) in dst.chunks_exact_mut(W).take(hb).enumerate() {
                 let src: &[T; W] = phases[base + y * pw..][..W].try_into().expect("W values");
                 let row: &mut [core::mem::MaybeUninit<T>; W] = row.try_into().expect("W values");
@@ -289,7 +296,7 @@ where
         return tensor(out, [cb, ca_g, kh, kw], dtype);
     }
     let taps = Taps::new([ha, wa], [hb, wb], &g);
-    if g.groups == 1 && shifted_pays(&taps, usize::MAX) {
+    if g.groups == 1 && shifted_pays(&taps) {
         weight_grad_shifted(a_data, b_data, [ca, cb], &taps, &mut out);
         return tensor(out, [cb, ca_g, kh, kw], dtype);
     }
@@ -525,7 +532,10 @@ fn gather_channels<T: Copy>(
     let spare = &mut m.spare_capacity_mut()[..len];
     for (row, ch) in channels.enumerate() {
         for (k, item) in items.clone().enumerate() {
-            write_slice(&mut spare[row * cols + k * positions..][..positions], &data[(item * c + ch) * positions..][..positions]);
+            write_slice(
+                &mut spare[row * cols + k * positions..][..positions],
+                &data[(item * c + ch) * positions..][..positions],
+            );
         }
     }
     // SAFETY: every (row, item) run of `positions` values was written.
@@ -662,13 +672,12 @@ pub(crate) fn conv2d_f32(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTen
         return tensor(Vec::<f32>::new(), [n, c_out, ho, wo], DType::F32);
     }
     let taps = Taps::new([h, w], [ho, wo], &g);
-    if shifted_pays(&taps, c_in) {
-        let bias = bias.map(|b| b.to_contiguous());
-        let out = conv2d_shifted(x_data, w_data, bias.as_ref().map(|b| b.storage()), [n, c_in, c_out], &taps);
-        return tensor(out, [n, c_out, ho, wo], DType::F32);
-    }
     let bias = bias.map(|b| b.to_contiguous());
     let bias: Option<&[f32]> = bias.as_ref().map(|b| b.storage());
+    if c_in >= SHIFTED_CHANNELS && shifted_pays(&taps) {
+        let out = conv2d_shifted(x_data, w_data, bias, [n, c_in, c_out], &taps);
+        return tensor(out, [n, c_out, ho, wo], DType::F32);
+    }
     let mut out = uninit_vec::<f32>(n * c_out * positions);
     let chunk = chunk_items(n, k * positions);
     for_item_chunks(&mut out, c_out * positions, chunk, |n0, block| {
@@ -681,17 +690,36 @@ pub(crate) fn conv2d_f32(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTen
             for m in 0..items.len() {
                 let dst = block[m * c_out * positions..].as_mut_ptr().cast::<f32>();
                 // SAFETY: the product writes all `c_out * positions` values of the item's block.
-                unsafe { product(c_out, positions, k, dst, positions, w_data.as_ptr(), k, 1, col.as_ptr().add(m * positions), cols, 1) };
+                unsafe {
+                    product(
+                        c_out,
+                        positions,
+                        k,
+                        dst,
+                        positions,
+                        w_data.as_ptr(),
+                        k,
+                        1,
+                        col.as_ptr().add(m * positions),
+                        cols,
+                        1,
+                    )
+                };
             }
         } else {
             // y[c_out, cols] = weight[c_out, k] * col[k, cols], all row-major.
             // SAFETY: the product writes every element of its output (read_dst false).
             let y = unsafe {
-                written_by(c_out * cols, |y| product(c_out, cols, k, y, cols, w_data.as_ptr(), k, 1, col.as_ptr(), cols, 1))
+                written_by(c_out * cols, |y| {
+                    product(c_out, cols, k, y, cols, w_data.as_ptr(), k, 1, col.as_ptr(), cols, 1)
+                })
             };
             for m in 0..items.len() {
                 for c in 0..c_out {
-                    write_slice(&mut block[(m * c_out + c) * positions..][..positions], &y[c * cols + m * positions..][..positions]);
+                    write_slice(
+                        &mut block[(m * c_out + c) * positions..][..positions],
+                        &y[c * cols + m * positions..][..positions],
+                    );
                 }
             }
         }
@@ -712,19 +740,24 @@ pub(crate) fn conv2d_f32(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTen
 const DIRECT_POSITIONS: usize = 256;
 
 /// `len` values to be written.
-fn uninit_vec<T>(len: usize) -> Vec<MaybeUninit<T>> {
+pub(crate) fn uninit_vec<T>(len: usize) -> Vec<MaybeUninit<T>> {
     let mut v = Vec::with_capacity(len);
     // SAFETY: `MaybeUninit` needs no initialisation.
     unsafe { v.set_len(len) };
     v
 }
 
-/// Whether a convolution over `taps` with `c_in` input channels is faster as one product per tap
-/// over shifted views ([`conv2d_shifted`]) than through a column matrix: enough input channels
-/// for each product's inner dimension, and few positions computed only to be dropped.
-fn shifted_pays(taps: &Taps, c_in: usize) -> bool {
-    c_in >= 16 && taps.count() >= DIRECT_POSITIONS && taps.span() * 8 <= taps.count() * 9
+/// Whether a product over `taps` is faster as one product per tap over shifted views
+/// ([`conv2d_shifted`], [`weight_grad_shifted`]) than through a column matrix: maps of
+/// [`DIRECT_POSITIONS`] positions and more, and few positions computed only to be dropped (under
+/// 1/8).
+fn shifted_pays(taps: &Taps) -> bool {
+    taps.count() >= DIRECT_POSITIONS && taps.span() * 8 <= taps.count() * 9
 }
+
+/// Input channels from which a convolution's products over shifted views (whose inner dimension
+/// is the input channels) are long enough to pay.
+const SHIFTED_CHANNELS: usize = 16;
 
 /// The convolution of each item as one product per tap, each over the item's phases (see
 /// [`Taps`]) shifted by the tap's offset, with no column matrix:
@@ -795,7 +828,7 @@ fn conv2d_shifted(x: &[f32], w: &[f32], bias: Option<&[f32]>, [n, c_in, c_out]: 
 ///
 /// # Safety
 /// Every element must have been written.
-unsafe fn assume_init<T>(v: Vec<MaybeUninit<T>>) -> Vec<T> {
+pub(crate) unsafe fn assume_init<T>(v: Vec<MaybeUninit<T>>) -> Vec<T> {
     let mut v = core::mem::ManuallyDrop::new(v);
     // SAFETY: `MaybeUninit<T>` has `T`'s layout; the caller's promise that all are written.
     unsafe { Vec::from_raw_parts(v.as_mut_ptr().cast::<T>(), v.len(), v.capacity()) }
@@ -816,7 +849,8 @@ pub(crate) fn conv_transpose2d_f32(
     let [n, c_in, h, w]: [usize; 4] = x.layout().shape().dims();
     let [_, c_out, kh, kw]: [usize; 4] = weight.layout().shape().dims();
     let size = |len: usize, d: usize| {
-        ((len - 1) * g.stride[d] + g.dilation[d] * (g.kernel[d] - 1) + padding_out[d] + 1).saturating_sub(2 * g.padding[d])
+        ((len - 1) * g.stride[d] + g.dilation[d] * (g.kernel[d] - 1) + padding_out[d] + 1)
+            .saturating_sub(2 * g.padding[d])
     };
     let (ho, wo) = (size(h, 0), size(w, 1));
     if n * c_out * ho * wo > 0
@@ -828,7 +862,8 @@ pub(crate) fn conv_transpose2d_f32(
             for co in 0..c_out {
                 for i in 0..kh {
                     for j in 0..kw {
-                        wf[((co * c_in + ci) * kh + kh - 1 - i) * kw + kw - 1 - j] = w_data[((ci * c_out + co) * kh + i) * kw + j];
+                        wf[((co * c_in + ci) * kh + kh - 1 - i) * kw + kw - 1 - j] =
+                            w_data[((ci * c_out + co) * kh + i) * kw + j];
                     }
                 }
             }
@@ -856,7 +891,9 @@ pub(crate) fn conv_transpose2d_f32(
         // col[rows, cols] = weight^T[rows, c_in] * xm[c_in, cols]; weight is row-major [c_in, rows].
         // SAFETY: the product writes every element of its output (read_dst false).
         let col = unsafe {
-            written_by(rows * cols, |col| product(rows, cols, c_in, col, cols, w_data.as_ptr(), 1, rows, xm.as_ptr(), cols, 1))
+            written_by(rows * cols, |col| {
+                product(rows, cols, c_in, col, cols, w_data.as_ptr(), 1, rows, xm.as_ptr(), cols, 1)
+            })
         };
         add_columns(&col, c_out, &taps, items.len(), out_block);
     });
@@ -867,7 +904,13 @@ pub(crate) fn conv_transpose2d_f32(
 /// A stride-1 transposed convolution is a convolution of its input with the weights flipped
 /// and transposed, padded by `dilation * (kernel - 1) - padding`: that convolution's geometry,
 /// where it exists and is computed over shifted views ([`shifted_pays`]); else `None`.
-fn as_convolution(g: Geometry, padding_out: [usize; 2], input: [usize; 2], output: [usize; 2], c_in: usize) -> Option<Geometry> {
+fn as_convolution(
+    g: Geometry,
+    padding_out: [usize; 2],
+    input: [usize; 2],
+    output: [usize; 2],
+    c_in: usize,
+) -> Option<Geometry> {
     if g.stride != [1, 1] || padding_out != [0, 0] || g.groups != 1 {
         return None;
     }
@@ -876,7 +919,7 @@ fn as_convolution(g: Geometry, padding_out: [usize; 2], input: [usize; 2], outpu
         return None;
     }
     let flipped = Geometry { padding: [reach(0) - g.padding[0], reach(1) - g.padding[1]], ..g };
-    shifted_pays(&Taps::new(input, output, &flipped), c_in).then_some(flipped)
+    (c_in >= SHIFTED_CHANNELS && shifted_pays(&Taps::new(input, output, &flipped))).then_some(flipped)
 }
 
 fn add_bias(out: &mut [f32], bias: Option<FlexTensor>, c_out: usize, positions: usize) {

@@ -42,16 +42,16 @@ impl FloatTensorOps<Flex> for Flex {
         let mut rng = seed.take().unwrap_or_else(crate::backend::get_seeded_rng);
         let data = match dtype {
             FloatDType::F64 => TensorData::random::<f64, _, _>(shape, distribution, &mut rng),
-            // Patched (autoencoder framework): normal samples in parallel blocks, see `normal`.
-            FloatDType::F32 | FloatDType::Flex32 if matches!(distribution, Distribution::Normal(..)) => {
-                let Distribution::Normal(mean, std) = distribution else { unreachable!() };
-                let seed: u64 = burn_std::rand::RngExt::random(&mut rng);
-                let values = crate::ops::normal::normal_f32(shape.num_elements(), mean, std, seed);
-                TensorData::new(values, shape)
-            }
-            FloatDType::F32 | FloatDType::Flex32 => {
-                TensorData::random::<f32, _, _>(shape, distribution, &mut rng)
-            }
+            FloatDType::F32 | FloatDType::Flex32 => match distribution {
+                // Patched (autoencoder framework): normal samples in parallel blocks, see `normal`.
+                Distribution::Normal(mean, std) => {
+                    let seed: u64 = burn_std::rand::RngExt::random(&mut rng);
+                    let values =
+                        crate::ops::normal::normal_f32(shape.num_elements(), mean, std, seed);
+                    TensorData::new(values, shape)
+                }
+                _ => TensorData::random::<f32, _, _>(shape, distribution, &mut rng),
+            },
             FloatDType::F16 => TensorData::random::<f16, _, _>(shape, distribution, &mut rng),
             FloatDType::BF16 => TensorData::random::<bf16, _, _>(shape, distribution, &mut rng),
         };

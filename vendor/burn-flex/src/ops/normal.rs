@@ -10,15 +10,15 @@
 use alloc::vec::Vec;
 use core::mem::MaybeUninit;
 
+use crate::ops::conv_gemm::{assume_init, uninit_vec};
+
 /// Values per block (each block has its own stream).
 const BLOCK: usize = 4096;
 
 /// `len` samples of `N(mean, std^2)` from the stream keyed by `seed`.
 pub(crate) fn normal_f32(len: usize, mean: f64, std: f64, seed: u64) -> Vec<f32> {
     let (mean, std) = (mean as f32, std as f32);
-    let mut out: Vec<MaybeUninit<f32>> = Vec::with_capacity(len);
-    // SAFETY: `MaybeUninit` needs no initialisation.
-    unsafe { out.set_len(len) };
+    let mut out = uninit_vec::<f32>(len);
     let fill = |(index, block): (usize, &mut [MaybeUninit<f32>])| {
         let mut state = seed ^ (index as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03);
         for pair in block.chunks_mut(2) {
@@ -36,9 +36,8 @@ pub(crate) fn normal_f32(len: usize, mean: f64, std: f64, seed: u64) -> Vec<f32>
     }
     #[cfg(not(feature = "rayon"))]
     out.chunks_mut(BLOCK).enumerate().for_each(fill);
-    let mut out = core::mem::ManuallyDrop::new(out);
-    // SAFETY: every block wrote each of its values; `MaybeUninit<f32>` has `f32`'s layout.
-    unsafe { Vec::from_raw_parts(out.as_mut_ptr().cast::<f32>(), out.len(), out.capacity()) }
+    // SAFETY: every block wrote each of its values.
+    unsafe { assume_init(out) }
 }
 
 /// The next value of a SplitMix64 stream.
