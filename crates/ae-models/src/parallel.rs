@@ -11,8 +11,14 @@
 
 /// Runs `work` on a worker of a new rayon pool of `threads` threads (0: rayon's default, the
 /// `RAYON_NUM_THREADS` variable or else one per logical CPU) with `stack` bytes of stack per
-/// thread (0: 8 MiB, a main thread's usual), and returns its result; a panic in `work` is resumed
-/// in the caller. Falls back to running `work` on the calling thread if no pool can be created.
+/// thread (0: 8 MiB, a main thread's usual), and returns its result once every thread of the
+/// pool has ended; a panic in `work` is resumed in the caller. Falls back to running `work` on the
+/// calling thread if no pool can be created.
+///
+/// The threads are joined, not just told to stop, so that a program returning from `main`
+/// right after does not run its libraries' exit handlers while a worker still runs its
+/// thread-local destructors: libEGL (loaded when wgpu looks at OpenGL) frees a worker's state
+/// in both, and glibc aborted such runs with "double free or corruption".
 ///
 /// # Examples
 ///
@@ -22,10 +28,34 @@
 /// ```
 pub fn on_compute_pool<R: Send>(threads: usize, stack: usize, work: impl FnOnce() -> R + Send) -> R {
     let stack = if stack == 0 { 8 << 20 } else { stack };
-    match rayon::ThreadPoolBuilder::new().num_threads(threads).stack_size(stack).build() {
-        Ok(pool) => pool.install(work),
-        Err(_) => work(),
+    let mut workers = Vec::new();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .stack_size(stack)
+        .spawn_handler(|thread| {
+            let mut builder = std::thread::Builder::new();
+            if let Some(name) = thread.name() {
+                builder = builder.name(name.to_owned());
+            }
+            if let Some(size) = thread.stack_size() {
+                builder = builder.stack_size(size);
+            }
+            workers.push(builder.spawn(|| thread.run())?);
+            Ok(())
+        })
+        .build();
+    let Ok(pool) = pool else {
+        // Threads that did start end when the pool's registry is dropped; wait for them too.
+        workers.into_iter().for_each(|w| drop(w.join()));
+        return work();
+    };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.install(work)));
+    drop(pool);
+    for worker in workers {
+        // A worker's own panic was already reported by rayon; only its end matters here.
+        let _ = worker.join();
     }
+    result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 #[cfg(test)]
@@ -38,6 +68,23 @@ mod tests {
         let (index, threads) = on_compute_pool(3, 0, || (rayon::current_thread_index(), rayon::current_num_threads()));
         assert!(index.is_some());
         assert_eq!(threads, 3);
+    }
+
+    #[test]
+    fn every_worker_has_ended_when_it_returns() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static ENDED: AtomicUsize = AtomicUsize::new(0);
+        /// Counts its thread's end, late: after a pause, as a slow thread-local destructor would.
+        struct CountsEnd;
+        impl Drop for CountsEnd {
+            fn drop(&mut self) {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                ENDED.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        thread_local!(static MARK: CountsEnd = const { CountsEnd });
+        on_compute_pool(3, 0, || rayon::broadcast(|_| MARK.with(|_| ())));
+        assert_eq!(ENDED.load(Ordering::SeqCst), 3);
     }
 
     #[test]

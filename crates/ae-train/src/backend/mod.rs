@@ -293,7 +293,13 @@ pub struct Adapter {
 /// The wgpu adapters on this machine (empty when wgpu is not compiled in).
 #[cfg(feature = "wgpu")]
 pub fn wgpu_adapters() -> Vec<Adapter> {
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+    // Only the APIs asked about: an instance of every backend also opens OpenGL through
+    // libEGL, whose exit handler races a finishing thread's own cleanup of the same memory
+    // (glibc aborts with "double free or corruption" in a few runs in a thousand).
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: wgpu::Backends::PRIMARY,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
     block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY))
         .into_iter()
         .map(|a| {
@@ -362,6 +368,17 @@ mod tests {
     fn software_adapters_are_not_hardware() {
         assert!(is_software_name("llvmpipe (LLVM 15.0.6, 256 bits)"));
         assert!(!is_software_name("NVIDIA H100 80GB HBM3"));
+    }
+
+    /// Listing adapters leaves OpenGL's libEGL unloaded: its exit handler and a finishing
+    /// thread freed the same memory at once in a few runs in a thousand (glibc's "double free
+    /// or corruption" abort at exit).
+    #[cfg(all(feature = "wgpu", target_os = "linux"))]
+    #[test]
+    fn listing_adapters_leaves_opengl_closed() {
+        let _ = wgpu_adapters();
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        assert!(!maps.contains("libEGL"), "libEGL loaded by listing adapters");
     }
 
     #[test]
