@@ -76,6 +76,8 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--precision", choices=["f32", "f16", "bf16"], default="f32",
+                   help="f16/bf16: automatic mixed precision (torch.autocast; GradScaler for f16)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -86,11 +88,16 @@ def main():
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     x = torch.rand(batch, *shape, device=dev)
 
+    half = {"f16": torch.float16, "bf16": torch.bfloat16}.get(a.precision)
+    scaler = torch.amp.GradScaler(dev.type, enabled=a.precision == "f16")
+
     def step():
-        loss = loss_fn(x)
+        with torch.autocast(dev.type, dtype=half or torch.float32, enabled=half is not None):
+            loss = loss_fn(x)
         opt.zero_grad()
-        loss.backward()
-        opt.step()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
         return loss
 
     for _ in range(WARMUP):
@@ -106,7 +113,8 @@ def main():
     elapsed = time.time() - t0
     peak = peak_rss_mib()
     print(json.dumps(dict(case=a.case, batch=batch, steps=steps, steps_per_s=steps / elapsed, loss=value,
-                          peak_rss_mib=peak, torch=torch.__version__, threads=a.threads, device=a.device)))
+                          peak_rss_mib=peak, torch=torch.__version__, threads=a.threads, device=a.device,
+                          precision=a.precision)))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ use crate::loss::ReconstructionLoss;
 use crate::network::{ConvConfig, Decoder, DenseConfig, Encoder, NetworkConfig, SequenceConfig};
 use crate::objective::{ForwardOutput, LossTerm};
 use crate::penalty::PenaltyConfig;
+use crate::precision::Precision;
 use crate::schedule::Schedule;
 
 /// Most weights a model may have (2^30, 4 GiB of `f32`): larger configs are refused by
@@ -231,6 +232,7 @@ impl AutoencoderConfig {
             corruption: self.corruption.clone(),
             loss: self.loss.clone(),
             input: shape.iter().product(),
+            precision: Precision::F32,
         })
     }
 }
@@ -282,6 +284,10 @@ pub struct Autoencoder {
     /// Number of input features.
     #[module(skip)]
     pub input: usize,
+    /// Format of the encoder's and decoder's layers in [`Autoencoder::forward_at`] (training);
+    /// f32 unless set with [`Autoencoder::with_precision`].
+    #[module(skip)]
+    pub precision: Precision,
 }
 
 impl Autoencoder {
@@ -297,10 +303,43 @@ impl Autoencoder {
 
     /// The decoder's pre-activation output for each code (tied weights resolved).
     pub fn decode_logits(&self, code: Tensor<2>) -> Tensor<2> {
+        self.decode_logits_in(Precision::F32, code)
+    }
+
+    /// [`Autoencoder::decode_logits`] with the decoder's layers in `precision`.
+    fn decode_logits_in(&self, precision: Precision, code: Tensor<2>) -> Tensor<2> {
         match &self.decoder {
-            Decoder::Dense(d) if d.is_tied() => d.forward_tied(code, &self.tied_weights()),
-            d => d.forward(code),
+            Decoder::Dense(d) if d.is_tied() => {
+                let weights: Vec<_> = self.tied_weights().into_iter().map(|w| precision.cast(w)).collect();
+                precision.run(d, code, |d, code| d.forward_tied(code, &weights))
+            }
+            d => precision.run(d, code, |d, code| d.forward(code)),
         }
+    }
+
+    /// The same model training its encoder's and decoder's layers in `precision` (f32 master
+    /// weights; see [`crate::precision`]). Evaluation stays f32. f16 and bf16 need a dense or
+    /// convolutional network without batch norm (an LSTM's states and batch norm's running
+    /// statistics are f32 tensors the layers would mix with half ones); an error names
+    /// `precision` otherwise.
+    pub fn with_precision(mut self, precision: Precision) -> Result<Self, ConfigError> {
+        if precision != Precision::F32 {
+            let why = if matches!(self.encoder, Encoder::Sequence(_)) {
+                Some("an LSTM network")
+            } else if crate::precision::has_batch_norm(&self) {
+                Some("batch norm (its running statistics stay f32)")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(ConfigError::new(
+                    "precision",
+                    format!("{} layers are not available with {why}; use \"f32\"", precision.name()),
+                ));
+            }
+        }
+        self.precision = precision;
+        Ok(self)
     }
 
     /// The weights a tied decoder uses, code side first: the code layer's, then the encoder's
@@ -342,9 +381,9 @@ impl Autoencoder {
     pub fn forward_at(&self, input: Tensor<2>, target: Option<Tensor<2>>, schedule: Schedule) -> ForwardOutput {
         let target = target.unwrap_or_else(|| input.clone());
         let contract_at = input.clone();
-        let features = self.encoder.forward(input);
+        let features = self.precision.run(&self.encoder, input, |e, x| e.forward(x));
         let code_out = self.bottleneck.forward(features, schedule);
-        let logits = self.decode_logits(code_out.code.clone());
+        let logits = self.decode_logits_in(self.precision, code_out.code.clone());
         let reconstruction = self.output_activation.apply(logits.clone());
         let mut terms =
             vec![LossTerm::new("reconstruction", self.loss.mean(logits.clone(), reconstruction.clone(), target))];

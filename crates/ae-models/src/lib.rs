@@ -73,6 +73,7 @@ pub mod objective;
 pub mod output_bias;
 pub mod parallel;
 pub mod penalty;
+pub mod precision;
 pub mod replicas;
 pub mod schedule;
 pub mod step;

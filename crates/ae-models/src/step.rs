@@ -16,6 +16,7 @@ use crate::autoencoder::Autoencoder;
 use crate::average::WeightAverage;
 use crate::bottleneck::AdversarialBottleneck;
 use crate::objective::{ForwardOutput, LossTerm};
+use crate::precision::LossScale;
 use crate::replicas::Replicas;
 use crate::schedule::Schedule;
 
@@ -112,13 +113,29 @@ pub struct Optimizers {
     /// Data-parallel replicas whose gradients every [`train_step`] combines before stepping
     /// (`None`: this process trains alone).
     pub replicas: Option<Replicas>,
+    /// The loss scale of f16 training (`None`: the loss is not scaled): the autoencoder update
+    /// back-propagates the scaled loss, unscales the gradients and skips the step when they
+    /// overflow ([`crate::precision`]).
+    pub loss_scale: Option<LossScale>,
 }
 
 impl Optimizers {
     /// Optimizers for `model`: `make` builds each one (the adversary gets its own only when the
     /// model has one).
     pub fn new<M: Trainable>(model: &M, make: impl Fn() -> ModuleOptimizer) -> Self {
-        Self { model: make(), adversary: model.adversary().map(|_| make()), average: None, replicas: None }
+        Self {
+            model: make(),
+            adversary: model.adversary().map(|_| make()),
+            average: None,
+            replicas: None,
+            loss_scale: None,
+        }
+    }
+
+    /// The same optimizers, scaling the loss dynamically from `scale` (f16 training).
+    pub fn with_loss_scale(mut self, scale: LossScale) -> Self {
+        self.loss_scale = Some(scale);
+        self
     }
 
     /// The same optimizers, stepping on the gradients of the whole batch that `replicas` (this
@@ -154,15 +171,17 @@ pub fn autoencoder_step<M: Trainable>(
     schedule: Schedule,
     learning_rate: f64,
 ) -> (M, ForwardOutput) {
-    replicated_autoencoder_step(model, optim, None, clean, schedule, learning_rate)
+    replicated_autoencoder_step(model, optim, None, None, clean, schedule, learning_rate)
 }
 
 /// [`autoencoder_step`] with the gradients (and the loss terms reported) combined over
-/// `replicas` first, when given.
+/// `replicas` first, when given, and the loss scaled by `loss_scale`, when given (a step whose
+/// gradients overflow leaves the model as it was).
 fn replicated_autoencoder_step<M: Trainable>(
     model: M,
     optim: &mut ModuleOptimizer,
     replicas: Option<&mut Replicas>,
+    loss_scale: Option<&mut LossScale>,
     clean: Tensor<2>,
     schedule: Schedule,
     learning_rate: f64,
@@ -170,11 +189,20 @@ fn replicated_autoencoder_step<M: Trainable>(
     let items = clean.dims()[0];
     let input = model.corrupt(clean.clone());
     let mut out = model.forward_at(input, Some(clean), schedule);
-    let mut grads = GradientsParams::from_grads(out.loss.backward(), &model);
+    let objective = match &loss_scale {
+        Some(s) => out.loss.clone().mul_scalar(s.scale()),
+        None => out.loss.clone(),
+    };
+    let mut grads = GradientsParams::from_grads(objective.backward(), &model);
     if let Some(r) = replicas {
         let mut losses: Vec<&mut Tensor<1>> =
             std::iter::once(&mut out.loss).chain(out.terms.iter_mut().map(|t| &mut t.value)).collect();
         r.average(&model, &mut grads, items, &mut losses);
+    }
+    if let Some(s) = loss_scale
+        && !s.unscale(&model, &mut grads)
+    {
+        return (model, out);
     }
     (optim.step(learning_rate, model, grads), out)
 }
@@ -249,8 +277,15 @@ pub fn train_step<M: Trainable>(
     schedule: Schedule,
     learning_rate: f64,
 ) -> (M, ForwardOutput) {
-    let (mut model, mut out) =
-        replicated_autoencoder_step(model, &mut optims.model, optims.replicas.as_mut(), clean, schedule, learning_rate);
+    let (mut model, mut out) = replicated_autoencoder_step(
+        model,
+        &mut optims.model,
+        optims.replicas.as_mut(),
+        optims.loss_scale.as_mut(),
+        clean,
+        schedule,
+        learning_rate,
+    );
     if let Some(optim) = optims.adversary.as_mut() {
         let d_loss;
         (model, d_loss) =

@@ -10,6 +10,8 @@
 //! written here with Burn's public ops). The decoder's other route, nearest upsampling then a
 //! convolution, is checked the same way.
 
+mod common;
+
 use burn::tensor::module::{conv_transpose2d, conv2d, interpolate};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, InterpolateMode, InterpolateOptions};
 use burn::tensor::{Device, Distribution, Tensor};
@@ -68,37 +70,10 @@ fn cases(name: &str) -> impl Iterator<Item = (usize, Case)> {
 /// The devices to check: flex, and wgpu where it is built in and has an adapter.
 fn devices() -> Vec<(&'static str, Device)> {
     let mut v = vec![("flex", Device::flex().autodiff())];
-    if let Some(wgpu) = wgpu_device() {
+    if let Some(wgpu) = common::wgpu_device() {
         v.push(("wgpu", wgpu));
     }
     v
-}
-
-#[cfg(feature = "wgpu")]
-fn wgpu_device() -> Option<Device> {
-    use cubecl_runtime::config::{CubeClRuntimeConfig, RuntimeConfig, autotune::AutotuneLevel};
-    // Autotuning is for speed and costs minutes on a software adapter for these many small
-    // shapes (329 s against 57 s here); the kernels it would choose between are each checked.
-    if std::env::var_os("CUBECL_AUTOTUNE_LEVEL").is_none() {
-        let mut config = CubeClRuntimeConfig::default();
-        config.autotune.level = AutotuneLevel::Minimal;
-        CubeClRuntimeConfig::try_set(config);
-    }
-    let d = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice).autodiff();
-    let works = std::panic::catch_unwind(|| Tensor::<1>::from_floats([1.0, 2.0], &d).sum().into_scalar::<f32>() == 3.0);
-    match works {
-        Ok(true) => Some(d),
-        _ => {
-            assert!(std::env::var_os("AE_REQUIRE_WGPU").is_none(), "AE_REQUIRE_WGPU is set but wgpu does not run");
-            eprintln!("skipping wgpu: no adapter (install mesa-vulkan-drivers)");
-            None
-        }
-    }
-}
-
-#[cfg(not(feature = "wgpu"))]
-fn wgpu_device() -> Option<Device> {
-    None
 }
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f64> {

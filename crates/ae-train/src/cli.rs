@@ -10,6 +10,7 @@ use crate::report::progress::print_line;
 use crate::backend::{self, BackendChoice};
 use crate::commands::train::{self, TrainRequest};
 use crate::error::Result;
+use ae_models::precision::Precision;
 
 /// Train and apply autoencoders from TOML experiment configs.
 #[derive(Debug, Parser)]
@@ -115,6 +116,10 @@ pub enum Command {
         /// Write every measurement as JSON lines to this file.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Format of the layers on both sides: `f32`, or mixed precision `f16` / `bf16` (ours:
+        /// `train.precision`; PyTorch: autocast, with a GradScaler for f16).
+        #[arg(long, default_value = "f32", value_parser = ["f32", "f16", "bf16"])]
+        precision: String,
     },
     /// Sum up a run folder: experiment, model, data, training, final losses, and every picture and
     /// report in it with what it shows.
@@ -345,7 +350,18 @@ pub fn run(cli: Cli) -> Result<()> {
             ));
             Ok(())
         }
-        Some(Command::Bench { backend, case, seconds, batch, torch, torch_threads, torch_device, pipeline, json }) => {
+        Some(Command::Bench {
+            backend,
+            case,
+            seconds,
+            batch,
+            torch,
+            torch_threads,
+            torch_device,
+            pipeline,
+            json,
+            precision,
+        }) => {
             let req = crate::commands::bench::BenchRequest {
                 backends: backend,
                 cases: case,
@@ -356,6 +372,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 torch_device,
                 pipeline,
                 json,
+                precision: Precision::from_name(&precision).unwrap_or_default(),
             };
             crate::commands::bench::bench(&req).map(|_| ())
         }

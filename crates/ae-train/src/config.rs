@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use ae_data::Normalization;
 use ae_models::AutoencoderConfig;
+use ae_models::precision::Precision;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendChoice;
@@ -135,6 +136,14 @@ pub struct TrainConfig {
     /// kilobytes per epoch, and `tensorboard --logdir runs` then shows every run).
     #[serde(default = "default_true")]
     pub tensorboard: bool,
+    /// `f32`, or mixed precision: `f16` (with dynamic loss scaling) or `bf16`, the format of the
+    /// encoder's and decoder's layers while training, with f32 weights (ae_models::precision).
+    #[serde(default, skip_serializing_if = "is_f32")]
+    pub precision: Precision,
+}
+
+fn is_f32(p: &Precision) -> bool {
+    *p == Precision::F32
 }
 
 fn default_true() -> bool {

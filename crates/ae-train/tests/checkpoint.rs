@@ -3,6 +3,7 @@
 use ae_models::average::WeightAverage;
 use ae_models::bottleneck::{AdversarialConfig, BottleneckConfig, Prior};
 use ae_models::network::{DenseConfig, Encoder};
+use ae_models::precision::{LossScale, Precision};
 use ae_models::schedule::Schedule;
 use ae_models::step::{Optimizers, train_step};
 use ae_models::{Autoencoder, AutoencoderConfig};
@@ -30,6 +31,7 @@ fn train_config() -> TrainConfig {
         init_output_bias: false,
         ema_decay: None,
         tensorboard: false,
+        precision: Default::default(),
     }
 }
 
@@ -45,6 +47,7 @@ fn meta(hash: &str) -> CheckpointMeta {
         stale_epochs: 0,
         history: vec![],
         average_updates: None,
+        loss_scale: None,
     }
 }
 
@@ -213,4 +216,37 @@ fn the_weight_average_round_trips_and_resumes() {
     std::fs::write(&cut, &bytes[..at]).unwrap();
     let e = checkpoint::read(&cut).err().unwrap();
     assert!(e.message.contains("cut.ckpt") && e.message.contains("weight average"), "{}", e.message);
+}
+
+#[test]
+fn the_f16_loss_scale_round_trips_and_a_checkpoint_without_one_starts_fresh() {
+    let _turn = common::rng_turn();
+    let device = ae_train::backend::init_device().expect("a CPU backend").autodiff();
+    device.seed(6);
+    let model = AutoencoderConfig::dense(DenseConfig::new(vec![8], 2)).init(6, &device).unwrap();
+    let model = model.with_precision(Precision::F16).unwrap();
+    let x = Tensor::<2>::random([4, 6], Distribution::Uniform(0.0, 1.0), &device);
+    // Started at the largest scale: the first step overflows and halves it.
+    let mut optims =
+        Optimizers::new(&model, || optimizer(&train_config())).with_loss_scale(LossScale::new(LossScale::MAX));
+    let model = train_step(model, &mut optims, x, Schedule::END, 1e-2).0;
+    let kept = optims.loss_scale.clone().unwrap();
+    assert_eq!((kept.scale(), kept.skipped()), (LossScale::MAX / 2.0, 1));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("c.ckpt");
+    checkpoint::save(&path, &meta("abc"), &model, &optims).unwrap();
+    let ckpt = checkpoint::read(&path).unwrap();
+    assert_eq!(ckpt.meta.loss_scale.as_ref(), Some(&kept));
+    let fresh = || Optimizers::new(&model, || optimizer(&train_config())).with_loss_scale(LossScale::default());
+    let resumed = ckpt.load_optimizers(fresh(), &device, &path).unwrap();
+    assert_eq!(resumed.loss_scale, Some(kept));
+
+    // An f32 run's checkpoint resumed in f16: the scale starts at its initial value.
+    let plain = Optimizers::new(&model, || optimizer(&train_config()));
+    checkpoint::save(&path, &meta("abc"), &model, &plain).unwrap();
+    let ckpt = checkpoint::read(&path).unwrap();
+    assert!(ckpt.meta.loss_scale.is_none());
+    let resumed = ckpt.load_optimizers(fresh(), &device, &path).unwrap();
+    assert_eq!(resumed.loss_scale, Some(LossScale::default()));
 }

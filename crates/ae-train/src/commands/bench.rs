@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use ae_core::rng::epoch_order;
 use ae_data::BatchStream;
+use ae_models::precision::{LossScale, Precision};
 use ae_models::schedule::Schedule;
 use ae_models::step::{Optimizers, train_step};
 use burn::tensor::{Device, Distribution, Tensor};
@@ -112,6 +113,9 @@ pub struct BenchRequest {
     pub pipeline: bool,
     /// Where to write every result as JSON lines.
     pub json: Option<PathBuf>,
+    /// Format of the layers on both sides (ours: [`ae_models::Autoencoder::with_precision`]; PyTorch:
+    /// autocast).
+    pub precision: Precision,
 }
 
 /// One measured case.
@@ -232,7 +236,16 @@ fn measure(case: &Case, backend: &str, device: &Device, req: &BenchRequest) -> R
     let train_device = device.clone().autodiff();
     let model = init_model(&cfg, case.shape, &train_device)
         .map_err(|e| AppError::usage(format!("bench {}: {e}", case.name)))?;
+    req.precision
+        .check(&train_device)
+        .map_err(|e| AppError::usage(format!("bench {} on {backend}: --precision: {}", case.name, e.message)))?;
+    let model = model
+        .with_precision(req.precision)
+        .map_err(|e| AppError::usage(format!("bench {}: --precision: {}", case.name, e.message)))?;
     let mut optims = Optimizers::new(&model, || optimizer(&cfg.train));
+    if req.precision.needs_loss_scale() {
+        optims = optims.with_loss_scale(LossScale::default());
+    }
     train_device.seed(0);
     let width: usize = case.shape.iter().product();
     let x: Tensor<2> = Tensor::random([batch, width], Distribution::Default, &train_device);
@@ -309,6 +322,7 @@ fn torch(python: &Path, case: &Case, req: &BenchRequest) -> Result<Measurement> 
         .args(["--seconds", &req.seconds.to_string(), "--threads", &req.torch_threads.to_string()])
         .args(["--batch", &batch.to_string()])
         .args(["--device", &req.torch_device])
+        .args(["--precision", req.precision.name()])
         .output()
         .map_err(|e| AppError::runtime(format!("{}: cannot run: {e}", python.display())))?;
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ae_models::average::WeightAverage;
+use ae_models::precision::{LossScale, Precision};
 use ae_models::step::Optimizers;
 
 use burn::module::Module;
@@ -162,7 +163,24 @@ fn train_in(
             })
             .map_err(|e| AppError::usage(format!("{}: key `train.init_output_bias`: {e}", loaded.path.display())))?;
     }
+    let precision = cfg.train.precision;
+    precision.check(&device).map_err(|e| {
+        AppError::usage(format!(
+            "{}: key `train.{}`: {} ({}, {})",
+            loaded.path.display(),
+            e.key,
+            e.message,
+            backend.name,
+            backend.description
+        ))
+    })?;
+    model = model
+        .with_precision(precision)
+        .map_err(|e| AppError::usage(format!("{}: key `train.{}`: {}", loaded.path.display(), e.key, e.message)))?;
     let mut optims = Optimizers::new(&model, || fit::optimizer(&cfg.train));
+    if precision.needs_loss_scale() {
+        optims = optims.with_loss_scale(LossScale::default());
+    }
     if let Some(decay) = cfg.train.ema_decay {
         let average = WeightAverage::new(decay)
             .map_err(|e| AppError::usage(format!("{}: key `train.{}`: {}", loaded.path.display(), e.key, e.message)))?;
@@ -220,7 +238,7 @@ fn train_in(
     write_atomic(&run.file(run_folder::CONFIG), config_text.as_bytes())?;
     write_json(&run.file(run_folder::NORMALIZER), normalizer.as_ref())?;
     progress.line(&format!(
-        "{}: {} on {} ({} train / {} val / {} test items of {input} values), {parameters} parameters, backend {} [{}]",
+        "{}: {} on {} ({} train / {} val / {} test items of {input} values), {parameters} parameters, backend {} [{}]{}",
         cfg.name,
         describe_network(&cfg, &item_shape),
         cfg.data.dataset,
@@ -228,7 +246,8 @@ fn train_in(
         data.val.as_ref().map_or(0, |v| v.len()),
         test.as_ref().map_or(0, |t| t.len()),
         backend.name,
-        backend.description
+        backend.description,
+        if precision == Precision::F32 { String::new() } else { format!(", {} layers", precision.name()) }
     ));
 
     // Optional greedy layer-wise pretraining (a fresh optimizer holds no state yet).

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use ae_models::Autoencoder;
 use ae_models::average::WeightAverage;
+use ae_models::precision::LossScale;
 use ae_models::step::Optimizers;
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
@@ -52,6 +53,10 @@ pub struct CheckpointMeta {
     /// section).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub average_updates: Option<u64>,
+    /// The loss scale of f16 training (`train.precision = "f16"`), so that a resumed run scales
+    /// as the uninterrupted one would.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_scale: Option<LossScale>,
 }
 
 /// Writes a checkpoint atomically.
@@ -64,7 +69,11 @@ pub fn encode(path: &Path, meta: &CheckpointMeta, model: &Autoencoder, optims: &
     let fail =
         |what: &str, e: String| AppError::runtime(format!("{}: cannot serialise the {what}: {e}", path.display()));
     // The update count always describes the average written (or its absence).
-    let meta = CheckpointMeta { average_updates: optims.average.as_ref().map(|a| a.updates()), ..meta.clone() };
+    let meta = CheckpointMeta {
+        average_updates: optims.average.as_ref().map(|a| a.updates()),
+        loss_scale: optims.loss_scale.clone(),
+        ..meta.clone()
+    };
     let json = serde_json::to_vec(&meta).map_err(|e| fail("metadata", e.to_string()))?;
     let model_bytes = model.clone().into_record().into_bytes().map_err(|e| fail("model", format!("{e:?}")))?;
     let optim_bytes = optims.model.into_bytes().map_err(|e| fail("optimizer state", format!("{e:?}")))?;
@@ -215,7 +224,9 @@ impl Checkpoint {
             Some(o) => Some(load(o, &self.adversary, "adversary optimizer")?),
             None => None,
         };
-        Ok(Optimizers { model, adversary, average: optims.average, replicas: optims.replicas })
+        // A checkpoint of f16 training continues its loss scale; one without starts a fresh one.
+        let loss_scale = optims.loss_scale.map(|fresh| self.meta.loss_scale.clone().unwrap_or(fresh));
+        Ok(Optimizers { model, adversary, average: optims.average, replicas: optims.replicas, loss_scale })
     }
 }
 

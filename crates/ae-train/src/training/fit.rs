@@ -159,6 +159,8 @@ pub fn fit(
             samples_per_s: seen as f64 / seconds.max(1e-9),
             step,
             learning_rate: cfg.learning_rate,
+            loss_scale: optims.loss_scale.as_ref().map(|s| s.scale()),
+            skipped_steps: optims.loss_scale.as_ref().map(|s| s.skipped()),
         };
         let monitored = val_loss.unwrap_or(train_loss);
         if !monitored.is_finite() {
@@ -179,6 +181,7 @@ pub fn fit(
             stale_epochs: monitor.stale,
             history: history.clone(),
             average_updates: None, // filled in by `checkpoint::encode`
+            loss_scale: None,      // likewise
         };
         // Serialised once, written to `last` (and `best` when it improved).
         let bytes = checkpoint::encode(&plan.last, &meta, &model, &optims)?;

@@ -23,6 +23,12 @@ pub struct EpochMetrics {
     pub step: u64,
     /// Learning rate used.
     pub learning_rate: f64,
+    /// f16 training: the loss scale at the epoch's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_scale: Option<f64>,
+    /// f16 training: steps skipped so far because their gradients overflowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped_steps: Option<u64>,
 }
 
 /// Evaluation of a model on a split.
