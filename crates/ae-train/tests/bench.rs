@@ -47,6 +47,28 @@ fn bench_measures_each_case_in_its_own_process_and_writes_json_lines() {
 }
 
 #[test]
+fn bench_precision_reaches_the_measuring_process() {
+    let tmp = tempfile::tempdir().unwrap();
+    for precision in ["f32", "bf16"] {
+        let json = tmp.path().join(format!("{precision}.jsonl"));
+        let o = ae_train(
+            tmp.path(),
+            &["bench", "--backend", "flex", "--case", "dense", "--seconds", "0.2", "--precision", precision, "--json"]
+                .into_iter()
+                .chain([json.to_str().unwrap()])
+                .collect::<Vec<_>>(),
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let m: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&json).unwrap().trim()).unwrap();
+        // Written by the child process that trained, so the setting reached it.
+        assert_eq!(m["precision"], precision, "{m}");
+    }
+    let o = ae_train(tmp.path(), &["bench", "--precision", "fp8"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("fp8"), "{}", stderr(&o));
+}
+
+#[test]
 fn bench_refuses_unknown_cases_and_impossible_settings() {
     let tmp = tempfile::tempdir().unwrap();
     for (args, needle) in [

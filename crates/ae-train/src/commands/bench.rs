@@ -137,6 +137,13 @@ pub struct Measurement {
     pub peak_rss_mib: f64,
     /// The last loss read (a sanity check that it trained).
     pub loss: f64,
+    /// Format of the layers (`f32`, `f16`, `bf16`).
+    #[serde(default = "f32_name")]
+    pub precision: String,
+}
+
+fn f32_name() -> String {
+    Precision::F32.name().to_string()
 }
 
 /// Runs the benchmark and prints a table; returns every measurement.
@@ -282,6 +289,7 @@ fn measure(case: &Case, backend: &str, device: &Device, req: &BenchRequest) -> R
         samples_per_s: (steps * batch) as f64 / seconds,
         peak_rss_mib: peak_rss_mib(),
         loss,
+        precision: req.precision.name().to_string(),
     })
 }
 
@@ -297,6 +305,7 @@ fn in_child(choice: BackendChoice, case: &Case, req: &BenchRequest) -> Result<Me
     if let Some(b) = req.batch {
         cmd.args(["--batch", &b.to_string()]);
     }
+    cmd.args(["--precision", req.precision.name()]);
     let out = cmd.output().map_err(|e| AppError::runtime(format!("{}: cannot run: {e}", exe.display())))?;
     let text = std::fs::read_to_string(&json);
     let _ = std::fs::remove_file(&json);
@@ -348,6 +357,7 @@ fn torch(python: &Path, case: &Case, req: &BenchRequest) -> Result<Measurement> 
         samples_per_s: num("steps_per_s") * batch as f64,
         peak_rss_mib: num("peak_rss_mib"),
         loss: num("loss"),
+        precision: v.get("precision").and_then(|p| p.as_str()).unwrap_or("f32").to_string(),
     })
 }
 
