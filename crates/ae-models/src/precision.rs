@@ -78,7 +78,8 @@ impl Precision {
     }
 
     /// `forward(module, x)` with `module`'s parameters and `x` in this format and the result in
-    /// f32; with `F32`, just `forward(module, x)`.
+    /// f32; with `F32`, just `forward(module, x)`. Not for modules with running state (batch
+    /// norm): Burn casts a running state in place, in every clone of the module.
     pub fn run<M: Module, const D: usize, const E: usize>(
         self,
         module: &M,
