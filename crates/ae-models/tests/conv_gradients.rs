@@ -32,7 +32,7 @@ struct Case {
 /// (n, c_in, c_out, size, kernel, stride, padding, dilation, groups)
 type Row = (usize, usize, usize, [usize; 2], [usize; 2], [usize; 2], [usize; 2], [usize; 2], usize);
 
-const ROWS: [Row; 13] = [
+const ROWS: [Row; 17] = [
     (4, 3, 8, [9, 7], [3, 3], [2, 2], [1, 1], [1, 1], 1),
     (2, 4, 6, [8, 8], [4, 4], [2, 2], [1, 1], [1, 1], 2),
     (3, 5, 2, [6, 10], [3, 2], [1, 3], [0, 2], [2, 1], 1),
@@ -51,6 +51,14 @@ const ROWS: [Row; 13] = [
     (2, 16, 16, [16, 18], [3, 3], [1, 1], [1, 1], [1, 1], 1),
     (2, 16, 16, [33, 34], [3, 3], [2, 2], [1, 1], [1, 1], 1),
     (1, 16, 16, [9, 40], [3, 3], [1, 1], [2, 2], [2, 2], 1),
+    // Small maps with 16 channels or more, whose weight gradients and transposed convolutions
+    // burn-flex computes from position-major column matrices: the decoder's doubling, odd
+    // channel counts and sizes, a last row no tap reads, dilation along the width, and two
+    // groups (which keep the channel-major columns).
+    (3, 16, 24, [4, 4], [4, 4], [2, 2], [1, 1], [1, 1], 1),
+    (2, 17, 19, [7, 5], [3, 3], [2, 2], [1, 1], [1, 1], 1),
+    (2, 16, 20, [10, 9], [3, 2], [2, 1], [0, 1], [1, 2], 1),
+    (2, 32, 32, [6, 6], [3, 3], [2, 2], [1, 1], [1, 1], 2),
 ];
 
 /// The rows run on wgpu as well: every kernel, stride, output padding and group count above, but

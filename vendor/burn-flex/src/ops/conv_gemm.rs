@@ -19,6 +19,11 @@
 //!   x[c_in, (n, p)]`, then the columns are added into the output (col2im);
 //! - weight gradient: `dW[cb, (ca, i, j)] = b[cb, (n, p)] * columns(a)[(ca, i, j), (n, p)]^T`.
 //!
+//! With 16 channels or more (one group), the weight gradient's column matrix and the transposed
+//! convolution's are built position-major instead ([`columns_by_position`], [`add_by_position`]):
+//! row `(n, p)` holds the taps' values with the channels together, `(i, j, c)`, so that on small
+//! maps each row is a few copies (or sums) of `kw * c` values rather than many of a map row's.
+//!
 //! For a convolution's weight gradient `a` is the input and `b` the output gradient; for a
 //! transposed convolution's (through the patched burn-backend) `a` is the output gradient and `b`
 //! the input. In the convolution view, output position `(y, x)` of a map `b` reads row
@@ -68,6 +73,8 @@ struct Taps {
     positions: [usize; 2],
     padding: [usize; 2],
     stride: [usize; 2],
+    kernel: [usize; 2],
+    dilation: [usize; 2],
     /// Height and width of each phase.
     phase: [usize; 2],
     /// Padded plane height and width: rows `-padding ..= (hb - 1) * stride + (kh - 1) * dilation - padding`.
@@ -94,7 +101,18 @@ impl Taps {
             }
         }
         let mut taps =
-            Self { plane, positions, padding: g.padding, stride: g.stride, phase, padded, tap, column: Vec::new() };
+            Self {
+            plane,
+            positions,
+            padding: g.padding,
+            stride: g.stride,
+            kernel: g.kernel,
+            dilation: g.dilation,
+            phase,
+            padded,
+            tap,
+            column: Vec::new(),
+        };
         let (left, cols) = taps.overlap(1);
         taps.column = (0..cols).map(|c| taps.at(0, c + left)).collect();
         taps
@@ -178,6 +196,49 @@ impl Taps {
         }
     }
 
+    /// The values of `planes` (`[c, ha, wa]`) that lie in the padded plane into `dst`
+    /// (`[padded_h, padded_w, c]`, position-major) at their padded positions; the padding of
+    /// `dst` is left as it is (the same values are written for every item, so a buffer zeroed
+    /// once keeps its zeros there).
+    fn to_positions<T: Copy>(&self, planes: &[T], c: usize, dst: &mut [T]) {
+        let ((top, rows), (left, cols)) = (self.overlap(0), self.overlap(1));
+        let (wa, wp) = (self.plane[1], self.padded[1]);
+        let plane_len = self.plane[0] * wa;
+        for r in 0..rows {
+            transpose(&planes[r * wa..], plane_len, &mut dst[((r + top) * wp + left) * c..], c, [c, cols]);
+        }
+    }
+
+    /// The transpose of [`Taps::to_positions`]: the plane values of `src` (`[padded_h, padded_w,
+    /// c]`) into `planes` (`[c, ha, wa]`); plane values outside the padded plane are left as
+    /// they are.
+    fn from_positions(&self, src: &[f32], c: usize, planes: &mut [f32]) {
+        let ((top, rows), (left, cols)) = (self.overlap(0), self.overlap(1));
+        let (wa, wp) = (self.plane[1], self.padded[1]);
+        let plane_len = self.plane[0] * wa;
+        for r in 0..rows {
+            transpose(&src[((r + top) * wp + left) * c..], c, &mut planes[r * wa..], plane_len, [cols, c]);
+        }
+    }
+
+    /// Values of a row of the position-major column matrix ([`columns_by_position`]) that are
+    /// consecutive in the padded copy: a kernel row (`kw * c`) when taps are adjacent, else one
+    /// tap's channels.
+    fn run(&self, c: usize) -> usize {
+        if self.dilation[1] == 1 { self.kernel[1] * c } else { c }
+    }
+
+    /// Where run `t` of position `p`'s row starts in the padded position-major copy.
+    #[inline]
+    fn run_at(&self, p: usize, t: usize, c: usize) -> usize {
+        let ([kh, kw], [dh, dw], [sh, sw]) = (self.kernel, self.dilation, self.stride);
+        let wb = self.positions[1];
+        let (y, x) = (p / wb, p % wb);
+        let (i, j) = if dw == 1 { (t, 0) } else { (t / kw, t % kw) };
+        debug_assert!(i < kh);
+        ((y * sh + i * dh) * self.padded[1] + x * sw + j * dw) * c
+    }
+
     /// `dst[(y, x)] = phases[base + y * phase_w + x]` over every position.
     #[inline]
     fn gather<T: Copy>(&self, phases: &[T], base: usize, dst: &mut [core::mem::MaybeUninit<T>]) {
@@ -237,6 +298,31 @@ impl Taps {
                     }
                 }
             }
+        }
+    }
+}
+
+/// `dst[x * dst_rs + y] = src[y * src_rs + x]` for `[y, x]` below `size`: a transpose in tiles of
+/// 8 x 8 values (loads and stores of whole tile rows, the swap in registers).
+fn transpose<T: Copy>(src: &[T], src_rs: usize, dst: &mut [T], dst_rs: usize, size: [usize; 2]) {
+    const TILE: usize = 8;
+    let [ny, nx] = size;
+    let (full_y, full_x) = (ny / TILE * TILE, nx / TILE * TILE);
+    for y0 in (0..full_y).step_by(TILE) {
+        for x0 in (0..full_x).step_by(TILE) {
+            let rows: [[T; TILE]; TILE] =
+                core::array::from_fn(|a| src[(y0 + a) * src_rs + x0..][..TILE].try_into().expect("a tile row"));
+            for b in 0..TILE {
+                let row: &mut [T; TILE] = (&mut dst[(x0 + b) * dst_rs + y0..][..TILE]).try_into().expect("a tile row");
+                *row = core::array::from_fn(|a| rows[a][b]);
+            }
+        }
+    }
+    // The edges, one value at a time.
+    for y in 0..ny {
+        let xs = if y < full_y { full_x..nx } else { 0..nx };
+        for x in xs {
+            dst[x * dst_rs + y] = src[y * src_rs + x];
         }
     }
 }
@@ -301,17 +387,24 @@ where
         return tensor(out, [cb, ca_g, kh, kw], dtype);
     }
     let chunk = chunk_items(n, k_g * positions);
+    // A position-major column matrix's rows are `(i, j, c)`, the gradient's `(c, i, j)`.
+    let by_position = g.groups == 1 && ca >= BY_POSITION_CHANNELS;
     for group in 0..g.groups {
         let partial = |n0: usize| {
             let items = n0..(n0 + chunk).min(n);
             let cols = items.len() * positions;
-            let col = columns(a_data, ca, &taps, g, group, items.clone());
+            // Element (kk, q) of the column matrix at `kk * rs_k + q * rs_q`.
+            let (col, rs_k, rs_q) = if by_position {
+                (columns_by_position(a_data, ca, &taps, items.clone()), 1, k_g)
+            } else {
+                (columns(a_data, ca, &taps, g, group, items.clone()), cols, 1)
+            };
             let bt = positions_by_channel(b_data, cb, positions, group * cb_g..(group + 1) * cb_g, items);
-            // part[k_g, cb_g] = col[k_g, cols] * bt[cols, cb_g], all row-major.
+            // part[k_g, cb_g] = col[k_g, cols] * bt[cols, cb_g], bt row-major.
             // SAFETY: the product writes every element of its output (read_dst false).
             unsafe {
                 written_by(k_g * cb_g, |part| {
-                    product(k_g, cb_g, cols, part, cb_g, col.as_ptr(), cols, 1, bt.as_ptr(), cb_g, 1)
+                    product(k_g, cb_g, cols, part, cb_g, col.as_ptr(), rs_k, rs_q, bt.as_ptr(), cb_g, 1)
                 })
             }
         };
@@ -329,9 +422,12 @@ where
         let sum = starts.map(partial).reduce(add);
         let sum = sum.expect("at least one item");
         let dst = &mut out[group * cb_g * k_g..][..cb_g * k_g];
+        let n_taps = kh * kw;
         for kk in 0..k_g {
+            // Row `kk` of the sum is `(c, t)` of the gradient, or `(t, c)` by position.
+            let at = if by_position { (kk % ca_g) * n_taps + kk / ca_g } else { kk };
             for c in 0..cb_g {
-                dst[c * k_g + kk] = sum[kk * cb_g + c];
+                dst[c * k_g + at] = sum[kk * cb_g + c];
             }
         }
     }
@@ -556,12 +652,7 @@ fn positions_by_channel<T: Copy + num_traits::Zero>(
     let mut m = vec![T::zero(); items.len() * positions * width];
     for (k, item) in items.enumerate() {
         let block = &mut m[k * positions * width..][..positions * width];
-        for (col, ch) in channels.clone().enumerate() {
-            let src = &data[(item * c + ch) * positions..][..positions];
-            for (p, v) in src.iter().enumerate() {
-                block[p * width + col] = *v;
-            }
-        }
+        transpose(&data[(item * c + channels.start) * positions..], positions, block, width, [width, positions]);
     }
     m
 }
@@ -616,6 +707,71 @@ where
     // item.
     unsafe { col.set_len(len) };
     col
+}
+
+/// Channels from which a column matrix is built position-major ([`columns_by_position`]):
+/// its rows are then runs of `kw * c` consecutive values rather than rows of the (small) map.
+const BY_POSITION_CHANNELS: usize = 16;
+
+/// The column matrix `[items * hb * wb, kh * kw * ca]` of `a` (`[n, ca, ha, wa]`, one group) for
+/// the items `items`, position-major: row `(item, y, x)` holds what the kernel covers at that
+/// position, tap-major with the channels together (`(i, j, c)`), 0 outside `a`. Each item is
+/// first copied position-major with its padding explicit, so each row is a few long copies.
+fn columns_by_position<T>(a: &[T], ca: usize, taps: &Taps, items: core::ops::Range<usize>) -> Vec<T>
+where
+    T: Copy + num_traits::Zero,
+{
+    let k = taps.tap.len() * ca;
+    let (positions, run) = (taps.count(), taps.run(ca));
+    let plane_len = taps.plane[0] * taps.plane[1];
+    let len = items.len() * positions * k;
+    let mut col: Vec<T> = Vec::with_capacity(len);
+    let spare = &mut col.spare_capacity_mut()[..len];
+    // Zeroed once: the padding is never written, the rest is overwritten for each item.
+    let mut padded = vec![T::zero(); taps.padded[0] * taps.padded[1] * ca];
+    for (m, item) in items.enumerate() {
+        taps.to_positions(&a[item * ca * plane_len..][..ca * plane_len], ca, &mut padded);
+        for (p, row) in spare[m * positions * k..][..positions * k].chunks_exact_mut(k).enumerate() {
+            for (t, dst) in row.chunks_exact_mut(run).enumerate() {
+                write_slice(dst, &padded[taps.run_at(p, t, ca)..][..run]);
+            }
+        }
+    }
+    // SAFETY: every row was written, run by run.
+    unsafe { col.set_len(len) };
+    col
+}
+
+/// Adds the position-major column matrix `col` (`[items * hb * wb, kh * kw * c]`, see
+/// [`columns_by_position`]) into `out` (`[items, c, ha, wa]`, zero where no tap reaches): col2im
+/// through a padded position-major copy of each item.
+fn add_by_position(col: &[f32], c: usize, taps: &Taps, out: &mut [f32]) {
+    let k = taps.tap.len() * c;
+    let (positions, run) = (taps.count(), taps.run(c));
+    let plane_len = taps.plane[0] * taps.plane[1];
+    let mut padded = vec![0f32; taps.padded[0] * taps.padded[1] * c];
+    for (m, planes) in out.chunks_mut(c * plane_len).enumerate() {
+        padded.fill(0.0);
+        for (p, row) in col[m * positions * k..][..positions * k].chunks_exact(k).enumerate() {
+            for (t, src) in row.chunks_exact(run).enumerate() {
+                let dst = &mut padded[taps.run_at(p, t, c)..][..run];
+                dst.iter_mut().zip(src).for_each(|(d, v)| *d += *v);
+            }
+        }
+        taps.from_positions(&padded, c, planes);
+    }
+}
+
+/// `w` (`[a, b, kh, kw]`) as `[a, kh, kw, b]`: the weights in the order of a position-major
+/// column matrix's rows.
+fn taps_then_channels<T: Copy>(w: &[T], [a, b, taps]: [usize; 3]) -> Vec<T> {
+    let mut out = Vec::with_capacity(w.len());
+    for o in 0..a {
+        for t in 0..taps {
+            out.extend((0..b).map(|c| w[(o * b + c) * taps + t]));
+        }
+    }
+    out
 }
 
 /// Adds the column matrix `col` `[c * kh * kw, items * hb * wb]` into `out` (`[items, c, ha,
@@ -884,10 +1040,21 @@ pub(crate) fn conv_transpose2d_f32(
     let taps = Taps::new([ho, wo], [h, w], &g);
     let chunk = chunk_items(n, rows * positions);
     let block = c_out * ho * wo;
+    let by_position = c_out >= BY_POSITION_CHANNELS;
+    let w_by_position = by_position.then(|| taps_then_channels(w_data, [c_in, c_out, kh * kw]));
     for_item_chunks(&mut out, block, chunk, |n0, out_block| {
         let items = n0..n0 + out_block.len() / block;
         let cols = items.len() * positions;
         let xm = gather_channels(x_data, c_in, positions, 0..c_in, items.clone());
+        if let Some(w) = &w_by_position {
+            // col[cols, (i, j, c_out)] = xm^T[cols, c_in] * w[c_in, (i, j, c_out)].
+            // SAFETY: the product writes every element of its output (read_dst false).
+            let col = unsafe {
+                written_by(cols * rows, |col| product(cols, rows, c_in, col, rows, xm.as_ptr(), 1, cols, w.as_ptr(), rows, 1))
+            };
+            add_by_position(&col, c_out, &taps, out_block);
+            return;
+        }
         // col[rows, cols] = weight^T[rows, c_in] * xm[c_in, cols]; weight is row-major [c_in, rows].
         // SAFETY: the product writes every element of its output (read_dst false).
         let col = unsafe {
