@@ -15,8 +15,9 @@ use burn::tensor::Tensor;
 use crate::autoencoder::Autoencoder;
 use crate::average::WeightAverage;
 use crate::bottleneck::AdversarialBottleneck;
+use crate::error::ConfigError;
 use crate::objective::{ForwardOutput, LossTerm};
-use crate::precision::LossScale;
+use crate::precision::{LossScale, Precision};
 use crate::replicas::Replicas;
 use crate::schedule::Schedule;
 
@@ -162,6 +163,26 @@ impl Optimizers {
     }
 }
 
+/// `model` training its encoder's and decoder's layers in `precision` on `device`, with its
+/// optimizers (each built by `make`) scaling the loss where the format needs it (f16): the setup
+/// every trainer in `precision` makes. An error names `precision` when the device does not
+/// compute in the format ([`Precision::check`]) or the model cannot train in it
+/// ([`Autoencoder::with_precision`]).
+pub fn in_precision(
+    model: Autoencoder,
+    precision: Precision,
+    device: &burn::tensor::Device,
+    make: impl Fn() -> ModuleOptimizer,
+) -> Result<(Autoencoder, Optimizers), ConfigError> {
+    precision.check(device)?;
+    let model = model.with_precision(precision)?;
+    let mut optims = Optimizers::new(&model, make);
+    if precision.needs_loss_scale() {
+        optims = optims.with_loss_scale(LossScale::default());
+    }
+    Ok((model, optims))
+}
+
 /// The autoencoder update on a batch of clean inputs (on an autodiff device): the new model and
 /// the forward pass it was computed from.
 pub fn autoencoder_step<M: Trainable>(
@@ -171,12 +192,13 @@ pub fn autoencoder_step<M: Trainable>(
     schedule: Schedule,
     learning_rate: f64,
 ) -> (M, ForwardOutput) {
-    replicated_autoencoder_step(model, optim, None, None, clean, schedule, learning_rate)
+    let (model, out, _) = replicated_autoencoder_step(model, optim, None, None, clean, schedule, learning_rate);
+    (model, out)
 }
 
 /// [`autoencoder_step`] with the gradients (and the loss terms reported) combined over
 /// `replicas` first, when given, and the loss scaled by `loss_scale`, when given (a step whose
-/// gradients overflow leaves the model as it was).
+/// gradients overflow leaves the model as it was); also whether the step was taken.
 fn replicated_autoencoder_step<M: Trainable>(
     model: M,
     optim: &mut ModuleOptimizer,
@@ -185,7 +207,7 @@ fn replicated_autoencoder_step<M: Trainable>(
     clean: Tensor<2>,
     schedule: Schedule,
     learning_rate: f64,
-) -> (M, ForwardOutput) {
+) -> (M, ForwardOutput, bool) {
     let items = clean.dims()[0];
     let input = model.corrupt(clean.clone());
     let mut out = model.forward_at(input, Some(clean), schedule);
@@ -202,9 +224,9 @@ fn replicated_autoencoder_step<M: Trainable>(
     if let Some(s) = loss_scale
         && !s.unscale(&model, &mut grads)
     {
-        return (model, out);
+        return (model, out, false);
     }
-    (optim.step(learning_rate, model, grads), out)
+    (optim.step(learning_rate, model, grads), out, true)
 }
 
 /// The discriminator update of an adversarial model on a batch of codes (held fixed); returns
@@ -242,7 +264,9 @@ fn replicated_adversary_step<M: Trainable>(
 
 /// A full training step: the autoencoder update, then (adversarial models) the discriminator
 /// update, whose loss is appended to the output's terms as `discriminator` (reported, not part
-/// of `loss`), then the update of the weights' running average when one is kept.
+/// of `loss`), then the update of the weights' running average when one is kept. A step skipped
+/// by the loss scale (f16 gradients that overflowed) changes nothing else either: neither the
+/// discriminator nor the average.
 ///
 /// # Examples
 ///
@@ -277,7 +301,7 @@ pub fn train_step<M: Trainable>(
     schedule: Schedule,
     learning_rate: f64,
 ) -> (M, ForwardOutput) {
-    let (mut model, mut out) = replicated_autoencoder_step(
+    let (mut model, mut out, stepped) = replicated_autoencoder_step(
         model,
         &mut optims.model,
         optims.replicas.as_mut(),
@@ -286,6 +310,9 @@ pub fn train_step<M: Trainable>(
         schedule,
         learning_rate,
     );
+    if !stepped {
+        return (model, out);
+    }
     if let Some(optim) = optims.adversary.as_mut() {
         let d_loss;
         (model, d_loss) =

@@ -6,10 +6,11 @@
 mod common;
 
 use ae_models::activation::Activation;
+use ae_models::average::WeightAverage;
 use ae_models::network::{ConvConfig, DenseConfig, NetworkConfig, Upsampling};
 use ae_models::precision::{LossScale, Precision};
 use ae_models::schedule::Schedule;
-use ae_models::step::{Optimizers, train_step};
+use ae_models::step::{Optimizers, in_precision, train_step};
 use ae_models::{Autoencoder, AutoencoderConfig};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams};
@@ -165,18 +166,37 @@ fn an_overflowing_f16_step_leaves_the_weights_and_halves_the_scale() {
     let model = conv_model(&device).with_precision(Precision::F16).unwrap();
     let before = values(&model);
     // 2^24 times the loss: the f16 gradients of the decoder's output overflow to infinity.
-    let mut optims =
-        Optimizers::new(&model, || AdamConfig::new().init()).with_loss_scale(LossScale::new(LossScale::MAX));
+    let mut optims = Optimizers::new(&model, || AdamConfig::new().init())
+        .with_loss_scale(LossScale::new(LossScale::MAX))
+        .with_average(WeightAverage::new(0.9).unwrap());
     let (model, out) = train_step(model, &mut optims, x.clone(), Schedule::at(0, 1), 1e-2);
     assert!(out.loss.into_scalar::<f32>().is_finite(), "the reported loss is the unscaled one");
     let scale = optims.loss_scale.as_ref().unwrap();
     assert_eq!((scale.scale(), scale.skipped()), (LossScale::MAX / 2.0, 1));
     assert_eq!(values(&model), before, "a skipped step changed the weights");
+    assert_eq!(optims.average.as_ref().unwrap().updates(), 0, "a skipped step updated the weight average");
     // The same step at a moderate scale is taken.
     let mut optims = Optimizers::new(&model, || AdamConfig::new().init()).with_loss_scale(LossScale::new(1024.0));
     let (model, _) = train_step(model, &mut optims, x, Schedule::at(0, 1), 1e-2);
     assert_eq!(optims.loss_scale.as_ref().unwrap().skipped(), 0);
     assert_ne!(values(&model), before);
+}
+
+#[test]
+fn the_precision_setup_scales_the_loss_for_f16_only_and_refuses_by_name() {
+    let device = Device::flex().autodiff();
+    for (p, scaled) in [(Precision::F32, false), (Precision::F16, true), (Precision::Bf16, false)] {
+        let (model, optims) = in_precision(conv_model(&device), p, &device, || AdamConfig::new().init()).unwrap();
+        assert_eq!(model.precision, p);
+        assert_eq!(optims.loss_scale.is_some(), scaled, "{p:?}");
+    }
+    let NetworkConfig::Conv(mut conv) = conv_model_config() else { unreachable!() };
+    conv.batch_norm = true;
+    let mut cfg = AutoencoderConfig::dense(DenseConfig::new(vec![], 1));
+    cfg.network = NetworkConfig::Conv(conv);
+    let with_bn = cfg.init_for_shape(&SHAPE, &device).unwrap();
+    let e = in_precision(with_bn, Precision::F16, &device, || AdamConfig::new().init()).err().unwrap();
+    assert_eq!(e.key, "precision");
 }
 
 #[test]

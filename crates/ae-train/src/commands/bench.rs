@@ -16,9 +16,9 @@ use std::time::Instant;
 
 use ae_core::rng::epoch_order;
 use ae_data::BatchStream;
-use ae_models::precision::{LossScale, Precision};
+use ae_models::precision::Precision;
 use ae_models::schedule::Schedule;
-use ae_models::step::{Optimizers, train_step};
+use ae_models::step::{self, Optimizers, train_step};
 use burn::tensor::{Device, Distribution, Tensor};
 use serde::Serialize;
 
@@ -243,16 +243,8 @@ fn measure(case: &Case, backend: &str, device: &Device, req: &BenchRequest) -> R
     let train_device = device.clone().autodiff();
     let model = init_model(&cfg, case.shape, &train_device)
         .map_err(|e| AppError::usage(format!("bench {}: {e}", case.name)))?;
-    req.precision
-        .check(&train_device)
+    let (model, mut optims) = step::in_precision(model, req.precision, &train_device, || optimizer(&cfg.train))
         .map_err(|e| AppError::usage(format!("bench {} on {backend}: --precision: {}", case.name, e.message)))?;
-    let model = model
-        .with_precision(req.precision)
-        .map_err(|e| AppError::usage(format!("bench {}: --precision: {}", case.name, e.message)))?;
-    let mut optims = Optimizers::new(&model, || optimizer(&cfg.train));
-    if req.precision.needs_loss_scale() {
-        optims = optims.with_loss_scale(LossScale::default());
-    }
     train_device.seed(0);
     let width: usize = case.shape.iter().product();
     let x: Tensor<2> = Tensor::random([batch, width], Distribution::Default, &train_device);

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ae_models::average::WeightAverage;
-use ae_models::precision::{LossScale, Precision};
-use ae_models::step::Optimizers;
+use ae_models::precision::Precision;
+use ae_models::step;
 
 use burn::module::Module;
 use burn::tensor::Device;
@@ -164,23 +164,17 @@ fn train_in(
             .map_err(|e| AppError::usage(format!("{}: key `train.init_output_bias`: {e}", loaded.path.display())))?;
     }
     let precision = cfg.train.precision;
-    precision.check(&device).map_err(|e| {
-        AppError::usage(format!(
-            "{}: key `train.{}`: {} ({}, {})",
-            loaded.path.display(),
-            e.key,
-            e.message,
-            backend.name,
-            backend.description
-        ))
-    })?;
-    model = model
-        .with_precision(precision)
-        .map_err(|e| AppError::usage(format!("{}: key `train.{}`: {}", loaded.path.display(), e.key, e.message)))?;
-    let mut optims = Optimizers::new(&model, || fit::optimizer(&cfg.train));
-    if precision.needs_loss_scale() {
-        optims = optims.with_loss_scale(LossScale::default());
-    }
+    let (mut model, mut optims) = step::in_precision(model, precision, &device, || fit::optimizer(&cfg.train))
+        .map_err(|e| {
+            AppError::usage(format!(
+                "{}: key `train.{}`: {} ({}, {})",
+                loaded.path.display(),
+                e.key,
+                e.message,
+                backend.name,
+                backend.description
+            ))
+        })?;
     if let Some(decay) = cfg.train.ema_decay {
         let average = WeightAverage::new(decay)
             .map_err(|e| AppError::usage(format!("{}: key `train.{}`: {}", loaded.path.display(), e.key, e.message)))?;
