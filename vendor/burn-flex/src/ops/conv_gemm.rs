@@ -147,9 +147,10 @@ impl Taps {
         (self.padding[d], count)
     }
 
-    /// The phases of `plane` (`[ha, wa]`) into `phases`, zero outside it.
-    fn split<T: Copy + num_traits::Zero>(&self, plane: &[T], phases: &mut [T]) {
-        phases.fill(T::zero());
+    /// The phases of `plane` (`[ha, wa]`) into `phases`. What lies outside the plane (the
+    /// padding) is left as it is: every plane of this geometry writes the same places, so a
+    /// buffer zeroed once and reused keeps its zeros there.
+    fn split<T: Copy>(&self, plane: &[T], phases: &mut [T]) {
         let ((top, rows), (left, cols)) = (self.overlap(0), self.overlap(1));
         for r in 0..rows {
             let src = &plane[r * self.plane[1]..][..cols];
