@@ -449,13 +449,11 @@ where
         let sum = starts.map(partial).reduce(add);
         let sum = sum.expect("at least one item");
         let dst = &mut out[group * cb_g * k_g..][..cb_g * k_g];
-        let n_taps = kh * kw;
-        for kk in 0..k_g {
-            // Row `kk` of the sum is `(c, t)` of the gradient, or `(t, c)` by position.
-            let at = if by_position { (kk % ca_g) * n_taps + kk / ca_g } else { kk };
-            for c in 0..cb_g {
-                dst[c * k_g + at] = sum[kk * cb_g + c];
-            }
+        // Row `kk` of the sum is `(c, t)` of the gradient, or `(t, c)` by position.
+        if by_position {
+            taps_last(&sum, [kh * kw, ca_g, cb_g], dst);
+        } else {
+            transpose(&sum, cb_g, dst, k_g, [k_g, cb_g]);
         }
     }
     tensor(out, [cb, ca_g, kh, kw], dtype)
@@ -530,13 +528,18 @@ where
     };
     #[cfg(not(feature = "rayon"))]
     let sum = (0..n).fold(scratch(), item);
-    // grad[t][ca][cb] -> out[cb][ca][t].
-    for t in 0..n_taps {
-        for c in 0..ca {
-            for o in 0..cb {
-                out[(o * ca + c) * n_taps + t] = sum.grad[(t * ca + c) * cb + o];
-            }
-        }
+    taps_last(&sum.grad, [n_taps, ca, cb], out);
+}
+
+/// `out[o, c, t] = grad[t, c, o]` for a gradient summed tap-major, `[n_taps, ca, cb]`: the
+/// layout of Burn's weights, `[cb, ca, kh, kw]`, through two transposes (one value at a time,
+/// the writes would land `ca * n_taps` values apart).
+fn taps_last<T: Copy + num_traits::Zero + 'static>(grad: &[T], [n_taps, ca, cb]: [usize; 3], out: &mut [T]) {
+    let k = n_taps * ca;
+    let mut rows = vec![T::zero(); cb * k];
+    transpose(grad, cb, &mut rows, k, [k, cb]);
+    for (dst, row) in out.chunks_exact_mut(k).zip(rows.chunks_exact(k)) {
+        transpose(row, ca, dst, n_taps, [n_taps, ca]);
     }
 }
 
