@@ -97,6 +97,10 @@ pub enum Command {
         /// Timed seconds per case.
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
+        /// Measure every case this many times, each side of a ratio right after the other, and
+        /// report the median of the rounds' ratios (and each one).
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
         /// Batch size for every case instead of each case's own (128; conv 64).
         #[arg(long)]
         batch: Option<usize>,
@@ -354,6 +358,7 @@ pub fn run(cli: Cli) -> Result<()> {
             backend,
             case,
             seconds,
+            rounds,
             batch,
             torch,
             torch_threads,
@@ -366,6 +371,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 backends: backend,
                 cases: case,
                 seconds,
+                rounds,
                 batch,
                 torch_python: torch.or_else(|| std::env::var_os("AE_TORCH_PYTHON").map(PathBuf::from)),
                 torch_threads,

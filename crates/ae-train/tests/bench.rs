@@ -69,6 +69,42 @@ fn bench_precision_reaches_the_measuring_process() {
 }
 
 #[test]
+fn bench_rounds_pair_each_side_and_report_the_median_ratio() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A stand-in for Python with torch: answers every case with 100 steps/s.
+    let python = tmp.path().join("python");
+    std::fs::write(
+        &python,
+        "#!/bin/sh\necho '{\"steps\": 50, \"steps_per_s\": 100.0, \"peak_rss_mib\": 10, \"loss\": 0.1}'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&python, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let json = tmp.path().join("rounds.jsonl");
+    let args = ["bench", "--backend", "flex", "--case", "dense", "--seconds", "0.2", "--rounds", "3", "--torch"];
+    let o = ae_train(
+        tmp.path(),
+        &args.into_iter().chain([python.to_str().unwrap(), "--json", json.to_str().unwrap()]).collect::<Vec<_>>(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&json).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // Each round: ours, then PyTorch.
+    let order: Vec<(String, u64)> =
+        lines.iter().map(|m| (m["backend"].as_str().unwrap().to_string(), m["round"].as_u64().unwrap())).collect();
+    let want: Vec<(String, u64)> = (0..3).flat_map(|r| [("flex".to_string(), r), ("torch".to_string(), r)]).collect();
+    assert_eq!(order, want);
+    let mut ratios: Vec<f64> =
+        lines.iter().filter(|m| m["backend"] == "flex").map(|m| m["steps_per_s"].as_f64().unwrap() / 100.0).collect();
+    let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}x")).collect();
+    ratios.sort_by(f64::total_cmp);
+    let line = format!("dense    flex     {:.2}x (median of 3 rounds: {})", ratios[1], each.join(" "));
+    assert!(stdout(&o).contains(&line), "want {line:?} in\n{}", stdout(&o));
+    let o = ae_train(tmp.path(), &["bench", "--rounds", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--rounds 0"), "{}", stderr(&o));
+}
+
+#[test]
 fn bench_refuses_unknown_cases_and_impossible_settings() {
     let tmp = tempfile::tempdir().unwrap();
     for (args, needle) in [

@@ -101,6 +101,10 @@ pub struct BenchRequest {
     pub cases: Vec<String>,
     /// Timed seconds per case.
     pub seconds: f64,
+    /// Times every case is measured, each side of a ratio right after the other: each round
+    /// gives a ratio of two measurements made minutes apart at most, and the median of the
+    /// rounds' ratios is reported (one slow minute of a shared machine moves one round).
+    pub rounds: usize,
     /// Batch size for every case instead of its own.
     pub batch: Option<usize>,
     /// Python with torch to run `scripts/torch_bench.py` beside ours (none: skip PyTorch).
@@ -140,6 +144,9 @@ pub struct Measurement {
     /// Format of the layers (`f32`, `f16`, `bf16`).
     #[serde(default = "f32_name")]
     pub precision: String,
+    /// Round of a run with `--rounds` (from 0).
+    #[serde(default)]
+    pub round: usize,
 }
 
 fn f32_name() -> String {
@@ -167,6 +174,9 @@ pub fn bench(req: &BenchRequest) -> Result<Vec<Measurement>> {
     if req.batch == Some(0) {
         return Err(AppError::usage("--batch 0: must be at least 1"));
     }
+    if req.rounds == 0 {
+        return Err(AppError::usage("--rounds 0: must be at least 1"));
+    }
     let backends = if req.backends.is_empty() {
         backend::compiled().into_iter().filter(|b| backend::resolve(*b).is_ok()).collect()
     } else {
@@ -176,7 +186,7 @@ pub fn bench(req: &BenchRequest) -> Result<Vec<Measurement>> {
     // Each case of a multi-case run is measured in a fresh process of its own, so that its peak
     // memory is its own (not what an earlier backend or case left mapped) and no case inherits
     // another's allocator or autotune state.
-    let isolate = backends.len() * cases.len() > 1;
+    let isolate = backends.len() * cases.len() * req.rounds > 1;
     let mut resolved = Vec::new();
     for choice in &backends {
         let r = backend::resolve(*choice)?;
@@ -189,29 +199,42 @@ pub fn bench(req: &BenchRequest) -> Result<Vec<Measurement>> {
     // Case by case, every side of a ratio one after the other: a slow minute of a shared
     // machine then falls on both sides of the ratios of one case, not on one side of all.
     let mut results = Vec::new();
-    for case in &cases {
-        for (choice, r) in &resolved {
-            let m = if isolate {
-                in_child(*choice, case, req)?
-            } else {
-                measure(case, &r.name.to_string(), &r.device, req)?
-            };
-            print_line(&row(&m));
-            results.push(m);
-        }
-        if let Some(python) = &req.torch_python {
-            let m = torch(python, case, req)?;
-            print_line(&row(&m));
-            results.push(m);
+    for round in 0..req.rounds {
+        for case in &cases {
+            for (choice, r) in &resolved {
+                let mut m = if isolate {
+                    in_child(*choice, case, req)?
+                } else {
+                    measure(case, &r.name.to_string(), &r.device, req)?
+                };
+                m.round = round;
+                print_line(&row(&m));
+                results.push(m);
+            }
+            if let Some(python) = &req.torch_python {
+                let mut m = torch(python, case, req)?;
+                m.round = round;
+                print_line(&row(&m));
+                results.push(m);
+            }
         }
     }
     if req.torch_python.is_some() {
         print_line("");
         print_line(&format!("ratios (steps/s against PyTorch on {}):", req.torch_device));
-        for m in results.iter().filter(|m| m.backend != "torch") {
-            if let Some(t) = results.iter().find(|t| t.backend == "torch" && t.case == m.case) {
-                print_line(&format!("  {:8} {:8} {:.2}x", m.case, m.backend, m.steps_per_s / t.steps_per_s));
-            }
+        for (case, backend, ratios) in paired_ratios(&results) {
+            let line = if ratios.len() == 1 {
+                format!("  {case:8} {backend:8} {:.2}x", ratios[0])
+            } else {
+                let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}x")).collect();
+                format!(
+                    "  {case:8} {backend:8} {:.2}x (median of {} rounds: {})",
+                    median(&ratios),
+                    ratios.len(),
+                    each.join(" ")
+                )
+            };
+            print_line(&line);
         }
     }
     if req.pipeline {
@@ -282,7 +305,33 @@ fn measure(case: &Case, backend: &str, device: &Device, req: &BenchRequest) -> R
         peak_rss_mib: peak_rss_mib(),
         loss,
         precision: req.precision.name().to_string(),
+        round: 0,
     })
+}
+
+/// For each case and backend other than PyTorch, in the order first measured: the ratio of its
+/// steps/s to PyTorch's in each round that measured both.
+fn paired_ratios(results: &[Measurement]) -> Vec<(&str, &str, Vec<f64>)> {
+    let mut out: Vec<(&str, &str, Vec<f64>)> = Vec::new();
+    for m in results.iter().filter(|m| m.backend != "torch") {
+        let Some(t) = results.iter().find(|t| t.backend == "torch" && t.case == m.case && t.round == m.round) else {
+            continue;
+        };
+        let ratio = m.steps_per_s / t.steps_per_s;
+        match out.iter_mut().find(|(c, b, _)| *c == m.case && *b == m.backend) {
+            Some((_, _, ratios)) => ratios.push(ratio),
+            None => out.push((&m.case, &m.backend, vec![ratio])),
+        }
+    }
+    out
+}
+
+/// The median of `values` (the mean of the two middle ones for an even count).
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 { v[mid] } else { (v[mid - 1] + v[mid]) / 2.0 }
 }
 
 /// Measures one case of one backend in a child process of this binary.
@@ -350,6 +399,7 @@ fn torch(python: &Path, case: &Case, req: &BenchRequest) -> Result<Measurement> 
         peak_rss_mib: num("peak_rss_mib"),
         loss: num("loss"),
         precision: v.get("precision").and_then(|p| p.as_str()).unwrap_or("f32").to_string(),
+        round: 0,
     })
 }
 
