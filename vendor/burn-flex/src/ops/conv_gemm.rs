@@ -545,20 +545,10 @@ fn taps_last<T: Copy + num_traits::Zero + 'static>(grad: &[T], [n_taps, ca, cb]:
 
 /// `dst[(y * pw + x) * c + ch] = src[ch][y][x]` for the `[c, hb, wb]` values of `src`: the
 /// channels of each position together, rows `pw` positions apart (what lies past a row's end is
-/// left as it is). Blocks of 16 positions keep the writes of a block within a few cache lines.
-fn transpose_positions<T: Copy>(src: &[T], c: usize, [hb, wb]: [usize; 2], pw: usize, dst: &mut [T]) {
-    const BLOCK: usize = 16;
+/// left as it is), a row at a time through [`transpose`].
+fn transpose_positions<T: Copy + 'static>(src: &[T], c: usize, [hb, wb]: [usize; 2], pw: usize, dst: &mut [T]) {
     for y in 0..hb {
-        for x0 in (0..wb).step_by(BLOCK) {
-            let len = BLOCK.min(wb - x0);
-            let dst = &mut dst[(y * pw + x0) * c..][..len * c];
-            for ch in 0..c {
-                let src = &src[(ch * hb + y) * wb + x0..][..len];
-                for (x, v) in src.iter().enumerate() {
-                    dst[x * c + ch] = *v;
-                }
-            }
-        }
+        transpose(&src[y * wb..], hb * wb, &mut dst[y * pw * c..], c, [c, wb]);
     }
 }
 
