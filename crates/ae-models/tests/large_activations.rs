@@ -1,6 +1,6 @@
 //! Relu and sigmoid and their gradients on tensors large enough that the CPU backend splits them
 //! across threads (`vendor/burn-flex`: 65,536 values and more, in place where the tensor is not
-//! shared), against the values by hand, NaN included.
+//! shared), against the values by hand, NaN, infinities and the ends of f32's exp included.
 
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
@@ -17,6 +17,11 @@ fn relu_and_sigmoid_and_their_gradients_match_the_values_by_hand() {
     let mut x = values(Tensor::<4>::random(shape, Distribution::Normal(0.0, 2.0), &d));
     x[5] = f32::NAN;
     x[70_000] = 0.0;
+    // Where exp under- and overflows in f32 (the sigmoid is a polynomial there, not libm).
+    let extremes = [(1, 100.0), (2, -100.0), (3, 88.5), (4, -87.5), (6, f32::INFINITY), (7, f32::NEG_INFINITY)];
+    for (k, v) in extremes {
+        x[k] = v;
+    }
     let xt = Tensor::<4>::from_data(TensorData::new(x.clone(), shape), &d);
     let r = values(Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &d));
     let rt = Tensor::<4>::from_data(TensorData::new(r.clone(), shape), &d);
@@ -50,6 +55,7 @@ fn relu_and_sigmoid_and_their_gradients_match_the_values_by_hand() {
     // d/dx sum(sigmoid(x) * r) = r * s * (1 - s).
     let mut finite = x.clone();
     finite[5] = 1.5;
+    (finite[6], finite[7]) = (-3.0, 3.0);
     let xg = Tensor::<4>::from_data(TensorData::new(finite.clone(), shape), &d).require_grad();
     let grads = (relu(xg.clone()) * rt.clone()).sum().backward();
     let dx = values(xg.grad(&grads).unwrap());

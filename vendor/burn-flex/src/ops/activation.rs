@@ -23,8 +23,6 @@ use crate::{Flex, FlexTensor, Layout};
 /// large contiguous f32 tensors in parallel chunks (burn-flex runs them on one thread; on the
 /// feature maps of a conv autoencoder, 2M values, each took about a millisecond a step).
 mod parallel {
-    #[cfg(feature = "rayon")]
-    use alloc::vec;
     use burn_backend::DType;
     #[cfg(feature = "rayon")]
     use burn_std::Bytes;
@@ -32,6 +30,10 @@ mod parallel {
     use crate::FlexTensor;
     #[cfg(feature = "rayon")]
     use crate::Layout;
+    #[cfg(feature = "rayon")]
+    use crate::ops::conv_gemm::{assume_init, uninit_vec};
+    #[cfg(feature = "rayon")]
+    use crate::ops::vector_math::vectorized;
 
     /// Values from which an operation is split across threads.
     const MIN_VALUES: usize = 1 << 16;
@@ -61,14 +63,23 @@ mod parallel {
                 let values: &mut [f32] = &mut t.storage_mut()[..end];
                 values
                     .par_chunks_mut(CHUNK)
-                    .for_each(|c| c.iter_mut().for_each(|x| *x = op(*x)));
+                    .for_each(|c| vectorized(|| c.iter_mut().for_each(|x| *x = op(*x))));
                 return Ok(t);
             }
             let src: &[f32] = &t.storage()[start..end];
-            let mut out = vec![0f32; end - start];
+            let mut out = uninit_vec::<f32>(end - start);
             out.par_chunks_mut(CHUNK)
                 .zip(src.par_chunks(CHUNK))
-                .for_each(|(oc, sc)| oc.iter_mut().zip(sc).for_each(|(y, x)| *y = op(*x)));
+                .for_each(|(oc, sc)| {
+                    vectorized(|| {
+                        let sc = &sc[..oc.len()];
+                        for i in 0..oc.len() {
+                            oc[i].write(op(sc[i]));
+                        }
+                    })
+                });
+            // SAFETY: every chunk wrote each of its values.
+            let out = unsafe { assume_init(out) };
             Ok(FlexTensor::new(
                 Bytes::from_elems(out),
                 Layout::contiguous(t.layout().shape().clone()),
@@ -103,18 +114,30 @@ mod parallel {
                 let bv: &mut [f32] = &mut b.storage_mut()[..b1];
                 bv.par_chunks_mut(CHUNK)
                     .zip(av.par_chunks(CHUNK))
-                    .for_each(|(bc, ac)| bc.iter_mut().zip(ac).for_each(|(y, x)| *y = op(*x, *y)));
+                    .for_each(|(bc, ac)| {
+                        vectorized(|| {
+                            let ac = &ac[..bc.len()];
+                            for i in 0..bc.len() {
+                                bc[i] = op(ac[i], bc[i]);
+                            }
+                        })
+                    });
                 return Ok(b);
             }
             let bv: &[f32] = &b.storage()[b0..b1];
-            let mut out = vec![0f32; av.len()];
+            let mut out = uninit_vec::<f32>(av.len());
             out.par_chunks_mut(CHUNK)
                 .zip(av.par_chunks(CHUNK).zip(bv.par_chunks(CHUNK)))
                 .for_each(|(oc, (ac, bc))| {
-                    oc.iter_mut()
-                        .zip(ac.iter().zip(bc))
-                        .for_each(|(y, (x, g))| *y = op(*x, *g))
+                    vectorized(|| {
+                        let (ac, bc) = (&ac[..oc.len()], &bc[..oc.len()]);
+                        for i in 0..oc.len() {
+                            oc[i].write(op(ac[i], bc[i]));
+                        }
+                    })
                 });
+            // SAFETY: every chunk wrote each of its values.
+            let out = unsafe { assume_init(out) };
             Ok(FlexTensor::new(
                 Bytes::from_elems(out),
                 Layout::contiguous(a.layout().shape().clone()),
@@ -294,12 +317,7 @@ impl ActivationOps<Flex> for Flex {
 
 #[inline]
 fn sigmoid_f32(x: f32) -> f32 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
+    crate::ops::vector_math::sigmoid(x)
 }
 
 #[inline]

@@ -123,3 +123,4 @@ pub mod sort;
 mod transaction;
 pub mod unary;
 pub mod unfold;
+mod vector_math;
