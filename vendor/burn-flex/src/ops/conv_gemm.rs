@@ -552,14 +552,17 @@ fn transpose_positions<T: Copy + 'static>(src: &[T], c: usize, [hb, wb]: [usize;
     }
 }
 
-/// Items per chunk of a column matrix of `per_item` values per item: about [`CHUNK_VALUES`]
-/// values, and at least one chunk per thread.
+/// Items per chunk of a column matrix of `per_item` values per item: at most about
+/// [`CHUNK_VALUES`] values, in a number of chunks that the threads share evenly (64 items of
+/// at most 28 are 4 chunks of 16, not 28, 28 and 8, which one thread would finish alone).
 fn chunk_items(n: usize, per_item: usize) -> usize {
     #[cfg(feature = "rayon")]
     let threads = rayon::current_num_threads().max(1);
     #[cfg(not(feature = "rayon"))]
     let threads = 1;
-    (CHUNK_VALUES / per_item.max(1)).clamp(1, n.div_ceil(threads).max(1))
+    let most = (CHUNK_VALUES / per_item.max(1)).max(1);
+    let chunks = n.div_ceil(most).next_multiple_of(threads).max(1);
+    n.div_ceil(chunks).max(1)
 }
 
 /// `dst[m, n] = lhs[m, k] * rhs[k, n]` with the given row and column strides (dst row-major
