@@ -19,10 +19,13 @@
 //!   x[c_in, (n, p)]`, then the columns are added into the output (col2im);
 //! - weight gradient: `dW[cb, (ca, i, j)] = b[cb, (n, p)] * columns(a)[(ca, i, j), (n, p)]^T`.
 //!
-//! With 16 channels or more (one group), the weight gradient's column matrix and the transposed
-//! convolution's are built position-major instead ([`columns_by_position`], [`add_by_position`]):
-//! row `(n, p)` holds the taps' values with the channels together, `(i, j, c)`, so that on small
-//! maps each row is a few copies (or sums) of `kw * c` values rather than many of a map row's.
+//! With 16 channels or more (one group), the column matrices are built position-major instead
+//! ([`columns_by_position`], [`add_by_position`]): row `(n, p)` holds the taps' values with the
+//! channels together, `(i, j, c)`, so that on small maps each row is a few copies (or sums) of
+//! `kw * c` values rather than many of a map row's. A convolution's product is then made
+//! position-major as well, `y^T[(n, p), c_out] = columns[(n, p), (i, j, c)] * w^T`, and each
+//! item transposed into place (with `y` channel-major the product would pack a strided operand
+//! and take up to twice as long).
 //!
 //! For a convolution's weight gradient `a` is the input and `b` the output gradient; for a
 //! transposed convolution's (through the patched burn-backend) `a` is the output gradient and `b`
@@ -100,8 +103,7 @@ impl Taps {
                 tap.push(which * phase_len + (r / g.stride[0]) * phase[1] + c / g.stride[1]);
             }
         }
-        let mut taps =
-            Self {
+        let mut taps = Self {
             plane,
             positions,
             padding: g.padding,
@@ -305,12 +307,13 @@ impl Taps {
 
 /// `dst[x * dst_rs + y] = src[y * src_rs + x]` for `[y, x]` below `size`. f32 on x86-64 goes in
 /// tiles of 4 x 4 values swapped in SSE registers (a value at a time costs a few cycles each,
-/// and these transposes move every feature map of a step several times).
+/// and these transposes move every feature map of a step several times; tiles of 8 x 8 in AVX
+/// registers made the `conv` step no faster).
 fn transpose<T: Copy + 'static>(src: &[T], src_rs: usize, dst: &mut [T], dst_rs: usize, size: [usize; 2]) {
     let [ny, nx] = size;
     let (mut full_y, mut full_x) = (0, 0);
     #[cfg(target_arch = "x86_64")]
-    if core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>() && ny >= 4 && nx >= 4 {
+    if is_f32::<T>() && ny >= 4 && nx >= 4 {
         (full_y, full_x) = (ny / 4 * 4, nx / 4 * 4);
         // Every tile lies inside both slices: the last one ends at these bounds.
         assert!((full_y - 1) * src_rs + full_x <= src.len(), "transpose: source too short");
@@ -318,7 +321,9 @@ fn transpose<T: Copy + 'static>(src: &[T], src_rs: usize, dst: &mut [T], dst_rs:
         let (src, dst) = (src.as_ptr().cast::<f32>(), dst.as_mut_ptr().cast::<f32>());
         for y0 in (0..full_y).step_by(4) {
             for x0 in (0..full_x).step_by(4) {
-                // SAFETY: T is f32; the tile's rows lie inside the slices (asserted above).
+                // SAFETY: T is f32 or MaybeUninit<f32> (the same layout, and the tile's values
+                // are copied, not read as numbers); its rows lie inside the slices (asserted
+                // above).
                 unsafe { tile4(src.add(y0 * src_rs + x0), src_rs, dst.add(x0 * dst_rs + y0), dst_rs) };
             }
         }
@@ -332,6 +337,12 @@ fn transpose<T: Copy + 'static>(src: &[T], src_rs: usize, dst: &mut [T], dst_rs:
     }
 }
 
+/// Whether `T` is f32 or `MaybeUninit<f32>` (moved as f32 by the tile transposes).
+fn is_f32<T: 'static>() -> bool {
+    let t = core::any::TypeId::of::<T>();
+    t == core::any::TypeId::of::<f32>() || t == core::any::TypeId::of::<MaybeUninit<f32>>()
+}
+
 /// The 4 x 4 tile at `src` (rows `src_rs` apart) transposed into `dst` (rows `dst_rs` apart).
 ///
 /// # Safety
@@ -339,7 +350,9 @@ fn transpose<T: Copy + 'static>(src: &[T], src_rs: usize, dst: &mut [T], dst_rs:
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn tile4(src: *const f32, src_rs: usize, dst: *mut f32, dst_rs: usize) {
-    use core::arch::x86_64::{_mm_loadu_ps, _mm_movehl_ps, _mm_movelh_ps, _mm_storeu_ps, _mm_unpackhi_ps, _mm_unpacklo_ps};
+    use core::arch::x86_64::{
+        _mm_loadu_ps, _mm_movehl_ps, _mm_movelh_ps, _mm_storeu_ps, _mm_unpackhi_ps, _mm_unpacklo_ps,
+    };
     // SAFETY: the caller's promise; SSE is part of x86-64.
     unsafe {
         let (r0, r1) = (_mm_loadu_ps(src), _mm_loadu_ps(src.add(src_rs)));
@@ -680,6 +693,12 @@ fn positions_by_channel<T: Copy + num_traits::Zero + 'static>(
     m
 }
 
+/// `values` as values that may be uninitialised (to copy them into such a buffer).
+fn as_uninit(values: &[f32]) -> &[MaybeUninit<f32>] {
+    // SAFETY: `MaybeUninit<f32>` has `f32`'s layout, and every f32 is a valid `MaybeUninit<f32>`.
+    unsafe { core::slice::from_raw_parts(values.as_ptr().cast(), values.len()) }
+}
+
 /// `dst = src`, initialising `dst`.
 #[inline]
 fn write_slice<T: Copy>(dst: &mut [core::mem::MaybeUninit<T>], src: &[T]) {
@@ -787,12 +806,10 @@ fn add_by_position(col: &[f32], c: usize, taps: &Taps, out: &mut [f32]) {
 
 /// `w` (`[a, b, kh, kw]`) as `[a, kh, kw, b]`: the weights in the order of a position-major
 /// column matrix's rows.
-fn taps_then_channels<T: Copy>(w: &[T], [a, b, taps]: [usize; 3]) -> Vec<T> {
-    let mut out = Vec::with_capacity(w.len());
-    for o in 0..a {
-        for t in 0..taps {
-            out.extend((0..b).map(|c| w[(o * b + c) * taps + t]));
-        }
+fn taps_then_channels(w: &[f32], [a, b, taps]: [usize; 3]) -> Vec<f32> {
+    let mut out = vec![0f32; w.len()];
+    for (src, dst) in w.chunks_exact(b * taps).zip(out.chunks_exact_mut(b * taps)).take(a) {
+        transpose(src, taps, dst, b, [b, taps]);
     }
     out
 }
@@ -836,7 +853,8 @@ fn conv_size(len: usize, k: usize, s: usize, p: usize, d: usize) -> usize {
 
 /// A 2-D convolution of f32 `x` `[n, c_in, h, w]` with `weight` `[c_out, c_in, kh, kw]` (one
 /// group, padding already symmetric) as one product per chunk of items:
-/// `y[c_out, (n, p)] = weight[c_out, (c, i, j)] * columns(x)[(c, i, j), (n, p)]`.
+/// `y[c_out, (n, p)] = weight[c_out, (c, i, j)] * columns(x)[(c, i, j), (n, p)]`, or its
+/// position-major form (see the module docs).
 pub(crate) fn conv2d_f32(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTensor>, g: Geometry) -> FlexTensor {
     let x = x.to_contiguous();
     let weight = weight.to_contiguous();
@@ -859,11 +877,25 @@ pub(crate) fn conv2d_f32(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTen
     }
     let mut out = uninit_vec::<f32>(n * c_out * positions);
     let chunk = chunk_items(n, k * positions);
+    // Position-major (see the module docs): the product comes out position-major too,
+    // `y^T[(n, p), c_out] = columns[(n, p), (i, j, c)] * w^T`, and each item's block is transposed
+    // into place.
+    let by_position = positions < DIRECT_POSITIONS && c_in >= BY_POSITION_CHANNELS;
+    let w_by_position = by_position.then(|| taps_then_channels(w_data, [c_out, c_in, kh * kw]));
     for_item_chunks(&mut out, c_out * positions, chunk, |n0, block| {
         let items = n0..n0 + block.len() / (c_out * positions);
         let cols = items.len() * positions;
-        let col = columns(x_data, c_in, &taps, g, 0, items.clone());
-        if positions >= DIRECT_POSITIONS {
+        if let Some(w) = &w_by_position {
+            let col = columns_by_position(x_data, c_in, &taps, items.clone());
+            // SAFETY: the product writes every element of its output (read_dst false).
+            let yt = unsafe {
+                written_by(cols * c_out, |yt| product(cols, c_out, k, yt, c_out, col.as_ptr(), k, 1, w.as_ptr(), 1, k))
+            };
+            for (item, dst) in yt.chunks_exact(positions * c_out).zip(block.chunks_exact_mut(c_out * positions)) {
+                transpose(as_uninit(item), c_out, dst, positions, [positions, c_out]);
+            }
+        } else if positions >= DIRECT_POSITIONS {
+            let col = columns(x_data, c_in, &taps, g, 0, items.clone());
             // Each item's y[c_out, positions] = weight[c_out, k] * col[k, item's positions],
             // straight into the output.
             for m in 0..items.len() {
@@ -886,6 +918,7 @@ pub(crate) fn conv2d_f32(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTen
                 };
             }
         } else {
+            let col = columns(x_data, c_in, &taps, g, 0, items.clone());
             // y[c_out, cols] = weight[c_out, k] * col[k, cols], all row-major.
             // SAFETY: the product writes every element of its output (read_dst false).
             let y = unsafe {
@@ -1073,7 +1106,9 @@ pub(crate) fn conv_transpose2d_f32(
             // col[cols, (i, j, c_out)] = xm^T[cols, c_in] * w[c_in, (i, j, c_out)].
             // SAFETY: the product writes every element of its output (read_dst false).
             let col = unsafe {
-                written_by(cols * rows, |col| product(cols, rows, c_in, col, rows, xm.as_ptr(), 1, cols, w.as_ptr(), rows, 1))
+                written_by(cols * rows, |col| {
+                    product(cols, rows, c_in, col, rows, xm.as_ptr(), 1, cols, w.as_ptr(), rows, 1)
+                })
             };
             add_by_position(&col, c_out, &taps, out_block);
             return;
