@@ -78,6 +78,8 @@ pub mod replicas;
 pub mod schedule;
 pub mod step;
 pub mod train;
+#[cfg(feature = "wgpu")]
+pub mod wgpu_shaders;
 
 pub use autoencoder::{Autoencoder, AutoencoderConfig};
 pub use error::ConfigError;

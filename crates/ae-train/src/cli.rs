@@ -293,8 +293,13 @@ pub fn run(cli: Cli) -> Result<()> {
             if adapters.is_empty() {
                 print_line("wgpu adapters: none");
             }
+            let any_adapter = !adapters.is_empty();
             for a in adapters {
                 print_line(&format!("wgpu adapter: {} ({})", a.name, if a.hardware { "hardware" } else { "software" }));
+            }
+            if any_adapter {
+                let wgpu = backend::resolve(BackendChoice::Wgpu)?;
+                print_line(&format!("wgpu selects: {}", wgpu.description));
             }
             let auto = backend::resolve(BackendChoice::Auto)?;
             print_line(&format!("auto selects: {} [{}]", auto.name, auto.description));

@@ -22,6 +22,13 @@ fn wgpu_and_flex_agree_on_a_short_training_run() {
         eprintln!("skipping: no wgpu adapter here (install mesa-vulkan-drivers):\n{listing}");
         return;
     }
+    // The shader compiler wgpu runs: SPIR-V in a `vulkan` build on an adapter with what cubecl's
+    // SPIR-V compiler needs (lavapipe has it), WGSL otherwise.
+    let shaders = if cfg!(feature = "vulkan") { "SPIR-V shaders" } else { "WGSL shaders" };
+    assert!(
+        listing.lines().any(|l| l.starts_with("wgpu selects: ") && l.ends_with(shaders)),
+        "no `wgpu selects: ... {shaders}` line:\n{listing}"
+    );
     let cfg = write_config(tmp.path(), "agree.toml", MNIST_SMALL);
     let mut runs = Vec::new();
     for backend in ["wgpu", "flex"] {

@@ -20,7 +20,15 @@ pub fn wgpu_device() -> Option<Device> {
     let d = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice).autodiff();
     let works = std::panic::catch_unwind(|| Tensor::<1>::from_floats([1.0, 2.0], &d).sum().into_scalar::<f32>() == 3.0);
     match works {
-        Ok(true) => Some(d),
+        Ok(true) => {
+            // CI's `vulkan` step sets AE_REQUIRE_SPIRV: lavapipe must then run the SPIR-V
+            // compiler's kernels, not quietly WGSL's.
+            let language = ae_models::wgpu_shaders::wgpu_shader_language();
+            if std::env::var_os("AE_REQUIRE_SPIRV").is_some() {
+                assert_eq!(language, "SPIR-V", "AE_REQUIRE_SPIRV is set but wgpu compiles {language}");
+            }
+            Some(d)
+        }
         _ => {
             assert!(std::env::var_os("AE_REQUIRE_WGPU").is_none(), "AE_REQUIRE_WGPU is set but wgpu does not run");
             eprintln!("skipping wgpu: no adapter (install mesa-vulkan-drivers)");

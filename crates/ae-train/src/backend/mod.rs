@@ -326,9 +326,14 @@ fn is_software_name(name: &str) -> bool {
 
 #[cfg(feature = "wgpu")]
 fn wgpu_backend(name: String) -> Result<Backend> {
+    // Opening the device here tells which shader compiler it runs (SPIR-V in a `vulkan` build on
+    // a Vulkan adapter that has what it needs, WGSL otherwise), and makes a device that does not
+    // start an error instead of a panic at the first tensor.
+    let language = std::panic::catch_unwind(ae_models::wgpu_shaders::wgpu_shader_language)
+        .map_err(|_| AppError::runtime(format!("wgpu: the adapter {name} did not start (see the message above)")))?;
     Ok(Backend {
         name: BackendChoice::Wgpu,
-        description: name,
+        description: format!("{name}, {language} shaders"),
         device: Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
     })
 }
