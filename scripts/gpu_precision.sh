@@ -106,9 +106,9 @@ quality denoising configs/experiments/denoising_cifar.toml "$bin" "$gpu" f32 f16
 quality mnist_vae configs/experiments/mnist_vae.toml "$bin" "$gpu" f32 f16 bf16
 [ "${AE_SKIP_WGPU:-0}" = 1 ] || quality denoising_spirv configs/experiments/denoising_cifar.toml "$vk" wgpu f32 f16
 
-"$py" - "$out" <<'EOF' || fail=1
+"$py" - "$out" "$gpu" <<'EOF' || fail=1
 import glob, json, os, sys
-out = sys.argv[1]
+out, gpu = sys.argv[1], sys.argv[2]
 ok = True
 def psnr(run):
     return json.load(open(f"{out}/{run}/denoise.json"))["psnr_denoised"]
@@ -120,9 +120,9 @@ def held(what, value, base, bound):
     good = delta >= bound if bound < 0 else delta <= bound
     print(f"  {what}: {value:.3f} ({delta:+.3f}, bound {bound:+.1f})", "PASS" if good else "FAIL")
     return good
-print(f"cuda f32: conv DAE PSNR {psnr('denoising_f32'):.3f} dB, mnist_vae -ELBO {nelbo('mnist_vae_f32'):.3f} nats")
+print(f"{gpu} f32: conv DAE PSNR {psnr('denoising_f32'):.3f} dB, mnist_vae -ELBO {nelbo('mnist_vae_f32'):.3f} nats")
 for p in ("f16", "bf16"):
-    print(f"cuda {p}:")
+    print(f"{gpu} {p}:")
     ok &= held("conv DAE PSNR", psnr(f"denoising_{p}"), psnr("denoising_f32"), -0.1)
     ok &= held("mnist_vae -ELBO", nelbo(f"mnist_vae_{p}"), nelbo("mnist_vae_f32"), 0.2)
 if os.path.exists(f"{out}/denoising_spirv_f32/denoise.json"):
